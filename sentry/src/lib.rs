@@ -1,1 +1,11 @@
-//! sentry
+//! The sentry: a Linux kernel in user space that serves every system call of
+//! the applications it runs.
+//!
+//! Parts, as in the design: `platform` (how application code runs),
+//! `memory` (the memory file), `mm` (address spaces), `loader` (ELF),
+//! `kernel` (tasks, signals, futexes, time), `vfs` (files), `syscalls`
+//! (the x86-64 table) and `state` (checkpoint and restore).
+
+pub mod config;
+
+pub use config::{Config, Rlimit};
