@@ -9,3 +9,7 @@
 pub mod config;
 
 pub use config::{Config, Rlimit};
+pub mod arch;
+pub mod errno;
+pub mod memory;
+pub mod platform;

@@ -1,0 +1,222 @@
+//! The memory file: one `memfd` that backs every page of application memory.
+//!
+//! The sentry maps the whole file into its own address space once, so it
+//! reads and writes application memory directly; stubs map ranges of the same
+//! file `MAP_SHARED`. Pages ("frames") are handed out by a serializable
+//! allocator with per-page reference counts for copy-on-write sharing; a frame
+//! whose last reference goes away has its host pages released by punching a
+//! hole in the file.
+//!
+//! Concurrency: application threads write these pages while the sentry runs.
+//! The sentry therefore never forms Rust references into the mapping; every
+//! access is a raw copy (`read`, `write`, `copy`, `zero`).
+
+mod alloc;
+
+pub use alloc::FrameAllocator;
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// Size of a page.
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Virtual size of the memory file: offsets into it are frame addresses.
+/// Nothing is allocated on the host until a page is touched.
+pub const MEMORY_FILE_SIZE: u64 = 1 << 40;
+
+/// Rounds down to a page boundary.
+pub const fn page_down(x: u64) -> u64 {
+    x & !(PAGE_SIZE - 1)
+}
+
+/// Rounds up to a page boundary, or `None` on overflow.
+pub const fn page_up(x: u64) -> Option<u64> {
+    match x.checked_add(PAGE_SIZE - 1) {
+        Some(v) => Some(v & !(PAGE_SIZE - 1)),
+        None => None,
+    }
+}
+
+/// Failures to set up or use the host side of the memory file.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    #[error("memfd_create for the memory file failed: {0}")]
+    Create(nix::errno::Errno),
+    #[error("sizing the memory file failed: {0}")]
+    Size(nix::errno::Errno),
+    #[error("mapping the memory file into the sentry failed: {0}")]
+    Map(nix::errno::Errno),
+}
+
+/// The host side of the memory file: the descriptor and the sentry's
+/// mapping of it. Not serialized; the page contents are saved separately.
+pub struct MemoryFile {
+    fd: OwnedFd,
+    base: *mut u8,
+}
+
+impl MemoryFile {
+    /// Creates an empty memory file and maps it whole into the sentry.
+    pub fn new() -> Result<MemoryFile, MemoryError> {
+        // SAFETY: memfd_create with a static NUL-terminated name; the result
+        // is checked before use.
+        let raw = unsafe { libc::memfd_create(c"runsc-memory".as_ptr(), libc::MFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(MemoryError::Create(nix::errno::Errno::last()));
+        }
+        // SAFETY: `raw` is a fresh descriptor we own.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        // SAFETY: ftruncate on our own descriptor.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), MEMORY_FILE_SIZE as i64) } < 0 {
+            return Err(MemoryError::Size(nix::errno::Errno::last()));
+        }
+        // SAFETY: a fresh shared mapping of our own file, placed by the host.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                MEMORY_FILE_SIZE as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_NORESERVE,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(MemoryError::Map(nix::errno::Errno::last()));
+        }
+        Ok(MemoryFile {
+            fd,
+            base: base as *mut u8,
+        })
+    }
+
+    /// The host descriptor, for stubs to map from.
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    fn check(&self, off: u64, len: usize) {
+        assert!(
+            off.checked_add(len as u64)
+                .is_some_and(|end| end <= MEMORY_FILE_SIZE),
+            "memory file access out of range: {off:#x}+{len:#x}"
+        );
+    }
+
+    /// Copies bytes at file offset `off` into `dst`.
+    pub fn read(&self, off: u64, dst: &mut [u8]) {
+        self.check(off, dst.len());
+        // SAFETY: the range lies inside our live mapping (checked above); the
+        // source may be written concurrently by the application, which a raw
+        // byte copy tolerates.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(off as usize), dst.as_mut_ptr(), dst.len())
+        }
+    }
+
+    /// Copies `src` to file offset `off`.
+    pub fn write(&self, off: u64, src: &[u8]) {
+        self.check(off, src.len());
+        // SAFETY: as in `read`; the destination is inside our mapping.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), self.base.add(off as usize), src.len())
+        }
+    }
+
+    /// Copies `len` bytes between two file offsets (ranges may overlap).
+    pub fn copy(&self, dst: u64, src: u64, len: usize) {
+        self.check(dst, len);
+        self.check(src, len);
+        // SAFETY: both ranges are inside our mapping.
+        unsafe {
+            std::ptr::copy(
+                self.base.add(src as usize),
+                self.base.add(dst as usize),
+                len,
+            )
+        }
+    }
+
+    /// Fills a range with zeros.
+    pub fn zero(&self, off: u64, len: usize) {
+        self.check(off, len);
+        // SAFETY: the range is inside our mapping.
+        unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len) }
+    }
+
+    /// Gives the host pages of a range back; it reads as zeros afterwards.
+    pub fn release(&self, off: u64, len: u64) {
+        self.check(off, len as usize);
+        // SAFETY: fallocate on our own descriptor; failure only means the
+        // pages stay allocated, so the result is ignored after logging.
+        let r = unsafe {
+            libc::fallocate(
+                self.fd.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                off as i64,
+                len as i64,
+            )
+        };
+        if r < 0 {
+            tracing::warn!(
+                "punching a hole in the memory file failed: {}",
+                nix::errno::Errno::last()
+            );
+        }
+    }
+
+    /// Ranges of the file that hold data on the host (`SEEK_DATA`), clipped
+    /// to `[0, limit)`.
+    pub fn data_ranges(&self, limit: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut pos: i64 = 0;
+        while (pos as u64) < limit {
+            // SAFETY: lseek on our own descriptor.
+            let start = unsafe { libc::lseek(self.fd.as_raw_fd(), pos, libc::SEEK_DATA) };
+            if start < 0 || start as u64 >= limit {
+                break;
+            }
+            // SAFETY: as above.
+            let end = unsafe { libc::lseek(self.fd.as_raw_fd(), start, libc::SEEK_HOLE) };
+            let end = if end < 0 {
+                limit
+            } else {
+                (end as u64).min(limit)
+            };
+            out.push((start as u64, end));
+            pos = end as i64;
+        }
+        out
+    }
+}
+
+impl Drop for MemoryFile {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping made in `new`.
+        unsafe { libc::munmap(self.base as *mut libc::c_void, MEMORY_FILE_SIZE as usize) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_write_release() {
+        let mf = MemoryFile::new().unwrap();
+        mf.write(PAGE_SIZE * 3 + 10, b"hello");
+        let mut b = [0u8; 5];
+        mf.read(PAGE_SIZE * 3 + 10, &mut b);
+        assert_eq!(&b, b"hello");
+        mf.copy(PAGE_SIZE * 7, PAGE_SIZE * 3, PAGE_SIZE as usize);
+        mf.read(PAGE_SIZE * 7 + 10, &mut b);
+        assert_eq!(&b, b"hello");
+        let ranges = mf.data_ranges(1 << 30);
+        assert!(ranges
+            .iter()
+            .any(|&(s, e)| s <= PAGE_SIZE * 3 && e > PAGE_SIZE * 3));
+        mf.release(PAGE_SIZE * 3, PAGE_SIZE);
+        mf.read(PAGE_SIZE * 3 + 10, &mut b);
+        assert_eq!(&b, &[0u8; 5]);
+    }
+}
