@@ -1,0 +1,8 @@
+//! The `runsc` command line: engines call it as they call runc; people call
+//! it by hand (`runsc do CMD`).
+
+pub mod container;
+pub mod timefmt;
+
+#[cfg(test)]
+mod testutil;
