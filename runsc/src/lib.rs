@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod container;
+pub mod logging;
 pub mod timefmt;
 
 #[cfg(test)]
