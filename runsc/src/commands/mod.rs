@@ -1,0 +1,109 @@
+//! What each command does: one short function per command over its
+//! argument struct from `crate::cli`. Commands whose work needs a running
+//! sandbox check what they can (the ID, the bundle, the container's state)
+//! and then say that they are not implemented yet.
+
+pub mod boot;
+pub mod checkpoint;
+pub mod create;
+pub mod delete;
+pub mod r#do;
+pub mod events;
+pub mod exec;
+pub mod features;
+pub mod kill;
+pub mod list;
+pub mod pause;
+pub mod ps;
+pub mod restore;
+pub mod resume;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;
+pub mod statefile;
+pub mod update;
+pub mod wait;
+
+use crate::cli::{Command, GlobalOpts};
+use crate::container::{validate_id, Operation, State, StateDir, StateError};
+use anyhow::Context;
+use std::io::{ErrorKind, Write};
+
+/// A command that needs a part of the runtime that is not written yet.
+#[derive(Debug, thiserror::Error)]
+#[error("not implemented yet: {0}")]
+pub struct NotImplemented(pub &'static str);
+
+/// Runs `command`; the result is the status the process exits with.
+pub fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<i32> {
+    let done = |result: anyhow::Result<()>| result.map(|()| 0);
+    match command {
+        Command::Create(args) => done(create::create(global, args)),
+        Command::Start(args) => done(start::start(global, args)),
+        Command::Run(args) => run::run(global, args),
+        Command::State(args) => done(state::state(global, args)),
+        Command::Kill(args) => done(kill::kill(global, args)),
+        Command::Delete(args) => done(delete::delete(global, args)),
+        Command::List(args) => done(list::list(global, args)),
+        Command::Exec(args) => exec::exec(global, args),
+        Command::Ps(args) => done(ps::ps(global, args)),
+        Command::Events(args) => done(events::events(global, args)),
+        Command::Pause(args) => done(pause::pause(global, args)),
+        Command::Resume(args) => done(resume::resume(global, args)),
+        Command::Wait(args) => wait::wait(global, args),
+        Command::Update(args) => done(update::update(global, args)),
+        Command::Spec(args) => done(spec::spec(args)),
+        Command::Features(args) => done(features::features(args)),
+        Command::Checkpoint(args) => done(checkpoint::checkpoint(global, args)),
+        Command::Restore(args) => restore::restore(global, args),
+        Command::Do(args) => r#do::run_do(global, args),
+        Command::Boot(args) => boot::boot(global, args),
+        Command::Statefile(args) => done(statefile::statefile(args)),
+    }
+}
+
+/// The container state directory chosen by the global flags.
+fn state_dir(global: &GlobalOpts) -> StateDir {
+    StateDir::new(global.state_root())
+}
+
+/// Loads container `id`, which must exist.
+fn load(global: &GlobalOpts, id: &str) -> Result<State, StateError> {
+    state_dir(global).load(id)
+}
+
+/// Loads container `id` and checks that its current status allows
+/// `operation`.
+fn load_for(global: &GlobalOpts, id: &str, operation: Operation) -> anyhow::Result<State> {
+    let state = load(global, id)?;
+    state.observed_status().check(id, operation)?;
+    Ok(state)
+}
+
+/// Checks that `id` is valid and that no container has it yet.
+fn check_new_id(global: &GlobalOpts, id: &str) -> anyhow::Result<()> {
+    validate_id(id)?;
+    let dir = state_dir(global);
+    if dir.container_dir(id)?.exists() {
+        return Err(StateError::Exists {
+            id: id.to_string(),
+            root: dir.root().to_path_buf(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Writes `text` to standard output. A reader that went away (`runsc list
+/// | head`) is not an error.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() == ErrorKind::BrokenPipe => Ok(()),
+        result => result.context("cannot write to standard output"),
+    }
+}
