@@ -4,6 +4,6 @@
 /// Runs `cfg` in a sandbox until its first process exits, and returns the
 /// status to exit with (128 + N when the process was killed by signal N).
 pub fn run_do(cfg: sentry::Config) -> anyhow::Result<i32> {
-    tracing::debug!(argv = ?cfg.argv, "the sentry is not connected yet");
-    anyhow::bail!("sentry not yet available")
+    tracing::debug!(argv = ?cfg.argv, "starting sandbox");
+    Ok(sentry::run(cfg)?)
 }

@@ -11,5 +11,13 @@ pub mod config;
 pub use config::{Config, Rlimit};
 pub mod arch;
 pub mod errno;
+pub mod kernel;
+pub mod loader;
 pub mod memory;
+pub mod mm;
 pub mod platform;
+mod sandbox;
+pub mod syscalls;
+pub mod vfs;
+
+pub use sandbox::{run, SandboxError};

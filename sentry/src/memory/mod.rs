@@ -12,8 +12,10 @@
 //! access is a raw copy (`read`, `write`, `copy`, `zero`).
 
 mod alloc;
+pub mod object;
 
 pub use alloc::FrameAllocator;
+pub use object::{MemObjectId, MemObjects};
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -163,6 +165,25 @@ impl MemoryFile {
                 nix::errno::Errno::last()
             );
         }
+    }
+
+    /// For each page of `[off, off+len)`, 1 if the host holds it in memory.
+    pub fn resident(&self, off: u64, len: u64) -> Vec<u8> {
+        self.check(off, len as usize);
+        let mut v = vec![0u8; len.div_ceil(PAGE_SIZE) as usize];
+        // SAFETY: mincore over a page-aligned range of our own mapping.
+        let r = unsafe {
+            libc::mincore(
+                self.base.add(off as usize) as *mut libc::c_void,
+                len as usize,
+                v.as_mut_ptr(),
+            )
+        };
+        if r < 0 {
+            v.fill(1);
+        }
+        v.iter_mut().for_each(|b| *b &= 1);
+        v
     }
 
     /// Ranges of the file that hold data on the host (`SEEK_DATA`), clipped

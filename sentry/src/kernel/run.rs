@@ -1,0 +1,270 @@
+//! The sentry's main loop: run what is ready in the sentry, then wait for
+//! application threads to stop (system calls, faults) or for timeouts and
+//! host descriptors.
+
+use super::deliver::Delivery;
+use super::signal::{SigInfo, SA_RESTART, SIGBUS, SIGSEGV};
+use super::task::{ExitStatus, Pending};
+use super::wait::Restart;
+use super::{Kernel, TaskState, Tid};
+use crate::errno::Errno;
+use crate::mm::FaultResult;
+use crate::platform::{Event, PlatformError};
+use crate::syscalls::{self, SysErr};
+
+/// Host host-side failures that end the sandbox.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
+
+impl Kernel {
+    /// Runs until the sandbox's init has exited and no task is left.
+    /// Returns init's exit status.
+    pub fn run(&mut self) -> Result<ExitStatus, RunError> {
+        loop {
+            while let Some(tid) = self.ready.pop_front() {
+                self.step(tid);
+            }
+            if self.tasks.is_empty() {
+                return Ok(self.init_status.unwrap_or(ExitStatus::Exited(0)));
+            }
+            let now = self.clock.monotonic();
+            let mut deadline: Option<u64> = None;
+            let mut fds = Vec::new();
+            for t in self.tasks.values() {
+                if let TaskState::Blocked(b) = &t.state {
+                    if let Some(d) = b.deadline {
+                        deadline = Some(deadline.map_or(d, |x: u64| x.min(d)));
+                    }
+                    fds.extend_from_slice(&b.host_fds);
+                }
+            }
+            if let Some(d) = self.next_timer() {
+                deadline = Some(deadline.map_or(d, |x: u64| x.min(d)));
+            }
+            let timeout = deadline.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)));
+            let events = self.host().platform.wait(timeout, &fds)?;
+            for (thread, ev) in events {
+                let Some(&tid) = self.host().threads.get(&thread) else {
+                    continue;
+                };
+                self.on_event(tid, ev);
+            }
+            // Time passed, descriptors may be ready: re-run what waited.
+            let now = self.clock.monotonic();
+            self.fire_timers(now);
+            let due: Vec<Tid> = self
+                .tasks
+                .iter()
+                .filter(|(_, t)| match &t.state {
+                    TaskState::Blocked(b) => {
+                        b.deadline.is_some_and(|d| d <= now) || !b.host_fds.is_empty()
+                    }
+                    _ => false,
+                })
+                .map(|(&tid, _)| tid)
+                .collect();
+            for tid in due {
+                self.wake(tid, Pending::Syscall);
+            }
+        }
+    }
+
+    /// Runs what a ready task has pending.
+    fn step(&mut self, tid: Tid) {
+        let Some(t) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        let TaskState::Ready(p) = t.state.clone() else {
+            return;
+        };
+        match p {
+            Pending::Syscall => self.do_syscall(tid),
+            Pending::Complete(v) => self.finish_syscall(tid, v),
+            Pending::Interrupted(r) => self.interrupt_syscall(tid, r),
+            Pending::User => self.return_to_user(tid),
+        }
+    }
+
+    /// Handles a stop of a running application thread.
+    fn on_event(&mut self, tid: Tid, ev: Event) {
+        let host = self.tasks[&tid].host;
+        if ev == Event::Died {
+            tracing::warn!("host thread of task {tid} died");
+            self.host().threads.remove(&host);
+            self.task_mut(tid).host = 0;
+            self.kill_group_now(
+                tid,
+                ExitStatus::Signaled {
+                    sig: 9,
+                    core: false,
+                },
+            );
+            return;
+        }
+        match self.host().platform.get_regs(host) {
+            Ok(r) => self.task_mut(tid).regs = r,
+            Err(e) => {
+                tracing::warn!("task {tid}: {e}");
+                self.kill_group_now(
+                    tid,
+                    ExitStatus::Signaled {
+                        sig: 9,
+                        core: false,
+                    },
+                );
+                return;
+            }
+        }
+        if self.tg(tid).exiting.is_some() {
+            self.exit_thread(tid);
+            return;
+        }
+        match ev {
+            Event::Syscall => {
+                self.task_mut(tid).state = TaskState::Ready(Pending::Syscall);
+                self.do_syscall(tid);
+            }
+            Event::Fault(f) => {
+                self.task_mut(tid).state = TaskState::Ready(Pending::User);
+                if f.signo == SIGSEGV {
+                    let limit = self.rlimit(tid, libc::RLIMIT_STACK as usize).0;
+                    let r = self.with_mm(tid, |m, h| m.handle_host_fault(f.addr, f.code, limit, h));
+                    match r {
+                        Ok(()) => {}
+                        Err(FaultResult::BusErr) => {
+                            self.force_signal(tid, SigInfo::new(SIGBUS, 2).with_addr(f.addr))
+                        }
+                        Err(FaultResult::Oom) => {
+                            tracing::warn!("task {tid}: out of memory at {:#x}", f.addr);
+                            self.force_signal(tid, SigInfo::new(SIGBUS, 2).with_addr(f.addr));
+                        }
+                        Err(e) => {
+                            let code = if e == FaultResult::AccErr { 2 } else { 1 };
+                            self.force_signal(tid, SigInfo::new(SIGSEGV, code).with_addr(f.addr));
+                        }
+                    }
+                } else {
+                    self.force_signal(tid, SigInfo::new(f.signo, f.code).with_addr(f.addr));
+                }
+                self.return_to_user(tid);
+            }
+            Event::Interrupted => {
+                self.task_mut(tid).state = TaskState::Ready(Pending::User);
+                self.return_to_user(tid);
+            }
+            Event::Died => unreachable!("handled above"),
+        }
+    }
+
+    /// Runs the system call in the task's registers.
+    fn do_syscall(&mut self, tid: Tid) {
+        let regs = self.tasks[&tid].regs;
+        let nr = regs.orig_rax;
+        let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+        let res = syscalls::dispatch(self, tid, nr, &args);
+        if !self.tasks.contains_key(&tid) {
+            return;
+        }
+        if self.strace {
+            syscalls::strace::log(self, tid, nr, &args, &res);
+        }
+        match res {
+            Ok(v) => self.finish_syscall(tid, v),
+            Err(SysErr::Errno(e)) => self.finish_syscall(tid, e.to_ret()),
+            Err(SysErr::Block(b)) => {
+                let restart = b.restart;
+                let interruptible = b.interruptible;
+                let queues = b.queues.clone();
+                let expired = b.deadline.is_some_and(|d| d <= self.clock.monotonic());
+                self.task_mut(tid).state = TaskState::Blocked(b);
+                for q in queues {
+                    self.waiters.entry(q).or_default().push(tid);
+                }
+                if interruptible && self.has_deliverable_signal(tid) {
+                    self.wake(tid, Pending::Interrupted(restart));
+                } else if expired {
+                    self.wake(tid, Pending::Syscall);
+                }
+            }
+            Err(SysErr::Resume) => self.return_to_user(tid),
+            Err(SysErr::Gone) => {}
+        }
+    }
+
+    fn finish_syscall(&mut self, tid: Tid, rax: u64) {
+        let t = self.task_mut(tid);
+        t.regs.rax = rax;
+        t.deadline = None;
+        t.syscall_scratch.clear();
+        self.return_to_user(tid);
+    }
+
+    /// A signal arrived while the task was blocked in a system call.
+    fn interrupt_syscall(&mut self, tid: Tid, restart: Restart) {
+        self.futexes.remove(tid);
+        let handler = self.next_signal_action(tid);
+        let handler_runs = handler.is_some();
+        let sa_restart = handler.is_some_and(|a| a.flags & SA_RESTART != 0);
+        let again = match restart {
+            Restart::Sys => !handler_runs || sa_restart,
+            Restart::NoIntr => true,
+            Restart::NoHand => !handler_runs,
+            Restart::Never => false,
+        };
+        let t = self.task_mut(tid);
+        t.deadline = None;
+        t.syscall_scratch.clear();
+        if again {
+            t.regs.rax = t.regs.orig_rax;
+            t.regs.rip -= 2;
+        } else {
+            t.regs.rax = Errno::EINTR.to_ret();
+        }
+        self.return_to_user(tid);
+    }
+
+    /// Delivers pending signals and lets the task run application code.
+    pub fn return_to_user(&mut self, tid: Tid) {
+        match self.deliver_signals(tid) {
+            Delivery::Run => {}
+            Delivery::Stopped | Delivery::Gone => return,
+        }
+        let t = &self.tasks[&tid];
+        let (host, regs) = (t.host, t.regs);
+        let r = {
+            let p = &mut self.host().platform;
+            p.set_regs(host, &regs).and_then(|_| p.resume(host))
+        };
+        match r {
+            Ok(()) => self.task_mut(tid).state = TaskState::Running,
+            Err(e) => {
+                tracing::warn!("task {tid}: cannot resume: {e}");
+                self.kill_group_now(
+                    tid,
+                    ExitStatus::Signaled {
+                        sig: 9,
+                        core: false,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Sets a deadline for the running system call, `timeout` ns from the
+    /// first time it runs, and returns it.
+    pub fn syscall_deadline(&mut self, tid: Tid, timeout: u64) -> u64 {
+        let now = self.clock.monotonic();
+        let t = self.task_mut(tid);
+        *t.deadline.get_or_insert(now.saturating_add(timeout))
+    }
+
+    /// True once the system call's deadline has passed.
+    pub fn deadline_passed(&self, tid: Tid) -> bool {
+        self.tasks[&tid]
+            .deadline
+            .is_some_and(|d| d <= self.clock.monotonic())
+    }
+}

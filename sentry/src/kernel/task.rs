@@ -1,0 +1,178 @@
+//! Tasks (threads) and thread groups (processes).
+
+use crate::arch::{FpState, Regs};
+use crate::kernel::signal::{SigSet, SignalQueue};
+use crate::kernel::wait::Block;
+use crate::mm::MmId;
+use crate::platform::ThreadId;
+use serde::{Deserialize, Serialize};
+
+/// A thread ID in the sandbox's PID namespace.
+pub type Tid = i32;
+
+/// What a task stopped in the sentry does next, once scheduled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pending {
+    /// Run (or run again) the system call in its registers.
+    Syscall,
+    /// The system call finished with this value for `rax`.
+    Complete(u64),
+    /// A signal interrupted the blocked system call, which restarts or
+    /// fails with `EINTR` as its policy says.
+    Interrupted(crate::kernel::wait::Restart),
+    /// Return to application code as the registers say.
+    User,
+}
+
+/// Where a task is.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum TaskState {
+    /// Running application code on its host thread.
+    Running,
+    /// Stopped in the sentry, queued to run `Pending`.
+    Ready(Pending),
+    /// In a system call that waits for something.
+    Blocked(Block),
+    /// Stopped by a stop signal (`SIGSTOP`, `SIGTSTP`, ...).
+    Stopped,
+    /// Exited; its thread group may still wait to be reaped.
+    Dead,
+}
+
+/// Credentials (real, effective, saved, filesystem).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Creds {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub fsuid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+    pub fsgid: u32,
+    pub groups: Vec<u32>,
+}
+
+impl Creds {
+    pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Creds {
+        Creds {
+            uid,
+            euid: uid,
+            suid: uid,
+            fsuid: uid,
+            gid,
+            egid: gid,
+            sgid: gid,
+            fsgid: gid,
+            groups,
+        }
+    }
+}
+
+/// A thread.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Task {
+    pub tid: Tid,
+    /// Thread group (process) ID: the TID of its leader.
+    pub tgid: Tid,
+    pub state: TaskState,
+    pub regs: Regs,
+    /// Saved FPU state when the host thread does not hold it (checkpoint,
+    /// a task not yet started).
+    pub fp: Option<FpState>,
+    pub mm: MmId,
+    /// Descriptor table and filesystem context (cwd, root, umask) IDs in
+    /// the VFS; shared between tasks created with `CLONE_FILES`/`CLONE_FS`.
+    pub fdtable: u64,
+    pub fs: u64,
+    /// Signal handlers table, shared with `CLONE_SIGHAND`.
+    pub sighand: u64,
+    pub sigmask: SigSet,
+    /// Signals sent to this thread only.
+    pub pending: SignalQueue,
+    /// Mask to restore after `rt_sigsuspend`/`ppoll`/`pselect` deliver.
+    pub saved_mask: Option<SigSet>,
+    /// `sigaltstack`: (sp, flags, size).
+    pub altstack: (u64, i32, u64),
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    /// Thread name (`comm`), 15 bytes at most.
+    pub name: String,
+    pub creds: Creds,
+    /// Absolute deadline (monotonic ns) of the system call in progress, so
+    /// that re-running it after a wakeup keeps the original timeout.
+    pub deadline: Option<u64>,
+    /// Scratch of the system call in progress that must survive re-runs.
+    pub syscall_scratch: Vec<u64>,
+    /// Host thread running this task; rebuilt on restore.
+    #[serde(skip)]
+    pub host: ThreadId,
+    /// CPU time used, in nanoseconds (user, system), estimated.
+    pub utime: u64,
+    pub stime: u64,
+    /// Start time (monotonic ns).
+    pub start_time: u64,
+    /// `vfork` parent waiting for this task to exec or exit.
+    pub vfork_parent: Option<Tid>,
+}
+
+/// Exit status of a process, as `wait` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled { sig: i32, core: bool },
+}
+
+impl ExitStatus {
+    /// The `wstatus` word of `wait4`.
+    pub fn wstatus(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => (c & 0xff) << 8,
+            ExitStatus::Signaled { sig, core } => sig | if core { 0x80 } else { 0 },
+        }
+    }
+
+    /// The shell's view: the code, or 128+N for signal N.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => c & 0xff,
+            ExitStatus::Signaled { sig, .. } => 128 + sig,
+        }
+    }
+}
+
+/// A process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ThreadGroup {
+    pub tgid: Tid,
+    pub parent: Tid,
+    pub pgid: Tid,
+    pub sid: Tid,
+    /// Live threads.
+    pub threads: Vec<Tid>,
+    pub children: Vec<Tid>,
+    /// Signals sent to the process.
+    pub pending: SignalQueue,
+    /// Set when the whole group is exiting (`exit_group`, fatal signal).
+    pub exiting: Option<ExitStatus>,
+    /// Set once every thread has exited: a zombie until reaped.
+    pub zombie: Option<ExitStatus>,
+    /// Signal sent to the parent at exit (`SIGCHLD` usually).
+    pub exit_signal: i32,
+    /// Resource limits: RLIMIT_* -> (soft, hard).
+    pub rlimits: Vec<(u64, u64)>,
+    /// Stopped by job control, and whether the parent was told yet.
+    pub stopped: bool,
+    pub stop_reported: bool,
+    pub continued: bool,
+    /// `ITIMER_REAL` / `alarm`: absolute deadline (monotonic ns), interval.
+    pub itimer_real: Option<(u64, u64)>,
+    /// Times of reaped children (user, system ns).
+    pub children_times: (u64, u64),
+    pub subreaper: bool,
+    pub no_new_privs: bool,
+    pub dumpable: bool,
+}
+
+/// Number of resource limits (`RLIM_NLIMITS`).
+pub const RLIM_NLIMITS: usize = 16;

@@ -1,0 +1,125 @@
+//! Clocks. `CLOCK_MONOTONIC` of the sandbox is the host's plus an offset
+//! that a restore adjusts, so monotonic time continues across a checkpoint;
+//! `CLOCK_REALTIME` is the host's.
+
+use serde::{Deserialize, Serialize};
+
+fn host_clock(id: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime with a valid timespec pointer.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The sandbox's clocks.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Clock {
+    /// Added to the host's monotonic clock.
+    pub mono_offset: i64,
+    /// Sandbox monotonic time at boot (for uptime and process start times).
+    pub boot: u64,
+    /// Monotonic time saved at checkpoint.
+    pub saved_mono: u64,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        let now = host_clock(libc::CLOCK_MONOTONIC);
+        Clock {
+            mono_offset: 0,
+            boot: now,
+            saved_mono: 0,
+        }
+    }
+
+    /// Sandbox `CLOCK_MONOTONIC` in ns.
+    pub fn monotonic(&self) -> u64 {
+        (host_clock(libc::CLOCK_MONOTONIC) as i64 + self.mono_offset) as u64
+    }
+
+    /// `CLOCK_REALTIME` in ns.
+    pub fn realtime(&self) -> u64 {
+        host_clock(libc::CLOCK_REALTIME)
+    }
+
+    /// Nanoseconds since the sandbox booted.
+    pub fn uptime(&self) -> u64 {
+        self.monotonic().saturating_sub(self.boot)
+    }
+
+    /// Makes monotonic time continue from `saved_mono` (after restore).
+    pub fn resume_from_saved(&mut self) {
+        let host = host_clock(libc::CLOCK_MONOTONIC) as i64;
+        self.mono_offset = self.saved_mono as i64 - host;
+    }
+
+    /// The value of clock `id` in ns, or `None` for an unknown clock.
+    pub fn read(&self, id: i32) -> Option<u64> {
+        match id {
+            libc::CLOCK_REALTIME | libc::CLOCK_REALTIME_COARSE | libc::CLOCK_TAI => {
+                Some(self.realtime())
+            }
+            libc::CLOCK_MONOTONIC
+            | libc::CLOCK_MONOTONIC_COARSE
+            | libc::CLOCK_MONOTONIC_RAW
+            | libc::CLOCK_BOOTTIME => Some(self.monotonic()),
+            libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => Some(self.uptime()),
+            _ => None,
+        }
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// Converts nanoseconds to a `timespec`.
+pub fn to_timespec(ns: u64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
+    }
+}
+
+/// Converts a `timespec` to nanoseconds; `None` if it is invalid.
+pub fn from_timespec(ts: &libc::timespec) -> Option<u64> {
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return None;
+    }
+    (ts.tv_sec as u64)
+        .checked_mul(1_000_000_000)?
+        .checked_add(ts.tv_nsec as u64)
+}
+
+impl super::Kernel {
+    /// The earliest pending interval timer (`alarm`, `setitimer`).
+    pub fn next_timer(&self) -> Option<u64> {
+        self.thread_groups
+            .values()
+            .filter_map(|g| g.itimer_real.map(|(d, _)| d))
+            .min()
+    }
+
+    /// Fires every interval timer due at `now` (sends `SIGALRM`).
+    pub fn fire_timers(&mut self, now: u64) {
+        let due: Vec<super::Tid> = self
+            .thread_groups
+            .iter()
+            .filter(|(_, g)| g.zombie.is_none() && g.itimer_real.is_some_and(|(d, _)| d <= now))
+            .map(|(&t, _)| t)
+            .collect();
+        for tgid in due {
+            let g = self.thread_groups.get_mut(&tgid).expect("live");
+            let (_, interval) = g.itimer_real.expect("due");
+            g.itimer_real = (interval > 0).then(|| (now + interval, interval));
+            let info =
+                super::signal::SigInfo::new(super::signal::SIGALRM, super::signal::SI_KERNEL);
+            self.send_to_group(tgid, info);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Page faults: populating pmas on first touch and breaking copy-on-write.
+
+use super::{host_prot, platform_err, Backing, MemoryManager, MmHost, Pma, Vma, STACK_GUARD_GAP};
+use crate::errno::Errno;
+use crate::memory::{page_down, PAGE_SIZE};
+
+/// Anonymous memory is populated this many bytes at a time around a fault
+/// (the host allocates the pages only when touched, so this is cheap).
+const ANON_WINDOW: u64 = 2 << 20;
+/// File-backed memory is read this many bytes at a time around a fault.
+const FILE_WINDOW: u64 = 128 << 10;
+
+/// Why an access failed, as the signal Linux would send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultResult {
+    /// No mapping there: `SIGSEGV` / `SEGV_MAPERR`.
+    MapErr,
+    /// Mapped without the needed permission: `SIGSEGV` / `SEGV_ACCERR`.
+    AccErr,
+    /// Past the end of a mapped file: `SIGBUS` / `BUS_ADRERR`.
+    BusErr,
+    /// The sandbox ran out of memory.
+    Oom,
+}
+
+impl From<FaultResult> for Errno {
+    fn from(f: FaultResult) -> Errno {
+        match f {
+            FaultResult::Oom => Errno::ENOMEM,
+            _ => Errno::EFAULT,
+        }
+    }
+}
+
+/// The kind of access that faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    Exec,
+}
+
+impl MemoryManager {
+    /// Grows a stack VMA down to cover `addr`, if one lies just above it.
+    fn grow_stack(&mut self, addr: u64, stack_limit: u64) -> bool {
+        let Some((&s, v)) = self.vmas.range(addr..).next() else {
+            return false;
+        };
+        if !v.grows_down {
+            return false;
+        }
+        let new_start = page_down(addr);
+        if v.end - new_start > stack_limit {
+            return false;
+        }
+        // Keep the guard gap above whatever lies below.
+        if let Some((_, below)) = self.vmas.range(..s).next_back() {
+            if below.end + STACK_GUARD_GAP > new_start {
+                return false;
+            }
+        }
+        let v = self.vmas.remove(&s).expect("present");
+        self.vmas.insert(new_start, v);
+        true
+    }
+
+    /// Resolves an application fault at `addr`: populates the page or makes
+    /// it writable, mirroring the change into the stub. `stack_limit` is the
+    /// task's `RLIMIT_STACK`.
+    pub fn handle_fault(
+        &mut self,
+        addr: u64,
+        access: Access,
+        stack_limit: u64,
+        h: &mut MmHost,
+    ) -> Result<(), FaultResult> {
+        if self.vma_at(addr).is_none() && !self.grow_stack(addr, stack_limit) {
+            return Err(FaultResult::MapErr);
+        }
+        let (_, v) = self.vma_at(addr).expect("just checked");
+        let ok = match access {
+            Access::Read => v.prot & (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) != 0,
+            Access::Write => v.prot & libc::PROT_WRITE != 0,
+            Access::Exec => v.prot & libc::PROT_EXEC != 0,
+        };
+        if !ok {
+            return Err(FaultResult::AccErr);
+        }
+        self.populate(addr, access == Access::Write, h)
+    }
+
+    /// Makes the page at `addr` present (and writable, if `write`), assuming
+    /// the VMA allows it.
+    pub(super) fn populate(
+        &mut self,
+        addr: u64,
+        write: bool,
+        h: &mut MmHost,
+    ) -> Result<(), FaultResult> {
+        let page = page_down(addr);
+        if let Some((_, p)) = self.pma_at(page) {
+            let (_, v) = self.vma_at(page).expect("pma inside a vma");
+            if write && p.cow && !v.shared {
+                return self.break_cow(page, h);
+            }
+            // Present already: the host lost sync (or a race with another
+            // thread that populated it first). Map it again.
+            let (s, p) = self.pma_at(page).expect("present");
+            let prot = host_prot(v, p);
+            let (len, frame) = (p.end - s, p.frame);
+            return h.platform.map(h.via, s, len, prot, frame).map_err(|e| {
+                platform_err(e);
+                FaultResult::Oom
+            });
+        }
+        let (vstart, v) = self
+            .vma_at(page)
+            .map(|(s, v)| (s, v.clone()))
+            .ok_or(FaultResult::MapErr)?;
+        // The largest absent range around the page, inside the window.
+        let window = match v.backing {
+            Backing::Anon => ANON_WINDOW,
+            _ => FILE_WINDOW,
+        };
+        let mut lo = (page & !(window - 1)).max(vstart);
+        let mut hi = (page & !(window - 1)).saturating_add(window).min(v.end);
+        if let Some((_, p)) = self.pmas.range(..page).next_back() {
+            lo = lo.max(p.end);
+        }
+        if let Some((&s, _)) = self.pmas.range(page..).next() {
+            hi = hi.min(s);
+        }
+        match v.backing.clone() {
+            Backing::Anon => self.populate_private(lo, hi, &v, None, h),
+            Backing::File { file, offset } => {
+                let shared_obj = if v.shared {
+                    h.files.file_memory(file)
+                } else {
+                    None
+                };
+                match shared_obj {
+                    Some(obj) => self.populate_object(lo, hi, &v, obj, offset + (lo - vstart), h),
+                    None => {
+                        self.populate_private(lo, hi, &v, Some((file, offset + (lo - vstart))), h)
+                    }
+                }
+            }
+            Backing::Object { object, offset } => {
+                self.populate_object(lo, hi, &v, object, offset + (lo - vstart), h)
+            }
+        }
+    }
+
+    /// Fills `[lo, hi)` with fresh frames: zeros, or file data starting at
+    /// the given file offset.
+    fn populate_private(
+        &mut self,
+        lo: u64,
+        hi: u64,
+        v: &Vma,
+        file: Option<(u64, u64)>,
+        h: &mut MmHost,
+    ) -> Result<(), FaultResult> {
+        let len = hi - lo;
+        let frame = h.frames.alloc(len).ok_or(FaultResult::Oom)?;
+        if let Some((f, off)) = file {
+            let mut buf = vec![0u8; len as usize];
+            let mut got = 0usize;
+            while got < buf.len() {
+                match h.files.read_file(f, off + got as u64, &mut buf[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(_) => break,
+                }
+            }
+            h.mf.write(frame, &buf[..got]);
+        }
+        let pma = Pma {
+            end: hi,
+            frame,
+            cow: false,
+        };
+        let prot = host_prot(v, &pma);
+        self.pmas.insert(lo, pma);
+        h.platform.map(h.via, lo, len, prot, frame).map_err(|e| {
+            platform_err(e);
+            FaultResult::Oom
+        })
+    }
+
+    /// Maps `[lo, hi)` to the pages of a memory object, starting at byte
+    /// offset `off` of it.
+    fn populate_object(
+        &mut self,
+        lo: u64,
+        hi: u64,
+        v: &Vma,
+        obj: u64,
+        off: u64,
+        h: &mut MmHost,
+    ) -> Result<(), FaultResult> {
+        let mut addr = lo;
+        while addr < hi {
+            let idx = (off + (addr - lo)) / PAGE_SIZE;
+            let frame = h
+                .objects
+                .frame(obj, idx, h.frames)
+                .ok_or(FaultResult::Oom)?;
+            h.frames.incref(frame, PAGE_SIZE);
+            // Extend the previous pma when the frames are contiguous.
+            let merged = match self.pmas.range_mut(..addr).next_back() {
+                Some((&s, p)) if p.end == addr && p.frame + (addr - s) == frame => {
+                    p.end = addr + PAGE_SIZE;
+                    true
+                }
+                _ => false,
+            };
+            if !merged {
+                self.pmas.insert(
+                    addr,
+                    Pma {
+                        end: addr + PAGE_SIZE,
+                        frame,
+                        cow: false,
+                    },
+                );
+            }
+            addr += PAGE_SIZE;
+        }
+        // Map the new pmas.
+        for (s, e, frame, cow) in self.pmas_in(lo, hi) {
+            let prot = host_prot(v, &Pma { end: e, frame, cow });
+            h.platform.map(h.via, s, e - s, prot, frame).map_err(|e| {
+                platform_err(e);
+                FaultResult::Oom
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Gives the page at `page` a frame of its own and makes it writable.
+    fn break_cow(&mut self, page: u64, h: &mut MmHost) -> Result<(), FaultResult> {
+        self.split_pma(page);
+        self.split_pma(page + PAGE_SIZE);
+        let (_, v) = self
+            .vma_at(page)
+            .map(|(s, v)| (s, v.clone()))
+            .expect("pma inside a vma");
+        let p = self.pmas.get_mut(&page).expect("split above");
+        if h.frames.is_shared(p.frame) {
+            let new = h.frames.alloc(PAGE_SIZE).ok_or(FaultResult::Oom)?;
+            h.mf.copy(new, p.frame, PAGE_SIZE as usize);
+            h.frames.decref(p.frame, PAGE_SIZE);
+            p.frame = new;
+            p.cow = false;
+            let prot = host_prot(&v, p);
+            h.platform.map(h.via, page, PAGE_SIZE, prot, new)
+        } else {
+            p.cow = false;
+            let prot = host_prot(&v, p);
+            h.platform.protect(h.via, page, PAGE_SIZE, prot)
+        }
+        .map_err(|e| {
+            platform_err(e);
+            FaultResult::Oom
+        })
+    }
+}
+
+impl MemoryManager {
+    /// Resolves a fault the host reported with `si_code` `code`
+    /// (`SEGV_MAPERR` = 1: nothing mapped on the host; `SEGV_ACCERR` = 2:
+    /// mapped but the access was not allowed). The host mapping mirrors the
+    /// pmas, so an access error on a copy-on-write page of a writable VMA is
+    /// a write that must copy; any other access error is the application's.
+    pub fn handle_host_fault(
+        &mut self,
+        addr: u64,
+        code: i32,
+        stack_limit: u64,
+        h: &mut MmHost,
+    ) -> Result<(), FaultResult> {
+        let page = page_down(addr);
+        let Some((_, p)) = self.pma_at(page) else {
+            return self.handle_fault(addr, Access::Read, stack_limit, h);
+        };
+        let (_, v) = self.vma_at(page).expect("pma inside a vma");
+        if p.cow && !v.shared && v.prot & libc::PROT_WRITE != 0 {
+            return self.break_cow(page, h);
+        }
+        if code == 1 && v.prot != libc::PROT_NONE {
+            return self.populate(page, false, h);
+        }
+        Err(FaultResult::AccErr)
+    }
+}
