@@ -22,6 +22,7 @@ pub mod spec;
 pub mod start;
 pub mod state;
 pub mod statefile;
+pub mod syscalls;
 pub mod update;
 pub mod wait;
 
@@ -86,6 +87,8 @@ pub enum Command {
     Boot(boot::Boot),
     /// Describe what a checkpoint image holds
     Statefile(statefile::Statefile),
+    /// List the system calls the sandbox supports, partly supports, or lacks
+    Syscalls(syscalls::Syscalls),
 }
 
 impl Command {
@@ -113,6 +116,7 @@ impl Command {
             Command::Do(_) => "do",
             Command::Boot(_) => "boot",
             Command::Statefile(_) => "statefile",
+            Command::Syscalls(_) => "syscalls",
         }
     }
 }

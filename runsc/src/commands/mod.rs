@@ -22,6 +22,7 @@ pub mod spec;
 pub mod start;
 pub mod state;
 pub mod statefile;
+pub mod syscalls;
 pub mod update;
 pub mod wait;
 
@@ -60,6 +61,7 @@ pub fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<i32> {
         Command::Do(args) => r#do::run_do(global, args),
         Command::Boot(args) => boot::boot(global, args),
         Command::Statefile(args) => done(statefile::statefile(args)),
+        Command::Syscalls(args) => done(syscalls::syscalls(args)),
     }
 }
 

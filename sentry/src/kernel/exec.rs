@@ -136,10 +136,11 @@ impl Kernel {
         }
         // CLONE_CHILD_CLEARTID is honoured as at exit (mm_release).
         let ctid = self.tasks[&tid].clear_child_tid;
-        if ctid != 0 && self.mms[&self.tasks[&tid].mm].users > 1 {
-            if self.write_val(tid, ctid, &0u32).is_ok() {
-                self.futex_wake_addr(tid, ctid, 1);
-            }
+        if ctid != 0
+            && self.mms[&self.tasks[&tid].mm].users > 1
+            && self.write_val(tid, ctid, &0u32).is_ok()
+        {
+            self.futex_wake_addr(tid, ctid, 1);
         }
         let old_mm = self.tasks[&tid].mm;
         let old_host = self.tasks[&tid].host;

@@ -86,7 +86,7 @@ impl super::Kernel {
         addr: u64,
         private: bool,
     ) -> Result<FutexKey, crate::errno::Errno> {
-        if addr % 4 != 0 {
+        if !addr.is_multiple_of(4) {
             return Err(crate::errno::Errno::EINVAL);
         }
         let mm = self.tasks[&tid].mm;

@@ -25,7 +25,7 @@ pub struct MmapOpts {
 }
 
 fn aligned(a: u64) -> bool {
-    a % PAGE_SIZE == 0
+    a.is_multiple_of(PAGE_SIZE)
 }
 
 impl MemoryManager {

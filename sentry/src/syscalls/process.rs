@@ -852,7 +852,7 @@ fn sys_sched_getaffinity(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let size = a.usize(1);
     let n = ncpus();
     let need = n.div_ceil(64) * 8;
-    if size < need || size % 8 != 0 {
+    if size < need || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL.into());
     }
     let mut mask = vec![0u8; need];

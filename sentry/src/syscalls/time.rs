@@ -138,5 +138,5 @@ fn sys_times(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     if a.ptr(0) != 0 {
         k.write_val(tid, a.ptr(0), &v)?;
     }
-    Ok((k.clock.uptime() / 10_000_000) as u64)
+    Ok(k.clock.uptime() / 10_000_000)
 }
