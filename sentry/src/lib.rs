@@ -16,7 +16,8 @@ pub mod loader;
 pub mod memory;
 pub mod mm;
 pub mod platform;
-mod sandbox;
+pub mod sandbox;
+pub mod state;
 pub mod syscalls;
 pub mod vfs;
 

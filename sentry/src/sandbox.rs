@@ -64,6 +64,7 @@ pub fn boot(cfg: &Config) -> Result<Kernel, SandboxError> {
         platform: Box::new(platform),
         threads: HashMap::new(),
         logged_enosys: HashSet::new(),
+        forward: crate::kernel::run::forwarding_signalfd(),
     };
     let mut k = Kernel::new(cfg, host, vfs);
     let tid = k.alloc_tid().expect("first TID");

@@ -38,6 +38,8 @@ pub struct Host {
     pub threads: HashMap<ThreadId, Tid>,
     /// Unimplemented system calls already logged.
     pub logged_enosys: HashSet<u64>,
+    /// Host signals forwarded to the sandbox's init (a signalfd).
+    pub forward: Option<std::os::fd::OwnedFd>,
 }
 
 /// The whole kernel state.

@@ -19,7 +19,61 @@ pub enum RunError {
     Platform(#[from] PlatformError),
 }
 
+/// Host signals that `runsc` passes on to the sandbox's init, as gVisor
+/// does: a user's Ctrl-C or `kill` of the runtime reaches the application.
+const FORWARDED: [i32; 8] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGTERM,
+    libc::SIGWINCH,
+    libc::SIGCONT,
+];
+
+/// Blocks the forwarded signals in the calling thread and returns a
+/// signalfd that reports them.
+pub fn forwarding_signalfd() -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: sigset manipulation on a local set; sigprocmask and signalfd
+    // with valid pointers; the result is checked.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in FORWARDED {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
+        (fd >= 0).then(|| <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd))
+    }
+}
+
 impl Kernel {
+    /// Reads forwarded host signals and sends them to init.
+    fn forward_host_signals(&mut self, fd: i32) {
+        loop {
+            // SAFETY: signalfd_siginfo is plain data; read fills it from a
+            // non-blocking signalfd.
+            let (si, n) = unsafe {
+                let mut si: libc::signalfd_siginfo = std::mem::zeroed();
+                let n = libc::read(
+                    fd,
+                    &mut si as *mut _ as *mut libc::c_void,
+                    std::mem::size_of::<libc::signalfd_siginfo>(),
+                );
+                (si, n)
+            };
+            if n <= 0 {
+                return;
+            }
+            let sig = si.ssi_signo as i32;
+            tracing::debug!("forwarding host signal {sig} to init");
+            let init = self.init;
+            self.send_to_group(init, SigInfo::new(sig, super::signal::SI_USER));
+        }
+    }
+
     /// Runs until the sandbox's init has exited and no task is left.
     /// Returns init's exit status.
     pub fn run(&mut self) -> Result<ExitStatus, RunError> {
@@ -45,7 +99,18 @@ impl Kernel {
                 deadline = Some(deadline.map_or(d, |x: u64| x.min(d)));
             }
             let timeout = deadline.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)));
+            let fwd = self
+                .host()
+                .forward
+                .as_ref()
+                .map(|f| std::os::fd::AsRawFd::as_raw_fd(f));
+            if let Some(f) = fwd {
+                fds.push((f, libc::POLLIN));
+            }
             let events = self.host().platform.wait(timeout, &fds)?;
+            if let Some(f) = fwd {
+                self.forward_host_signals(f);
+            }
             for (thread, ev) in events {
                 let Some(&tid) = self.host().threads.get(&thread) else {
                     continue;
@@ -214,16 +279,40 @@ impl Kernel {
             Restart::NoHand => !handler_runs,
             Restart::Never => false,
         };
+        if !again {
+            self.write_sleep_remainder(tid);
+        }
         let t = self.task_mut(tid);
-        t.deadline = None;
-        t.syscall_scratch.clear();
         if again {
+            // Re-issued as is; without a handler in between it keeps its
+            // deadline (a sleep continues for the time left).
+            if handler_runs {
+                t.deadline = None;
+                t.syscall_scratch.clear();
+            }
             t.regs.rax = t.regs.orig_rax;
             t.regs.rip -= 2;
         } else {
+            t.deadline = None;
+            t.syscall_scratch.clear();
             t.regs.rax = Errno::EINTR.to_ret();
         }
         self.return_to_user(tid);
+    }
+
+    /// A sleep cut short by a handler reports the time left (`nanosleep`'s
+    /// `rem`, kept by the handler in the scratch words).
+    fn write_sleep_remainder(&mut self, tid: Tid) {
+        let t = &self.tasks[&tid];
+        let nr = t.regs.orig_rax as i64;
+        if nr != libc::SYS_nanosleep && nr != libc::SYS_clock_nanosleep {
+            return;
+        }
+        let (Some(&rem), Some(d)) = (t.syscall_scratch.first(), t.deadline) else {
+            return;
+        };
+        let left = d.saturating_sub(self.clock.monotonic());
+        let _ = self.write_val(tid, rem, &super::time::to_timespec(left));
     }
 
     /// Delivers pending signals and lets the task run application code.

@@ -86,17 +86,7 @@ fn sys_nanosleep(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let ts: libc::timespec = k.read_val(tid, a.ptr(0))?;
     let ns = from_timespec(&ts).ok_or(Errno::EINVAL)?;
     let d = k.syscall_deadline(tid, ns);
-    let r = sleep(k, tid, d, a.ptr(1));
-    interrupted_rem(k, tid, a.ptr(1), d);
-    r
-}
-
-/// Writes the remaining time for a sleep that a signal may cut short.
-fn interrupted_rem(k: &mut Kernel, tid: Tid, rem: u64, deadline: u64) {
-    if rem != 0 && k.has_deliverable_signal(tid) {
-        let left = deadline.saturating_sub(k.clock.monotonic());
-        let _ = k.write_val(tid, rem, &to_timespec(left));
-    }
+    sleep(k, tid, d, a.ptr(1))
 }
 
 fn sys_clock_nanosleep(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
@@ -120,9 +110,7 @@ fn sys_clock_nanosleep(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     } else {
         a.ptr(3)
     };
-    let r = sleep(k, tid, d, rem);
-    interrupted_rem(k, tid, rem, d);
-    r
+    sleep(k, tid, d, rem)
 }
 
 fn sys_times(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
