@@ -103,7 +103,7 @@ impl Kernel {
                 .host()
                 .forward
                 .as_ref()
-                .map(|f| std::os::fd::AsRawFd::as_raw_fd(f));
+                .map(std::os::fd::AsRawFd::as_raw_fd);
             if let Some(f) = fwd {
                 fds.push((f, libc::POLLIN));
             }
