@@ -139,6 +139,7 @@ pub fn boot(cfg: &Config) -> Result<Kernel, SandboxError> {
             subreaper: false,
             no_new_privs: false,
             dumpable: true,
+            timers: Default::default(),
         },
     );
     let path = find_program(&mut k, fs, &cfg.argv[0], &cfg.env);

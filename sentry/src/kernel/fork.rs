@@ -213,6 +213,7 @@ impl Kernel {
                 subreaper: false,
                 no_new_privs: ptg.no_new_privs,
                 dumpable: ptg.dumpable,
+                timers: Default::default(),
             };
             self.thread_groups.insert(child, tg);
             if let Some(p) = self.thread_groups.get_mut(&parent_tgid) {

@@ -172,6 +172,26 @@ pub struct ThreadGroup {
     pub subreaper: bool,
     pub no_new_privs: bool,
     pub dumpable: bool,
+    /// POSIX timers (`timer_create`) by ID.
+    #[serde(default)]
+    pub timers: std::collections::BTreeMap<i32, PosixTimer>,
+}
+
+/// A POSIX interval timer (`timer_create`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PosixTimer {
+    pub clock: i32,
+    /// Next expiry (sandbox monotonic ns), when armed.
+    pub deadline: Option<u64>,
+    pub interval: u64,
+    /// `SIGEV_SIGNAL`, `SIGEV_NONE` or `SIGEV_THREAD_ID`.
+    pub notify: i32,
+    pub signo: i32,
+    pub value: u64,
+    /// Thread to signal with `SIGEV_THREAD_ID`.
+    pub target: Tid,
+    /// Expirations missed while the signal was still pending.
+    pub overrun: i32,
 }
 
 /// Number of resource limits (`RLIM_NLIMITS`).

@@ -101,7 +101,12 @@ impl super::Kernel {
     pub fn next_timer(&self) -> Option<u64> {
         self.thread_groups
             .values()
-            .filter_map(|g| g.itimer_real.map(|(d, _)| d))
+            .flat_map(|g| {
+                g.itimer_real
+                    .map(|(d, _)| d)
+                    .into_iter()
+                    .chain(g.timers.values().filter_map(|t| t.deadline))
+            })
             .min()
     }
 
@@ -120,6 +125,46 @@ impl super::Kernel {
             let info =
                 super::signal::SigInfo::new(super::signal::SIGALRM, super::signal::SI_KERNEL);
             self.send_to_group(tgid, info);
+        }
+        self.fire_posix_timers(now);
+    }
+
+    fn fire_posix_timers(&mut self, now: u64) {
+        let mut due = Vec::new();
+        for (&tgid, g) in &self.thread_groups {
+            if g.zombie.is_some() {
+                continue;
+            }
+            for (&id, t) in &g.timers {
+                if t.deadline.is_some_and(|d| d <= now) {
+                    due.push((tgid, id));
+                }
+            }
+        }
+        for (tgid, id) in due {
+            let g = self.thread_groups.get_mut(&tgid).expect("live");
+            let t = g.timers.get_mut(&id).expect("listed");
+            let d = t.deadline.expect("due");
+            if t.interval > 0 {
+                let missed = (now - d) / t.interval;
+                t.overrun = t.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
+                t.deadline = Some(d + (missed + 1) * t.interval);
+            } else {
+                t.deadline = None;
+            }
+            let (notify, signo, value, target) = (t.notify, t.signo, t.value, t.target);
+            if notify == libc::SIGEV_NONE {
+                continue;
+            }
+            // si_timerid, si_overrun, si_value.
+            let mut info = super::signal::SigInfo::new(signo, super::signal::SI_TIMER);
+            info.0[2] = id as u32 as u64;
+            info.0[3] = value;
+            if notify & 4 != 0 && self.tasks.get(&target).is_some_and(|x| x.tgid == tgid) {
+                self.send_to_thread(target, info);
+            } else {
+                self.send_to_group(tgid, info);
+            }
         }
     }
 }
