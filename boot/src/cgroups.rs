@@ -1,0 +1,1 @@
+//! Cgroups of the sandbox process.

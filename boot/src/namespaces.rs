@@ -1,0 +1,1 @@
+//! Host namespaces of the sandbox process.
