@@ -1,1 +1,0 @@
-//! Cgroups of the sandbox process.
