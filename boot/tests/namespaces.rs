@@ -52,10 +52,8 @@ fn sandbox_main(out: OwnedFd, body: impl FnOnce() -> String) -> ! {
 fn wait(pid: Pid) -> i32 {
     let mut status = 0;
     // SAFETY: waitpid on our own child with a valid status pointer.
-    assert_eq!(
-        unsafe { libc::waitpid(pid.as_raw(), &mut status, 0) },
-        pid.as_raw()
-    );
+    let r = unsafe { libc::waitpid(pid.as_raw(), &mut status, 0) };
+    assert_eq!(r, pid.as_raw());
     status
 }
 
