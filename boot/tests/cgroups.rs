@@ -122,7 +122,10 @@ fn v1_swap_without_accounting_names_the_missing_file() {
     }
     let cg = Cgroups::detect().unwrap();
     let Cgroups::V1 { .. } = cg else {
-        eprintln!("skipped: host is not cgroup v1");
+        common::skip(
+            "v1_swap_without_accounting_names_the_missing_file",
+            "host is not cgroup v1",
+        );
         return;
     };
     let path = CgroupPath::new(&test_name("swap")).unwrap();
@@ -161,7 +164,10 @@ fn the_hybrid_unified_hierarchy_takes_a_process_without_controllers() {
     }
     let unified = Path::new("/sys/fs/cgroup/unified");
     if !unified.join("cgroup.procs").exists() {
-        eprintln!("skipped: no cgroup2 mount at {}", unified.display());
+        common::skip(
+            "the_hybrid_unified_hierarchy_takes_a_process_without_controllers",
+            "no cgroup2 mount at /sys/fs/cgroup/unified",
+        );
         return;
     }
     let cg = Cgroups::V2 {

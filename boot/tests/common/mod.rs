@@ -33,12 +33,20 @@ impl Outcome {
     }
 }
 
-/// True when the tests run as root; otherwise prints why `test` is skipped.
+/// Says on the real stderr (past the test harness's capture) that `test`
+/// is skipped and why.
+pub fn skip(test: &str, why: &str) {
+    let line = format!("skipped {test}: {why}\n");
+    // SAFETY: writes a live buffer to descriptor 2.
+    unsafe { libc::write(2, line.as_ptr() as *const libc::c_void, line.len()) };
+}
+
+/// True when the tests run as root; otherwise says why `test` is skipped.
 pub fn root_or_skip(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if !root {
-        eprintln!("skipped {test}: needs root");
+        skip(test, "needs root");
     }
     root
 }
