@@ -49,6 +49,27 @@
 //! As PID 1 it receives from the host only the signals it has a handler for
 //! (and `SIGKILL`/`SIGSTOP`); container signals go over the control socket.
 
+//!
+//! ## What the caller does, in short
+//!
+//! `runsc create`: [`namespaces::NamespacePlan::for_sandbox`] from
+//! `linux.namespaces`, [`namespaces::IdMappings::new`] from the uid/gid
+//! mappings when a user namespace is created, `unsafe`
+//! [`namespaces::spawn`]; in [`namespaces::Spawned::Child`] exec `runsc
+//! boot` at once (the child of a multi-threaded process may only make
+//! async-signal-safe calls); in [`namespaces::Spawned::Parent`]
+//! [`cgroups::CgroupPath::from_spec`] and [`cgroups::Cgroups::apply`] with
+//! the child's PID, write the PID file, then `release()`. Dropping the
+//! handle instead ends the child.
+//!
+//! `runsc boot`: steps 4 to 10 while it has one thread. After step 10 it
+//! reaches host files only through its descriptors, makes no `execve`,
+//! `fork`, `mount`, `setns` or non-unix `socket` call, and changes none of
+//! its limits.
+//!
+//! `runsc delete`: [`cgroups::remove`] with the same [`cgroups::CgroupPath`]
+//! once the sandbox is dead.
+
 pub mod cgroups;
 pub mod confine;
 pub mod namespaces;
