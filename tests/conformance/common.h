@@ -39,17 +39,20 @@ static inline const char *en(int e)
 	return n ? n : "E?";
 }
 
-/* The name of a signal, e.g. "SIGTERM". */
+/* The name of a signal, e.g. "SIGTERM" (in one of eight rotating static
+ * buffers, so a few can appear in one printf). */
 static inline const char *sn(int sig)
 {
-	static char buf[32];
+	static char bufs[8][32];
+	static int next;
+	char *buf = bufs[next++ % 8];
 	const char *n = sigabbrev_np(sig);
 	if (n)
-		snprintf(buf, sizeof(buf), "SIG%s", n);
+		snprintf(buf, sizeof(bufs[0]), "SIG%s", n);
 	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-		snprintf(buf, sizeof(buf), "SIGRTMIN+%d", sig - SIGRTMIN);
+		snprintf(buf, sizeof(bufs[0]), "SIGRTMIN+%d", sig - SIGRTMIN);
 	else
-		snprintf(buf, sizeof(buf), "signal %d", sig);
+		snprintf(buf, sizeof(bufs[0]), "signal %d", sig);
 	return buf;
 }
 
