@@ -148,14 +148,15 @@ static inline const char *make_tmpdir(const char *name)
 	return conf_tmpdir;
 }
 
-/* conf_path("x") is the path of x in the scratch directory (a static buffer
- * rotated among four, so a few can be used at once). */
+/* conf_path("x") is the path of x in the scratch directory, in memory of
+ * its own (never freed: the programs are short). */
 static inline const char *conf_path(const char *rel)
 {
-	static char bufs[4][512];
-	static int next;
-	char *b = bufs[next++ % 4];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", conf_tmpdir, rel);
+	char *b = NULL;
+	if (asprintf(&b, "%s/%s", conf_tmpdir, rel) < 0) {
+		printf("FATAL: asprintf\n");
+		exit(99);
+	}
 	return b;
 }
 
