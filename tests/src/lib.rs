@@ -328,7 +328,10 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> io::Result<RunOutput> {
 /// sandbox alike.
 pub fn program_env() -> Vec<(String, String)> {
     vec![
-        ("PATH".to_string(), "/usr/sbin:/usr/bin:/sbin:/bin".to_string()),
+        (
+            "PATH".to_string(),
+            "/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        ),
         ("LC_ALL".to_string(), "C".to_string()),
     ]
 }
@@ -429,12 +432,12 @@ pub fn diff_lines(a: &str, b: &str) -> String {
             ops.push((' ', a[i]));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             ops.push(('-', a[i]));
             i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
         }
     }
     const CONTEXT: usize = 3;
@@ -470,8 +473,8 @@ macro_rules! for_each_program {
             brk_sbrk,
             chdir_getcwd,
             clocks_sleep,
-            clone_cleartid,
             cloexec_exec,
+            clone_cleartid,
             dev_files,
             dup_fcntl,
             efault,
