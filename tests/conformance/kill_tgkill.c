@@ -66,7 +66,15 @@ int main(void)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	worker_stop = 1;
 	pthread_join(t, NULL);
-	SHOW("tgkill to exited thread", syscall(SYS_tgkill, me, worker_tid, 0));
+	/* pthread_join returns when the kernel clears the thread's tid, a
+	 * moment before the thread is gone: wait for ESRCH. */
+	long r = 0;
+	for (int i = 0; i < 5000 && r == 0; i++) {
+		r = syscall(SYS_tgkill, me, worker_tid, 0);
+		if (r == 0)
+			sleep_ms(1);
+	}
+	printf("tgkill to exited thread: %s\n", r < 0 ? en(errno) : "still there");
 
 	/* Process groups: kill(0, sig) reaches the whole group, kill(-pgid)
 	 * a given group. */

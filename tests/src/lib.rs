@@ -128,12 +128,23 @@ pub fn runsc_bin() -> Result<PathBuf, String> {
     ))
 }
 
-/// Where compiled C programs are cached: `<target>/conformance-bin`.
+/// Where compiled C programs are cached: `<target>/conformance-bin/<tag>`,
+/// where the tag changes with [`CFLAGS`], so a change of flags rebuilds
+/// everything.
 pub fn c_cache_dir() -> PathBuf {
-    target_dir().join("conformance-bin")
+    // FNV-1a over the flags: stable across runs and Rust versions.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in CFLAGS.join(" ").bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    target_dir()
+        .join("conformance-bin")
+        .join(format!("{hash:08x}"))
 }
 
-/// The flags every C program is compiled with.
+/// The flags every C program is compiled with (`-g` so that a program that
+/// crashes under the sandbox can be looked at in a debugger).
 pub const CFLAGS: &[&str] = &["-O1", "-Wall", "-pthread", "-g"];
 
 fn mtime(p: &Path) -> io::Result<SystemTime> {
@@ -229,6 +240,9 @@ impl RunOutput {
     pub fn status_str(&self) -> String {
         match (self.timed_out, self.status) {
             (true, _) => "timed out".to_string(),
+            (false, Some(n)) if n > 128 && n <= 128 + 64 => {
+                format!("exit {n} (128+{}: killed by signal {})", n - 128, n - 128)
+            }
             (false, Some(n)) => format!("exit {n}"),
             (false, None) => "unknown".to_string(),
         }
@@ -354,6 +368,35 @@ pub fn runsc_extra_flags() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The arguments given to `runsc` to run `bin` in a sandbox: the extra
+/// global flags, then `do --cwd DIR --env K=V... BIN`.
+pub fn sandbox_args(bin: &Path) -> Vec<String> {
+    let mut args = runsc_extra_flags();
+    args.push("do".to_string());
+    args.push("--cwd".to_string());
+    args.push(PROGRAM_CWD.to_string());
+    for (k, v) in program_env() {
+        args.push("--env".to_string());
+        args.push(format!("{k}={v}"));
+    }
+    args.push(bin.display().to_string());
+    args
+}
+
+/// A shell command line that reproduces [`run_sandboxed`] by hand.
+pub fn sandbox_command_line(runsc: &Path, bin: &Path) -> String {
+    let env: Vec<String> = program_env()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!(
+        "cd {PROGRAM_CWD} && env -i {} {} {}",
+        env.join(" "),
+        runsc.display(),
+        sandbox_args(bin).join(" ")
+    )
+}
+
 /// Runs a compiled program under `runsc do`, with the same environment and
 /// working directory as [`run_native`].
 pub fn run_sandboxed(runsc: &Path, bin: &Path, timeout: Duration) -> io::Result<RunOutput> {
@@ -361,14 +404,7 @@ pub fn run_sandboxed(runsc: &Path, bin: &Path, timeout: Duration) -> io::Result<
     cmd.env_clear()
         .envs(program_env())
         .current_dir(PROGRAM_CWD)
-        .args(runsc_extra_flags())
-        .arg("do")
-        .arg("--cwd")
-        .arg(PROGRAM_CWD);
-    for (k, v) in program_env() {
-        cmd.arg("--env").arg(format!("{k}={v}"));
-    }
-    cmd.arg(bin);
+        .args(sandbox_args(bin));
     run(&mut cmd, timeout)
 }
 

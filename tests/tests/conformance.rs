@@ -8,14 +8,17 @@
 //!
 //! Timeouts (seconds) can be changed with `CONFORMANCE_NATIVE_TIMEOUT`
 //! (default 60) and `CONFORMANCE_SANDBOX_TIMEOUT` (default 120). The runsc
-//! binary is found as [`tests::runsc_bin`] describes.
+//! binary is found as [`tests::runsc_bin`] describes; `RUNSC_FLAGS` adds
+//! global flags (e.g. `--debug`). Setting `CONFORMANCE_IGNORE_KNOWN=1` treats
+//! every program as expected to match, to see the diffs of the known
+//! failures too.
 
 use std::collections::BTreeSet;
 use std::fs;
 
 use tests::{
     compile_c, diff_lines, known_failures, program_source, run_native, run_sandboxed, runsc_bin,
-    timeout_from_env, RunOutput, PROGRAMS,
+    sandbox_command_line, timeout_from_env, RunOutput, PROGRAMS,
 };
 
 /// What one run looked like, for the failure message.
@@ -49,13 +52,17 @@ fn check(name: &str) {
     let same = !sandboxed.timed_out
         && native.stdout == sandboxed.stdout
         && native.status == sandboxed.status;
-    let known = known_failures();
+    let mut known = known_failures();
+    if std::env::var_os("CONFORMANCE_IGNORE_KNOWN").is_some_and(|v| v != "0") {
+        known.clear();
+    }
     let report = || {
         format!(
-            "stdout diff (- native, + sandbox):\n{}{}\n{}",
+            "stdout diff (- native, + sandbox):\n{}{}\n{}\nreproduce with:\n  {}\n",
             diff_lines(&native.stdout_str(), &sandboxed.stdout_str()),
             describe("native", &native),
-            describe("sandbox", &sandboxed)
+            describe("sandbox", &sandboxed),
+            sandbox_command_line(&runsc, &bin)
         )
     };
     match known.get(name) {
