@@ -7,7 +7,7 @@
 //! starts to match fails its test until its line is removed.
 //!
 //! Timeouts (seconds) can be changed with `CONFORMANCE_NATIVE_TIMEOUT`
-//! (default 60) and `CONFORMANCE_SANDBOX_TIMEOUT` (default 120). The runsc
+//! (default 60) and `CONFORMANCE_SANDBOX_TIMEOUT` (default 60). The runsc
 //! binary is found as [`tests::runsc_bin`] describes; `RUNSC_FLAGS` adds
 //! global flags (e.g. `--debug`). Setting `CONFORMANCE_IGNORE_KNOWN=1` treats
 //! every program as expected to match, to see the diffs of the known
@@ -45,7 +45,7 @@ fn check(name: &str) {
     let sandboxed = run_sandboxed(
         &runsc,
         &bin,
-        timeout_from_env("CONFORMANCE_SANDBOX_TIMEOUT", 120),
+        timeout_from_env("CONFORMANCE_SANDBOX_TIMEOUT", 60),
     )
     .unwrap_or_else(|e| panic!("running {} under {}: {e}", bin.display(), runsc.display()));
 
