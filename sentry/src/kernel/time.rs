@@ -145,12 +145,12 @@ impl super::Kernel {
             let g = self.thread_groups.get_mut(&tgid).expect("live");
             let t = g.timers.get_mut(&id).expect("listed");
             let d = t.deadline.expect("due");
-            if t.interval > 0 {
-                let missed = (now - d) / t.interval;
-                t.overrun = t.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
-                t.deadline = Some(d + (missed + 1) * t.interval);
-            } else {
-                t.deadline = None;
+            match (now - d).checked_div(t.interval) {
+                Some(missed) => {
+                    t.overrun = t.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
+                    t.deadline = Some(d + (missed + 1) * t.interval);
+                }
+                None => t.deadline = None,
             }
             let (notify, signo, value, target) = (t.notify, t.signo, t.value, t.target);
             if notify == libc::SIGEV_NONE {
