@@ -115,6 +115,7 @@ pub fn boot(cfg: &Config) -> Result<Kernel, SandboxError> {
             stime: 0,
             start_time: now,
             vfork_parent: None,
+            run_start: 0,
         },
     );
     k.thread_groups.insert(
@@ -140,6 +141,8 @@ pub fn boot(cfg: &Config) -> Result<Kernel, SandboxError> {
             no_new_privs: false,
             dumpable: true,
             timers: Default::default(),
+            stop_signal: 0,
+            dead_cpu: 0,
         },
     );
     let path = find_program(&mut k, fs, &cfg.argv[0], &cfg.env);

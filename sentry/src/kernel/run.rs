@@ -156,6 +156,11 @@ impl Kernel {
     /// Handles a stop of a running application thread.
     fn on_event(&mut self, tid: Tid, ev: Event) {
         let host = self.tasks[&tid].host;
+        let start = std::mem::take(&mut self.task_mut(tid).run_start);
+        if start != 0 {
+            let now = super::time::host_monotonic();
+            self.task_mut(tid).utime += now.saturating_sub(start);
+        }
         if ev == Event::Died {
             tracing::warn!("host thread of task {tid} died");
             self.host().threads.remove(&host);
@@ -194,7 +199,11 @@ impl Kernel {
             }
             Event::Fault(f) => {
                 self.task_mut(tid).state = TaskState::Ready(Pending::User);
-                if f.signo == SIGSEGV {
+                if f.signo == SIGSEGV && f.code == super::signal::SI_KERNEL {
+                    // A general protection fault (hlt, a privileged
+                    // instruction, a non-canonical address): no page fault.
+                    self.force_signal(tid, SigInfo::new(SIGSEGV, super::signal::SI_KERNEL));
+                } else if f.signo == SIGSEGV {
                     let limit = self.rlimit(tid, libc::RLIMIT_STACK as usize).0;
                     let r = self.with_mm(tid, |m, h| m.handle_host_fault(f.addr, f.code, limit, h));
                     match r {
@@ -269,6 +278,10 @@ impl Kernel {
 
     /// A signal arrived while the task was blocked in a system call.
     fn interrupt_syscall(&mut self, tid: Tid, restart: Restart) {
+        if restart == Restart::Rerun {
+            self.do_syscall(tid);
+            return;
+        }
         self.futexes.remove(tid);
         let handler = self.next_signal_action(tid);
         let handler_runs = handler.is_some();
@@ -278,6 +291,7 @@ impl Kernel {
             Restart::NoIntr => true,
             Restart::NoHand => !handler_runs,
             Restart::Never => false,
+            Restart::Rerun => unreachable!("handled above"),
         };
         if !again {
             self.write_sleep_remainder(tid);
@@ -328,7 +342,11 @@ impl Kernel {
             p.set_regs(host, &regs).and_then(|_| p.resume(host))
         };
         match r {
-            Ok(()) => self.task_mut(tid).state = TaskState::Running,
+            Ok(()) => {
+                let t = self.task_mut(tid);
+                t.state = TaskState::Running;
+                t.run_start = super::time::host_monotonic();
+            }
             Err(e) => {
                 tracing::warn!("task {tid}: cannot resume: {e}");
                 self.kill_group_now(

@@ -114,6 +114,10 @@ pub struct Task {
     pub start_time: u64,
     /// `vfork` parent waiting for this task to exec or exit.
     pub vfork_parent: Option<Tid>,
+    /// When the task last started running application code (host
+    /// monotonic ns), for CPU time accounting.
+    #[serde(skip)]
+    pub run_start: u64,
 }
 
 /// Exit status of a process, as `wait` reports it.
@@ -172,6 +176,12 @@ pub struct ThreadGroup {
     pub subreaper: bool,
     pub no_new_privs: bool,
     pub dumpable: bool,
+    /// The signal that stopped the group, for `wait`.
+    #[serde(default)]
+    pub stop_signal: i32,
+    /// CPU time of threads that have exited, in ns.
+    #[serde(default)]
+    pub dead_cpu: u64,
     /// POSIX timers (`timer_create`) by ID.
     #[serde(default)]
     pub timers: std::collections::BTreeMap<i32, PosixTimer>,

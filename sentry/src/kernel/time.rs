@@ -4,6 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The host's `CLOCK_MONOTONIC` in ns (for accounting, not for the
+/// application: it sees `Clock::monotonic`).
+pub fn host_monotonic() -> u64 {
+    host_clock(libc::CLOCK_MONOTONIC)
+}
+
 fn host_clock(id: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -97,6 +103,31 @@ pub fn from_timespec(ts: &libc::timespec) -> Option<u64> {
 }
 
 impl super::Kernel {
+    /// CPU time of a thread (`CLOCK_THREAD_CPUTIME_ID`) or of its whole
+    /// process (`CLOCK_PROCESS_CPUTIME_ID`), in ns, counting time spent
+    /// running application code.
+    pub fn cpu_time(&self, tid: super::Tid, process: bool) -> u64 {
+        let now = host_monotonic();
+        let of = |t: &super::Task| {
+            let running = if t.run_start != 0 {
+                now.saturating_sub(t.run_start)
+            } else {
+                0
+            };
+            t.utime + t.stime + running
+        };
+        if !process {
+            return of(&self.tasks[&tid]);
+        }
+        let tg = self.tg(tid);
+        tg.dead_cpu
+            + tg.threads
+                .iter()
+                .filter_map(|t| self.tasks.get(t))
+                .map(of)
+                .sum::<u64>()
+    }
+
     /// The earliest pending interval timer (`alarm`, `setitimer`).
     pub fn next_timer(&self) -> Option<u64> {
         self.thread_groups

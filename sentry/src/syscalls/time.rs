@@ -11,7 +11,7 @@ pub fn register(t: &mut Table) {
     t.add(
         SYS_clock_gettime,
         sys_clock_gettime,
-        Support::Partial("CPU-time clocks report time since boot"),
+        Support::Partial("CPU-time clocks count time running application code"),
     );
     t.add(SYS_clock_getres, sys_clock_getres, Support::Full);
     t.add(SYS_gettimeofday, sys_gettimeofday, Support::Full);
@@ -32,10 +32,34 @@ pub fn register(t: &mut Table) {
     t.add(SYS_timer_gettime, sys_timer_gettime, Support::Full);
     t.add(SYS_timer_getoverrun, sys_timer_getoverrun, Support::Full);
     t.add(SYS_timer_delete, sys_timer_delete, Support::Full);
+    t.add(
+        SYS_clock_settime,
+        sys_clock_settime,
+        Support::Partial("the sandbox may not set the time: EPERM"),
+    );
+}
+
+/// Reads clock `id` as seen by `tid` (CPU-time clocks are per task).
+fn read_clock(k: &Kernel, tid: Tid, id: i32) -> Result<u64, Errno> {
+    match id {
+        libc::CLOCK_PROCESS_CPUTIME_ID => Ok(k.cpu_time(tid, true)),
+        libc::CLOCK_THREAD_CPUTIME_ID => Ok(k.cpu_time(tid, false)),
+        _ => k.clock.read(id).ok_or(Errno::EINVAL),
+    }
+}
+
+fn sys_clock_settime(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    let ts: libc::timespec = k.read_val(tid, a.ptr(1))?;
+    from_timespec(&ts).ok_or(Errno::EINVAL)?;
+    match a.i32(0) {
+        // The sandbox may not change the host's time.
+        libc::CLOCK_REALTIME => Err(Errno::EPERM.into()),
+        _ => Err(Errno::EINVAL.into()),
+    }
 }
 
 fn sys_clock_gettime(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let ns = k.clock.read(a.i32(0)).ok_or(Errno::EINVAL)?;
+    let ns = read_clock(k, tid, a.i32(0))?;
     k.write_val(tid, a.ptr(1), &to_timespec(ns))?;
     Ok(0)
 }
