@@ -138,10 +138,16 @@ impl MemoryManager {
                 } else {
                     None
                 };
+                let off = offset + (lo - vstart);
                 match shared_obj {
-                    Some(obj) => self.populate_object(lo, hi, &v, obj, offset + (lo - vstart), h),
+                    Some(obj) => self.populate_object(lo, hi, &v, obj, off, h),
                     None => {
-                        self.populate_private(lo, hi, &v, Some((file, offset + (lo - vstart))), h)
+                        let key = h.files.mapping_info(file).1;
+                        if key != (0, 0) && !v.shared && h.files.file_memory(file).is_none() {
+                            self.populate_cached(lo, hi, &v, file, off, key, h)
+                        } else {
+                            self.populate_private(lo, hi, &v, Some((file, off)), h)
+                        }
                     }
                 }
             }
@@ -186,6 +192,84 @@ impl MemoryManager {
             platform_err(e);
             FaultResult::Oom
         })
+    }
+
+    /// Maps `[lo, hi)` of a private file mapping to the file's cached pages,
+    /// copy-on-write, reading absent pages from the file first.
+    #[allow(clippy::too_many_arguments)]
+    fn populate_cached(
+        &mut self,
+        lo: u64,
+        hi: u64,
+        v: &Vma,
+        file: u64,
+        off: u64,
+        key: (u64, u64),
+        h: &mut MmHost,
+    ) -> Result<(), FaultResult> {
+        let cache = h.objects.cache_for(key);
+        let first = off / PAGE_SIZE;
+        let n = (hi - lo) / PAGE_SIZE;
+        // Read every absent page of the window into one contiguous run, so
+        // that the mappings come out contiguous too.
+        let absent: Vec<u64> = (first..first + n)
+            .filter(|&i| h.objects.lookup(cache, i).is_none())
+            .collect();
+        if !absent.is_empty() {
+            let run = h
+                .frames
+                .alloc(absent.len() as u64 * PAGE_SIZE)
+                .ok_or(FaultResult::Oom)?;
+            let mut buf = vec![0u8; PAGE_SIZE as usize];
+            for (j, &idx) in absent.iter().enumerate() {
+                buf.fill(0);
+                let mut got = 0usize;
+                while got < buf.len() {
+                    match h
+                        .files
+                        .read_file(file, idx * PAGE_SIZE + got as u64, &mut buf[got..])
+                    {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => got += k,
+                    }
+                }
+                let frame = run + j as u64 * PAGE_SIZE;
+                h.mf.write(frame, &buf[..got]);
+                h.objects.insert_page(cache, idx, frame);
+            }
+        }
+        let mut addr = lo;
+        while addr < hi {
+            let idx = first + (addr - lo) / PAGE_SIZE;
+            let frame = h.objects.lookup(cache, idx).ok_or(FaultResult::Oom)?;
+            h.frames.incref(frame, PAGE_SIZE);
+            let merged = match self.pmas.range_mut(..addr).next_back() {
+                Some((&s, p)) if p.end == addr && p.cow && p.frame + (addr - s) == frame => {
+                    p.end = addr + PAGE_SIZE;
+                    true
+                }
+                _ => false,
+            };
+            if !merged {
+                self.pmas.insert(
+                    addr,
+                    Pma {
+                        end: addr + PAGE_SIZE,
+                        frame,
+                        cow: true,
+                    },
+                );
+            }
+            addr += PAGE_SIZE;
+        }
+        for (s, e, frame, cow) in self.pmas_in(lo, hi) {
+            let prot = host_prot(v, &Pma { end: e, frame, cow });
+            h.platform.map(h.via, s, e - s, prot, frame).map_err(|e| {
+                platform_err(e);
+                FaultResult::Oom
+            })?;
+        }
+        Ok(())
     }
 
     /// Maps `[lo, hi)` to the pages of a memory object, starting at byte
