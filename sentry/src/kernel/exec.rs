@@ -21,7 +21,7 @@ impl Kernel {
         path: Vec<u8>,
         mut argv: Vec<Vec<u8>>,
         envp: Vec<Vec<u8>>,
-    ) -> Result<(), Errno> {
+    ) -> Result<Tid, Errno> {
         let fs = self.tasks[&tid].fs;
         let mut file_path = path.clone();
         let mut f = self.vfs.open_exec(fs, &file_path)?;
@@ -69,7 +69,7 @@ impl Kernel {
         execfn: &[u8],
         argv: &[Vec<u8>],
         envp: &[Vec<u8>],
-    ) -> Result<(), Errno> {
+    ) -> Result<Tid, Errno> {
         let creds = self.tasks[&tid].creds.clone();
         let stack_limit = self
             .rlimit(tid, libc::RLIMIT_STACK as usize)
@@ -193,9 +193,17 @@ impl Kernel {
         t.robust_list = (0, 0);
         t.altstack = (0, libc::SS_DISABLE, 0);
         t.name = name;
-        let tg = self.thread_groups.get_mut(&tgid).expect("live");
-        tg.itimer_real = tg.itimer_real.take();
-        Ok(())
+        if tid == tgid {
+            return Ok(tid);
+        }
+        // A thread other than the leader takes over the leader's TID.
+        self.tasks.remove(&tgid);
+        let mut t = self.tasks.remove(&tid).expect("live task");
+        t.tid = tgid;
+        self.tasks.insert(tgid, t);
+        self.thread_groups.get_mut(&tgid).expect("live").threads = vec![tgid];
+        self.host().threads.insert(thread, tgid);
+        Ok(tgid)
     }
 
     /// Ends a thread without the exit-time side effects meant for the

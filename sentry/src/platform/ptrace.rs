@@ -368,6 +368,13 @@ impl Platform for PtracePlatform {
             self.release_address_space(a);
             return;
         }
+        if t == a {
+            // The stub's main thread cannot be reaped while other threads
+            // live (Linux keeps a group leader until the group is empty):
+            // leave it stopped, unused, until the address space goes.
+            self.forget_thread(t);
+            return;
+        }
         // Only this host thread exits; the others keep the stub alive.
         if self.inject(t, libc::SYS_exit as u64, [0; 6]).is_ok() {
             tracing::warn!("stub thread {t} survived exit");
