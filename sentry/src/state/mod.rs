@@ -4,6 +4,8 @@
 //! into bytes (bincode 2) and back. The image format around it (header,
 //! memory pages, checksums) builds on this.
 
+pub mod crc;
+
 use crate::kernel::Kernel;
 
 /// Failures encoding or decoding kernel state.
