@@ -1,12 +1,25 @@
-//! Checkpoint and restore: the kernel state's encoding.
+//! Checkpoint and restore: the kernel state's encoding and the image that
+//! holds it.
 //!
 //! Everything the kernel knows derives serde's traits; this module turns it
-//! into bytes (bincode 2) and back. The image format around it (header,
-//! memory pages, checksums) builds on this.
+//! into bytes (bincode 2) and back. The image file format around it
+//! (header, JSON metadata, state, memory pages, checksums) builds on
+//! [`meta`], its metadata, and [`crc`], its checksum.
 
 pub mod crc;
+pub mod meta;
+
+pub use meta::{KernelSummary, Meta};
 
 use crate::kernel::Kernel;
+
+/// Version of the kernel state's encoding, recorded in every image. Bincode
+/// writes no field names or types, so state written by other versions of
+/// the kernel's types would be misread: bump this whenever a serialized
+/// type changes (a field or enum variant added, removed, reordered or
+/// retyped), and images of other versions are refused with a message that
+/// says so.
+pub const STATE_VERSION: u32 = 1;
 
 /// Failures encoding or decoding kernel state.
 #[derive(Debug, thiserror::Error)]
