@@ -292,6 +292,13 @@ impl Image {
         Ok(state)
     }
 
+    /// Checks the state section: its checksum and padding, its version,
+    /// and that it decodes as this kernel's state.
+    pub fn check_state(&self) -> Result<(), ImageError> {
+        let state = self.read_state()?;
+        decode_kernel(self, &state).map(drop)
+    }
+
     /// The memory map, checked against its checksum and the format.
     pub fn read_map(&self) -> Result<PageMap, ImageError> {
         let s = &self.meta.sections.memory_map;
