@@ -55,6 +55,10 @@
 //! - a major version changes what is there; images of another major are
 //!   refused (no conversion is written yet).
 //!
+//! The metadata's `compression` is `"none"` in format 1.0; a compressed
+//! state section would come with a minor version, and a reader refuses a
+//! compression it does not know.
+//!
 //! The kernel state inside is versioned on its own (`state_version` in the
 //! metadata, [`super::STATE_VERSION`]): bincode is not self-describing, so
 //! state from another version of the kernel's types is refused rather than
@@ -63,9 +67,11 @@
 //!
 //! # Writing and reading
 //!
-//! [`write`] writes under a temporary name in the image directory, syncs,
+//! [`write()`] writes under a temporary name in the image directory, syncs,
 //! and renames to `checkpoint.img`, so a failed checkpoint leaves no partial
-//! image under the real name; then it writes `inventory.img`, the small file
+//! image under the real name (a failed write removes its temporary file; a
+//! writer killed outright leaves a hidden `.checkpoint.img.<pid>-<n>.tmp`,
+//! never a `checkpoint.img`). Then it writes `inventory.img`, the small file
 //! podman looks for before it restores, saying what produced the image.
 //! The writer reads each page of the memory file once: pages go to the file
 //! as they are found non-zero, and the map, whose size is known only then,

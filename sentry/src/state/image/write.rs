@@ -183,7 +183,7 @@ pub fn write(
     write_through(dir, meta, state, mf, limit, |f| f)
 }
 
-/// [`write`], with the image's bytes passed through the sink `wrap` makes
+/// [`write()`], with the image's bytes passed through the sink `wrap` makes
 /// of (a second descriptor of) the temporary file.
 pub(crate) fn write_through<S: Sink>(
     dir: &Path,
