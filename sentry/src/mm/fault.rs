@@ -173,7 +173,7 @@ impl MemoryManager {
             let mut buf = vec![0u8; len as usize];
             let mut got = 0usize;
             while got < buf.len() {
-                match h.files.read_file(f, off + got as u64, &mut buf[got..]) {
+                match h.read_file(f, off + got as u64, &mut buf[got..]) {
                     Ok(0) => break,
                     Ok(n) => got += n,
                     Err(_) => break,
