@@ -86,7 +86,7 @@ fn wait(k: &mut Kernel, tid: Tid, a: &Args, timeout: Option<u64>) -> Result<u64,
         return Err(Errno::EINVAL.into());
     }
     let d = timeout.map(|ns| k.syscall_deadline(tid, ns));
-    let s = epoll::scan_max(k, ep, 1, true, max as usize);
+    let s = epoll::scan_max(k, tid, ep, 1, true, max as usize);
     if !s.events.is_empty() || timeout == Some(0) || k.deadline_passed(tid) {
         let mut buf = Vec::with_capacity(s.events.len() * 12);
         for (ev, data) in &s.events {

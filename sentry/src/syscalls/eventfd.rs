@@ -1,4 +1,4 @@
-//! `eventfd`, `eventfd2`, and the timerfd calls.
+//! `eventfd`, `eventfd2`, the timerfd calls, and `signalfd`.
 
 use super::{Args, Support, SysResult, Table};
 use crate::errno::Errno;
@@ -19,6 +19,44 @@ pub fn register(t: &mut Table) {
         Support::Partial("TFD_TIMER_CANCEL_ON_SET is accepted and ignored"),
     );
     t.add(SYS_timerfd_gettime, sys_timerfd_gettime, Support::Full);
+    t.add(SYS_signalfd, sys_signalfd, Support::Full);
+    t.add(SYS_signalfd4, sys_signalfd4, Support::Full);
+}
+
+fn signalfd(k: &mut Kernel, tid: Tid, fd: i32, mask: u64, size: usize, flags: i32) -> SysResult {
+    if flags & !(libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) != 0 || size != 8 {
+        return Err(Errno::EINVAL.into());
+    }
+    let m: u64 = k.read_val(tid, mask)?;
+    let set = crate::kernel::signal::SigSet(m).blockable();
+    if fd != -1 {
+        let f = file::get_io(k, tid, fd)?;
+        return match k.vfs.files.get_mut(&f).map(|o| &mut o.kind) {
+            Some(FileKind::SignalFd(s)) => {
+                s.mask = set;
+                let q = crate::vfs::signalfd::queue(k.tgid(tid));
+                k.notify(q);
+                Ok(fd as u64)
+            }
+            _ => Err(Errno::EINVAL.into()),
+        };
+    }
+    anon_file(
+        k,
+        tid,
+        FileKind::SignalFd(crate::vfs::signalfd::SignalFd { mask: set }),
+        libc::O_RDWR | (flags & libc::O_NONBLOCK),
+        "anon_inode:[signalfd]",
+        flags & libc::SFD_CLOEXEC != 0,
+    )
+}
+
+fn sys_signalfd(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    signalfd(k, tid, a.fd(0), a.ptr(1), a.usize(2), 0)
+}
+
+fn sys_signalfd4(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    signalfd(k, tid, a.fd(0), a.ptr(1), a.usize(2), a.i32(3))
 }
 
 /// Adds an anonymous file whose node is the file itself.

@@ -115,7 +115,18 @@ fn do_read(k: &mut Kernel, tid: Tid, fd: i32, iov: &[(u64, usize)], pos: Option<
     }
     let total: usize = iov.iter().map(|&(_, l)| l).sum();
     let before = k.vfs.files.get(&f).map(|o| o.offset);
-    let data = file::read(k, tid, f, total, pos)?;
+    // A pipe's data is taken only once it reached the application.
+    let pipe = match k.vfs.files.get(&f) {
+        Some(o) if o.readable() && pos.is_none() => match o.kind {
+            FileKind::Pipe { pipe } => Some((pipe, o.nonblocking())),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (data, used) = match pipe {
+        Some((p, nb)) => file::pipe_read(k, p, total.min(file::MAX_RW), nb, true)?,
+        None => (file::read(k, tid, f, total, pos)?, 0),
+    };
     let mut done = 0;
     for &(base, len) in iov {
         if done >= data.len() {
@@ -123,7 +134,8 @@ fn do_read(k: &mut Kernel, tid: Tid, fd: i32, iov: &[(u64, usize)], pos: Option<
         }
         let n = len.min(data.len() - done);
         if let Err(e) = k.copy_out(tid, base, &data[done..done + n]) {
-            // Nothing reached the application: keep the file offset.
+            // Nothing reached the application: keep the file offset (and
+            // the pipe's data).
             if done == 0 {
                 if let (Some(of), Some(b)) = (k.vfs.files.get_mut(&f), before) {
                     if matches!(of.kind, FileKind::Regular | FileKind::Proc { .. }) {
@@ -135,6 +147,9 @@ fn do_read(k: &mut Kernel, tid: Tid, fd: i32, iov: &[(u64, usize)], pos: Option<
             break;
         }
         done += n;
+    }
+    if let Some((p, _)) = pipe {
+        file::pipe_consume(k, p, if done == data.len() { used } else { done });
     }
     Ok(done as u64)
 }
@@ -162,8 +177,17 @@ fn do_write(
     if pos.is_some_and(|p| (p as i64) < 0) {
         return Err(Errno::EINVAL.into());
     }
-    if k.vfs.files.get(&f).is_some_and(|o| !o.writable()) {
+    let of = k.vfs.files.get(&f).ok_or(Errno::EBADF)?;
+    if !of.writable() {
         return Err(Errno::EBADF.into());
+    }
+    // The memory devices never look at the data.
+    if let FileKind::Device(d) = of.kind {
+        let total = iov
+            .iter()
+            .map(|&(_, l)| l)
+            .fold(0usize, usize::saturating_add);
+        return Ok(d.write(total.min(file::MAX_RW))? as u64);
     }
     let data = gather(k, tid, iov)?;
     Ok(file::write(k, tid, f, &data, pos)? as u64)
@@ -1014,7 +1038,7 @@ fn write_some(
             }
         }
         Some(FileKind::Stdio(_)) => {
-            let r = poll::ready(k, dst, poll::OUT, 0);
+            let r = poll::ready(k, tid, dst, poll::OUT, 0);
             if r.mask & (poll::OUT | poll::ERR | poll::HUP) != 0 {
                 crate::vfs::pipe::PIPE_BUF
             } else {
@@ -1027,7 +1051,7 @@ fn write_some(
         if nb {
             return Err(Errno::EAGAIN.into());
         }
-        let r = poll::ready(k, dst, poll::OUT, 0);
+        let r = poll::ready(k, tid, dst, poll::OUT, 0);
         return Err(SysErr::Block(r.block()));
     }
     let chunk = &data[..data.len().min(room)];
@@ -1091,7 +1115,7 @@ fn copy_between(
         None => {
             // A stream we cannot peek: read only what the destination
             // takes now.
-            let r = poll::ready(k, dst, poll::OUT, 0);
+            let r = poll::ready(k, tid, dst, poll::OUT, 0);
             if r.mask & poll::OUT == 0 {
                 return Err(SysErr::Block(r.block()));
             }

@@ -58,7 +58,7 @@ fn check(k: &mut Kernel, tid: Tid, items: &[(i32, u32)]) -> (Vec<u32>, Ready) {
             out.push(poll::NVAL);
             continue;
         };
-        let r = poll::ready(k, f, events, 0);
+        let r = poll::ready(k, tid, f, events, 0);
         let got = r.mask & (events | poll::ALWAYS);
         if got == 0 {
             wait.merge_wait(&r);

@@ -80,7 +80,14 @@ fn epoll_mut(k: &mut Kernel, f: FileId) -> Option<&mut Epoll> {
 /// Scans the interest list of epoll file `ep`. With `consume`, reported
 /// events count as delivered (edge-triggered and one-shot bookkeeping), and
 /// at most `max` are taken.
-pub fn scan_max(k: &mut Kernel, ep: FileId, depth: u32, consume: bool, max: usize) -> Scan {
+pub fn scan_max(
+    k: &mut Kernel,
+    tid: crate::kernel::Tid,
+    ep: FileId,
+    depth: u32,
+    consume: bool,
+    max: usize,
+) -> Scan {
     let mut out = Scan::default();
     let Some(e) = epoll_of(k, ep) else {
         return out;
@@ -105,7 +112,7 @@ pub fn scan_max(k: &mut Kernel, ep: FileId, depth: u32, consume: bool, max: usiz
         if item.disabled {
             continue;
         }
-        let r = poll::ready(k, key.1, item.events, depth);
+        let r = poll::ready(k, tid, key.1, item.events, depth);
         gen = gen
             .wrapping_mul(31)
             .wrapping_add(r.gen)
@@ -153,8 +160,14 @@ pub fn scan_max(k: &mut Kernel, ep: FileId, depth: u32, consume: bool, max: usiz
 }
 
 /// Scans without a limit.
-pub fn scan(k: &mut Kernel, ep: FileId, depth: u32, consume: bool) -> Scan {
-    scan_max(k, ep, depth, consume, usize::MAX)
+pub fn scan(
+    k: &mut Kernel,
+    tid: crate::kernel::Tid,
+    ep: FileId,
+    depth: u32,
+    consume: bool,
+) -> Scan {
+    scan_max(k, tid, ep, depth, consume, usize::MAX)
 }
 
 /// True if epoll `inner` is `outer` or watches it, directly or not (adding

@@ -54,6 +54,7 @@ pub enum FileKind {
     EventFd(super::eventfd::EventFd),
     Epoll(super::epoll::Epoll),
     TimerFd(super::timerfd::TimerFd),
+    SignalFd(super::signalfd::SignalFd),
 }
 
 /// An open file description.
@@ -94,7 +95,7 @@ impl OpenFile {
     }
 
     pub fn readable(&self) -> bool {
-        !self.is_path() && self.flags & libc::O_ACCMODE != libc::O_WRONLY
+        !self.is_path() && matches!(self.flags & libc::O_ACCMODE, libc::O_RDONLY | libc::O_RDWR)
     }
 
     pub fn writable(&self) -> bool {
@@ -175,6 +176,9 @@ pub fn fdinfo_extra(of: &OpenFile, s: &mut String) {
         FileKind::EventFd(e) => {
             let _ = writeln!(s, "eventfd-count: {:16x}", e.count);
             let _ = writeln!(s, "eventfd-id: {}", of.loc.node_file_id());
+        }
+        FileKind::SignalFd(sfd) => {
+            let _ = writeln!(s, "sigmask:\t{:016x}", sfd.mask.0);
         }
         FileKind::Epoll(e) => {
             for (&(fd, _), item) in &e.items {
@@ -410,7 +414,7 @@ pub fn read(
                 return Err(Errno::ESPIPE.into());
             }
             let pipe = *pipe;
-            pipe_read(k, pipe, len, nonblock)
+            Ok(pipe_read(k, pipe, len, nonblock, false)?.0)
         }
         FileKind::Stdio(slot) => {
             let slot = *slot;
@@ -429,6 +433,7 @@ pub fn read(
         }
         FileKind::EventFd(_) => super::eventfd::read(k, f, len),
         FileKind::TimerFd(_) => super::timerfd::read(k, f, len),
+        FileKind::SignalFd(_) => super::signalfd::read(k, tid, f, len),
         FileKind::Epoll(_) => Err(Errno::EINVAL.into()),
     }
 }
@@ -480,24 +485,45 @@ fn read_regular(
     }
 }
 
-fn pipe_read(k: &mut Kernel, pipe: u64, len: usize, nonblock: bool) -> Result<Vec<u8>, SysErr> {
+/// Reads from a pipe. With `peek`, nothing is taken: the caller takes
+/// what it delivered with [`pipe_consume`] (so data survives a fault
+/// copying it out).
+pub fn pipe_read(
+    k: &mut Kernel,
+    pipe: u64,
+    len: usize,
+    nonblock: bool,
+    peek: bool,
+) -> Result<(Vec<u8>, usize), SysErr> {
     let p = k.vfs.pipes.get_mut(&pipe).ok_or(Errno::EBADF)?;
     if len == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     if !p.is_empty() {
-        let data = p.read(len);
-        let q = p.queue;
-        k.notify(q);
-        return Ok(data);
+        let (data, used) = p.view(len);
+        if !peek {
+            p.consume(used);
+            let q = p.queue;
+            k.notify(q);
+        }
+        return Ok((data, used));
     }
     if p.writers == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     if nonblock {
         return Err(Errno::EAGAIN.into());
     }
     Err(SysErr::Block(Block::on(vec![p.queue])))
+}
+
+/// Takes `used` bytes that a peeking [`pipe_read`] returned.
+pub fn pipe_consume(k: &mut Kernel, pipe: u64, used: usize) {
+    if let Some(p) = k.vfs.pipes.get_mut(&pipe) {
+        p.consume(used);
+        let q = p.queue;
+        k.notify(q);
+    }
 }
 
 // ---- Writing -----------------------------------------------------------------
@@ -547,7 +573,9 @@ pub fn write(
             Ok(super::proc::write(k, tid, node, data)?)
         }
         FileKind::EventFd(_) => super::eventfd::write(k, f, data),
-        FileKind::TimerFd(_) | FileKind::Epoll(_) => Err(Errno::EINVAL.into()),
+        FileKind::TimerFd(_) | FileKind::Epoll(_) | FileKind::SignalFd(_) => {
+            Err(Errno::EINVAL.into())
+        }
     }
 }
 

@@ -35,6 +35,7 @@ pub mod perm;
 pub mod pipe;
 pub mod poll;
 pub mod proc;
+pub mod signalfd;
 pub mod stdio;
 pub mod timerfd;
 
@@ -647,6 +648,15 @@ impl Vfs {
             _ => return None,
         };
         self.mem.get(inode)?.file().map(|m| m.obj)
+    }
+
+    /// True if mapping descriptor `fd` gives anonymous memory (`/dev/zero`
+    /// open for reading).
+    pub fn maps_as_anonymous(&self, table: u64, fd: i32) -> bool {
+        let Some(of) = self.get_fd(table, fd).ok().and_then(|f| self.files.get(&f)) else {
+            return false;
+        };
+        matches!(of.kind, FileKind::Device(dev::Device::Zero)) && of.readable()
     }
 
     /// Installs `f` at the lowest free descriptor (no limit check; see

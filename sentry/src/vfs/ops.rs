@@ -323,8 +323,10 @@ pub fn open(
     if flags & libc::O_PATH != 0 {
         flags &= libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     }
-    let acc = flags & libc::O_ACCMODE;
-    if acc == libc::O_ACCMODE && flags & libc::O_PATH == 0 {
+    if flags & (libc::O_CREAT | libc::O_DIRECTORY) == libc::O_CREAT | libc::O_DIRECTORY
+        && flags & libc::O_TMPFILE != libc::O_TMPFILE
+        && flags & libc::O_PATH == 0
+    {
         return Err(Errno::EINVAL.into());
     }
     let mut c = ctx(k, tid);
@@ -521,7 +523,8 @@ pub fn open_found(
     let (mode, _, _) = path::attrs(k, loc.node).ok_or(Errno::ENOENT)?;
     let ftype = mode & libc::S_IFMT;
     let acc = flags & libc::O_ACCMODE;
-    let writing = flags & libc::O_PATH == 0 && (acc == libc::O_WRONLY || acc == libc::O_RDWR);
+    // Access mode 3 opens for ioctl only, with read and write permission.
+    let writing = flags & libc::O_PATH == 0 && acc != libc::O_RDONLY;
     let trunc = flags & libc::O_TRUNC != 0 && flags & libc::O_PATH == 0;
     if flags & libc::O_DIRECTORY != 0 && ftype != libc::S_IFDIR {
         return Err(Errno::ENOTDIR.into());
@@ -544,6 +547,9 @@ pub fn open_found(
         let mut want = 0;
         if acc != libc::O_WRONLY {
             want |= MAY_READ;
+        }
+        if acc == libc::O_ACCMODE {
+            want |= MAY_WRITE;
         }
         if writing || trunc {
             want |= MAY_WRITE;

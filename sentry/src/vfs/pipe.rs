@@ -80,35 +80,55 @@ impl Pipe {
 
     /// Takes up to `max` bytes (one packet at most in packet mode).
     pub fn read(&mut self, max: usize) -> Vec<u8> {
+        let (out, used) = self.view(max);
+        self.consume(used);
+        out
+    }
+
+    /// What [`Pipe::read`] would return, and how many buffered bytes it
+    /// would use up (a packet read in part is used up whole).
+    pub fn view(&self, max: usize) -> (Vec<u8>, usize) {
         let mut out = Vec::new();
-        while out.len() < max {
-            let Some(c) = self.chunks.front_mut() else {
+        let mut used = 0;
+        for c in &self.chunks {
+            if out.len() >= max {
                 break;
-            };
+            }
+            let avail = c.data.len() - c.pos;
             if c.packet {
                 if !out.is_empty() {
                     break;
                 }
-                let avail = c.data.len() - c.pos;
                 let n = avail.min(max);
                 out.extend_from_slice(&c.data[c.pos..c.pos + n]);
-                // The rest of the packet is discarded.
-                self.len -= avail;
-                self.chunks.pop_front();
+                used += avail;
                 break;
             }
-            let n = (c.data.len() - c.pos).min(max - out.len());
+            let n = avail.min(max - out.len());
             out.extend_from_slice(&c.data[c.pos..c.pos + n]);
-            c.pos += n;
-            self.len -= n;
+            used += n;
+        }
+        (out, used)
+    }
+
+    /// Drops `n` buffered bytes from the front.
+    pub fn consume(&mut self, mut n: usize) {
+        if n > 0 {
+            self.gen += 1;
+        }
+        while n > 0 {
+            let Some(c) = self.chunks.front_mut() else {
+                break;
+            };
+            let avail = c.data.len() - c.pos;
+            let k = avail.min(n);
+            c.pos += k;
+            self.len -= k;
+            n -= k;
             if c.pos == c.data.len() {
                 self.chunks.pop_front();
             }
         }
-        if !out.is_empty() {
-            self.gen += 1;
-        }
-        out
     }
 
     /// Copies up to `max` bytes without taking them (`tee`).

@@ -58,7 +58,7 @@ pub const MAX_NESTING: u32 = 5;
 
 /// The readiness of open file `f` for `events` (host descriptors are asked
 /// for those events only).
-pub fn ready(k: &mut Kernel, f: FileId, events: u32, depth: u32) -> Ready {
+pub fn ready(k: &mut Kernel, tid: crate::kernel::Tid, f: FileId, events: u32, depth: u32) -> Ready {
     let mut r = Ready::default();
     let Some(of) = k.vfs.files.get(&f) else {
         r.mask = NVAL;
@@ -139,11 +139,20 @@ pub fn ready(k: &mut Kernel, f: FileId, events: u32, depth: u32) -> Ready {
                 r.gen = t.gen;
             }
         }
+        FileKind::SignalFd(sfd) => {
+            let mask = sfd.mask;
+            if super::signalfd::pending(k, tid, mask) != 0 {
+                r.mask |= IN | RDNORM;
+            }
+            if let Some(t) = k.tasks.get(&tid) {
+                r.queues.push(super::signalfd::queue(t.tgid));
+            }
+        }
         FileKind::Epoll(_) => {
             if depth >= MAX_NESTING {
                 return r;
             }
-            let inner = super::epoll::scan(k, f, depth + 1, false);
+            let inner = super::epoll::scan(k, tid, f, depth + 1, false);
             if !inner.events.is_empty() {
                 r.mask |= IN | RDNORM;
             }
