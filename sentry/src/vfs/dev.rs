@@ -86,7 +86,10 @@ pub fn add_tty_node(v: &mut Vfs, fs: FsId, root: InodeId, mount: super::node::Mo
     let Some(rel) = name.strip_prefix(b"/dev/") else {
         return;
     };
-    let parts: Vec<&[u8]> = rel.split(|&c| c == b'/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&[u8]> = rel
+        .split(|&c| c == b'/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let Some((&leaf, dirs)) = parts.split_last() else {
         return;
     };
