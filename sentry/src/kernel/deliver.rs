@@ -85,6 +85,7 @@ impl Kernel {
             return;
         }
         self.task_mut(tid).pending.push(info);
+        self.notify(crate::vfs::signalfd::queue(tgid));
         self.signal_wake(tid, info.signo());
     }
 
@@ -106,6 +107,7 @@ impl Kernel {
             .expect("checked")
             .pending
             .push(info);
+        self.notify(crate::vfs::signalfd::queue(tgid));
         // Wake a thread that does not block it, preferring the leader.
         let threads = self.thread_groups[&tgid].threads.clone();
         let target = threads

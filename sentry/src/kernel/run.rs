@@ -81,6 +81,10 @@ impl Kernel {
             while let Some(tid) = self.ready.pop_front() {
                 self.step(tid);
             }
+            // Releases made where only the VFS was at hand may wake tasks.
+            if crate::vfs::reap(self) {
+                continue;
+            }
             if self.tasks.is_empty() {
                 return Ok(self.init_status.unwrap_or(ExitStatus::Exited(0)));
             }

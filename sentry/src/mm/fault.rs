@@ -133,14 +133,14 @@ impl MemoryManager {
         match v.backing.clone() {
             Backing::Anon => self.populate_private(lo, hi, &v, None, h),
             Backing::File { file, offset } => {
-                let shared_obj = if v.shared {
-                    h.files.file_memory(file)
-                } else {
-                    None
-                };
                 let off = offset + (lo - vstart);
-                match shared_obj {
-                    Some(obj) => self.populate_object(lo, hi, &v, obj, off, h),
+                // A file whose data is in sandbox memory: a shared mapping
+                // maps its frames, a private one shares them copy-on-write.
+                match h.files.file_memory(file) {
+                    Some(obj) => {
+                        let hi = clip_to_object(obj, page, lo, hi, off, h)?;
+                        self.populate_object(lo, hi, &v, obj, off, !v.shared, h)
+                    }
                     None => {
                         let key = h.files.mapping_info(file).1;
                         if key != (0, 0) && !v.shared && h.files.file_memory(file).is_none() {
@@ -152,7 +152,9 @@ impl MemoryManager {
                 }
             }
             Backing::Object { object, offset } => {
-                self.populate_object(lo, hi, &v, object, offset + (lo - vstart), h)
+                let off = offset + (lo - vstart);
+                let hi = clip_to_object(object, page, lo, hi, off, h)?;
+                self.populate_object(lo, hi, &v, object, off, false, h)
             }
         }
     }
@@ -173,7 +175,7 @@ impl MemoryManager {
             let mut buf = vec![0u8; len as usize];
             let mut got = 0usize;
             while got < buf.len() {
-                match h.files.read_file(f, off + got as u64, &mut buf[got..]) {
+                match h.read_file(f, off + got as u64, &mut buf[got..]) {
                     Ok(0) => break,
                     Ok(n) => got += n,
                     Err(_) => break,
@@ -273,7 +275,8 @@ impl MemoryManager {
     }
 
     /// Maps `[lo, hi)` to the pages of a memory object, starting at byte
-    /// offset `off` of it.
+    /// offset `off` of it; with `cow`, for a private mapping.
+    #[allow(clippy::too_many_arguments)]
     fn populate_object(
         &mut self,
         lo: u64,
@@ -281,6 +284,7 @@ impl MemoryManager {
         v: &Vma,
         obj: u64,
         off: u64,
+        cow: bool,
         h: &mut MmHost,
     ) -> Result<(), FaultResult> {
         let mut addr = lo;
@@ -293,7 +297,7 @@ impl MemoryManager {
             h.frames.incref(frame, PAGE_SIZE);
             // Extend the previous pma when the frames are contiguous.
             let merged = match self.pmas.range_mut(..addr).next_back() {
-                Some((&s, p)) if p.end == addr && p.frame + (addr - s) == frame => {
+                Some((&s, p)) if p.end == addr && p.cow == cow && p.frame + (addr - s) == frame => {
                     p.end = addr + PAGE_SIZE;
                     true
                 }
@@ -305,7 +309,7 @@ impl MemoryManager {
                     Pma {
                         end: addr + PAGE_SIZE,
                         frame,
-                        cow: false,
+                        cow,
                     },
                 );
             }
@@ -349,6 +353,30 @@ impl MemoryManager {
             FaultResult::Oom
         })
     }
+}
+
+/// Pages of a memory object wholly past its size fault with `SIGBUS`:
+/// fails if `page` is one; otherwise returns `hi` clipped to the last page
+/// holding data. `lo` maps to byte offset `off` of the object.
+fn clip_to_object(
+    obj: u64,
+    page: u64,
+    lo: u64,
+    hi: u64,
+    off: u64,
+    h: &MmHost,
+) -> Result<u64, FaultResult> {
+    let size = h.objects.get(obj).map_or(0, |o| o.size);
+    let page_off = off + (page - lo);
+    if page_off >= size {
+        return Err(FaultResult::BusErr);
+    }
+    let end = lo.saturating_add(
+        size.div_ceil(PAGE_SIZE)
+            .saturating_mul(PAGE_SIZE)
+            .saturating_sub(off),
+    );
+    Ok(hi.min(end))
 }
 
 impl MemoryManager {
