@@ -78,6 +78,23 @@ impl Kernel {
     /// Returns init's exit status.
     pub fn run(&mut self) -> Result<ExitStatus, RunError> {
         loop {
+            if let Some(st) = self.run_until(None)? {
+                return Ok(st);
+            }
+        }
+    }
+
+    /// Runs until init has exited and no task is left (returning init's
+    /// status), or until `stop` (host time) has passed (returning `None`,
+    /// with tasks possibly running application code: see `quiesce`).
+    pub fn run_until(
+        &mut self,
+        stop: Option<std::time::Instant>,
+    ) -> Result<Option<ExitStatus>, RunError> {
+        loop {
+            if stop.is_some_and(|s| std::time::Instant::now() >= s) {
+                return Ok(None);
+            }
             while let Some(tid) = self.ready.pop_front() {
                 self.step(tid);
             }
@@ -86,7 +103,7 @@ impl Kernel {
                 continue;
             }
             if self.tasks.is_empty() {
-                return Ok(self.init_status.unwrap_or(ExitStatus::Exited(0)));
+                return Ok(Some(self.init_status.unwrap_or(ExitStatus::Exited(0))));
             }
             let now = self.clock.monotonic();
             let mut deadline: Option<u64> = None;
@@ -102,7 +119,12 @@ impl Kernel {
             if let Some(d) = self.next_timer() {
                 deadline = Some(deadline.map_or(d, |x: u64| x.min(d)));
             }
-            let timeout = deadline.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)));
+            let mut timeout =
+                deadline.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)));
+            if let Some(s) = stop {
+                let left = s.saturating_duration_since(std::time::Instant::now());
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
             let fwd = self
                 .host()
                 .forward
@@ -158,7 +180,7 @@ impl Kernel {
     }
 
     /// Handles a stop of a running application thread.
-    fn on_event(&mut self, tid: Tid, ev: Event) {
+    pub(crate) fn on_event(&mut self, tid: Tid, ev: Event) {
         let host = self.tasks[&tid].host;
         let start = std::mem::take(&mut self.task_mut(tid).run_start);
         if start != 0 {

@@ -128,7 +128,7 @@ pub struct Vfs {
 
 impl Vfs {
     /// The file system of a new sandbox: the overlay root on `cfg.root`,
-    /// procfs at `/proc`, devtmpfs at `/dev`, tmpfs at `/dev/shm` and `/tmp`,
+    /// procfs at `/proc`, devtmpfs at `/dev`, tmpfs at `/dev/shm`,
     /// and the caller's stdio.
     pub fn new(cfg: &Config) -> Result<Vfs, VfsError> {
         host::raise_nofile();
@@ -235,17 +235,9 @@ impl Vfs {
                 options: "mode=1777".into(),
             });
         }
-        if let Some(at) = self.mountpoint_in_root(b"tmp") {
-            let (fs, troot) = self.new_memfs(FsKind::Tmpfs, 0o1777);
-            self.mounts.add(Mount {
-                fs,
-                root: Node::Mem(troot),
-                mountpoint: Some(at),
-                flags: mount::MS_NOSUID | mount::MS_NODEV,
-                source: "none".into(),
-                options: "mode=1777".into(),
-            });
-        }
+        // No tmpfs on /tmp: the overlay already keeps writes there in
+        // memory, and `runsc do` users expect to see the host's /tmp (a
+        // container gets a tmpfs there when its spec mounts one).
         let _ = root;
     }
 
