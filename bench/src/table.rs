@@ -40,13 +40,8 @@ pub fn render(columns: &[Column], rows: &[Row]) -> String {
                 ),
                 Cell::NotApplicable { reason } => (format!("n/a ({reason})"), String::new()),
                 Cell::Failed { reason } => {
-                    notes.push(format!(
-                        "[{}] {}, {}: {reason}",
-                        notes.len() + 1,
-                        column.title,
-                        row.metric.id
-                    ));
-                    (format!("FAILED [{}]", notes.len()), String::new())
+                    let number = note(&mut notes, column.title, &row.metric.id, reason);
+                    (format!("FAILED [{number}]"), String::new())
                 }
             };
             line.push(text);
@@ -83,12 +78,41 @@ pub fn render(columns: &[Column], rows: &[Row]) -> String {
     }
     if !notes.is_empty() {
         out.push('\n');
-        for note in notes {
-            out.push_str(&note);
-            out.push('\n');
+        for (number, note) in notes.iter().enumerate() {
+            out.push_str(&format!(
+                "[{}] {}, {}: {}\n",
+                number + 1,
+                note.column,
+                note.rows.join(", "),
+                note.reason
+            ));
         }
     }
     out
+}
+
+/// Why cells of one column failed, with the rows that failed so.
+struct Note {
+    column: String,
+    reason: String,
+    rows: Vec<String>,
+}
+
+/// The number of the note for this column and reason, made if new.
+fn note(notes: &mut Vec<Note>, column: &str, row: &str, reason: &str) -> usize {
+    let at = notes
+        .iter()
+        .position(|n| n.column == column && n.reason == reason)
+        .unwrap_or_else(|| {
+            notes.push(Note {
+                column: column.to_string(),
+                reason: reason.to_string(),
+                rows: Vec::new(),
+            });
+            notes.len() - 1
+        });
+    notes[at].rows.push(row.to_string());
+    at + 1
 }
 
 /// A figure with three or four significant digits, no exponent.
@@ -216,5 +240,30 @@ mod tests {
             lines[4],
             "[1] runsc do, syscall: exit status 1: wrong result"
         );
+    }
+
+    #[test]
+    fn one_note_for_cells_that_failed_alike() {
+        let columns = [
+            Column {
+                title: "native",
+                native: true,
+            },
+            Column {
+                title: "runsc do",
+                native: false,
+            },
+        ];
+        let broken = || Cell::Failed {
+            reason: "the probe failed".into(),
+        };
+        let ok = || measured(1.0, 1.0, 1.0, None);
+        let rows = vec![
+            row("a", "ms", vec![ok(), broken()]),
+            row("b", "ms", vec![ok(), broken()]),
+        ];
+        let text = render(&columns, &rows);
+        assert_eq!(text.matches("FAILED [1]").count(), 2);
+        assert!(text.ends_with("\n[1] runsc do, a, b: the probe failed\n"));
     }
 }
