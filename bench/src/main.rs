@@ -13,6 +13,7 @@ mod report;
 mod runtime;
 mod stats;
 mod table;
+mod targets;
 mod workload;
 mod workloads;
 
@@ -175,15 +176,20 @@ fn run(args: Args) -> anyhow::Result<()> {
     print!("{}", table::render(&columns, &rows));
     println!();
     println!(
-        "{} runs per figure (median [min-max]); \"x native\" is how many times slower than native",
-        runs
+        "Median [min-max] of {runs} runs each. \"x native\": how many times slower than native"
     );
-    println!("(for MB/s, native/value; else value/native). MB = 2^20 bytes.");
-    if args.quick {
+    println!("(value/native; native/value for MB/s). MB = 2^20 bytes.");
+    if args.quick && rows.iter().any(|r| r.metric.id == "tar") {
         println!("Quick mode: tar archives /usr/share/doc/[a-f]* only.");
     }
-
     let ids: Vec<String> = runtimes.iter().map(|r| r.id.clone()).collect();
+    let outcomes = targets::check(&rows, &ids);
+    if !outcomes.is_empty() {
+        println!();
+        println!("Targets:");
+        print!("{}", targets::render(&outcomes));
+    }
+
     let report = report::Report {
         schema: report::SCHEMA,
         started: started_unix,
@@ -200,6 +206,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         },
         columns: runtimes.iter().map(report::ColumnReport::of).collect(),
         rows: report::rows(&rows, &ids),
+        targets: outcomes,
     };
     let json_path = args
         .json

@@ -3,6 +3,7 @@
 
 use crate::harness::{Cell, Row};
 use crate::runtime::{Runtime, Status};
+use crate::targets::Outcome;
 use crate::workload::{Better, CapState};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,6 +24,8 @@ pub struct Report<'a> {
     pub host: Host,
     pub columns: Vec<ColumnReport>,
     pub rows: Vec<RowReport<'a>>,
+    /// The project's speed goals, checked against these figures.
+    pub targets: Vec<Outcome>,
 }
 
 #[derive(Serialize)]
@@ -40,6 +43,9 @@ pub struct Host {
 pub struct ColumnReport {
     pub id: String,
     pub title: String,
+    /// The runc or runsc binary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
     /// "ready", "n/a" or "failed".
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +86,7 @@ impl ColumnReport {
         ColumnReport {
             id: runtime.id.clone(),
             title: runtime.title.clone(),
+            program: runtime.program().map(|p| p.display().to_string()),
             status,
             reason,
             capabilities,
@@ -160,11 +167,14 @@ mod tests {
             },
             columns: vec![native],
             rows: super::rows(&rows, &ids),
+            targets: Vec::new(),
         };
         let value = serde_json::to_value(&report).unwrap();
         assert_eq!(value["schema"], json!(1));
         assert_eq!(value["columns"][0]["id"], json!("native"));
         assert_eq!(value["columns"][0]["status"], json!("ready"));
+        assert!(value["columns"][0].get("program").is_none());
+        assert_eq!(value["targets"], json!([]));
         let row = &value["rows"][0];
         assert_eq!(row["id"], json!("syscall"));
         assert_eq!(row["unit"], json!("ns/op"));

@@ -156,6 +156,12 @@ impl Runtime {
         }
     }
 
+    /// The runc or runsc binary of this column.
+    pub fn program(&self) -> Option<&Path> {
+        (self.kind != Kind::Native && !self.program.as_os_str().is_empty())
+            .then_some(self.program.as_path())
+    }
+
     /// Runs the probe here, unless the column is already known to be
     /// unusable, and records what it found.
     pub fn probe(&mut self, cx: &Context) {
