@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -76,14 +76,13 @@ pub struct Child {
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 impl Child {
-    /// Starts `command` with stdin from /dev/null and its output captured,
-    /// in a process group of its own.
+    /// Starts `command` with stdin from /dev/null and its output captured.
+    /// It stays in the harness's process group, so that ^C stops it too.
     pub fn spawn(mut command: Command) -> io::Result<Child> {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .stderr(Stdio::piped());
         let started = Instant::now();
         let mut inner = command.spawn()?;
         let stdout = Capture::start(inner.stdout.take().expect("stdout is piped"));
