@@ -1,7 +1,8 @@
 //! File system calls (first cut: host files read-only, stdio).
 
-use super::{Args, Support, SysResult, Table};
+use super::{Args, Support, SysErr, SysResult, Table};
 use crate::errno::Errno;
+use crate::kernel::wait::Block;
 use crate::kernel::{Kernel, Tid};
 
 pub fn register(t: &mut Table) {
@@ -31,8 +32,29 @@ fn fd_file(k: &Kernel, tid: Tid, fd: i32) -> Result<u64, Errno> {
     k.vfs.get_fd(k.task(tid).fdtable, fd)
 }
 
+/// A stream (stdio, a donated descriptor) that is not ready blocks the
+/// calling task on its host descriptor rather than the whole sentry.
+fn wait_ready(k: &Kernel, f: u64, events: i16) -> Result<(), SysErr> {
+    let Some(fd) = k.vfs.stream_fd(f) else {
+        return Ok(());
+    };
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: poll on one live pollfd, without waiting.
+    if unsafe { libc::poll(&mut p, 1, 0) } == 0 {
+        return Err(SysErr::Block(
+            Block::on(Vec::new()).with_host_fd(fd, events),
+        ));
+    }
+    Ok(())
+}
+
 fn sys_read(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let f = fd_file(k, tid, a.fd(0))?;
+    wait_ready(k, f, libc::POLLIN)?;
     let mut buf = vec![0u8; a.usize(2).min(1 << 20)];
     let n = k.vfs.read(f, &mut buf)?;
     k.copy_out(tid, a.ptr(1), &buf[..n])?;
@@ -49,6 +71,7 @@ fn sys_pread64(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 
 fn sys_write(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let f = fd_file(k, tid, a.fd(0))?;
+    wait_ready(k, f, libc::POLLOUT)?;
     let data = k.read_bytes(tid, a.ptr(1), a.usize(2).min(1 << 20))?;
     Ok(k.vfs.write(f, &data)? as u64)
 }
@@ -67,6 +90,7 @@ fn iovecs(k: &mut Kernel, tid: Tid, addr: u64, n: usize) -> Result<Vec<(u64, usi
 
 fn sys_readv(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let f = fd_file(k, tid, a.fd(0))?;
+    wait_ready(k, f, libc::POLLIN)?;
     let mut total = 0;
     for (base, len) in iovecs(k, tid, a.ptr(1), a.usize(2))? {
         let mut buf = vec![0u8; len.min(1 << 20)];
@@ -82,6 +106,7 @@ fn sys_readv(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 
 fn sys_writev(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let f = fd_file(k, tid, a.fd(0))?;
+    wait_ready(k, f, libc::POLLOUT)?;
     let mut data = Vec::new();
     for (base, len) in iovecs(k, tid, a.ptr(1), a.usize(2))? {
         data.extend(k.read_bytes(tid, base, len.min(1 << 20))?);
@@ -164,8 +189,10 @@ fn sys_lseek(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     Ok(k.vfs.lseek(f, a.i64(1), a.i32(2))?)
 }
 
-fn sys_ioctl(_: &mut Kernel, _: Tid, _: &Args) -> SysResult {
-    Err(Errno::ENOTTY.into())
+fn sys_ioctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    let f = fd_file(k, tid, a.fd(0))?;
+    let fd = k.vfs.stream_fd(f).ok_or(Errno::ENOTTY)?;
+    Ok(k.tty_ioctl(tid, fd, a.u32(1), a.ptr(2))?)
 }
 
 fn sys_getcwd(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {

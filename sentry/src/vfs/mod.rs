@@ -26,6 +26,13 @@ pub enum FileKind {
     },
     /// One of the caller's stdio descriptors (0, 1, 2).
     Stdio { host_fd: RawFd },
+    /// A host descriptor handed to the sandbox for a process's stdio (an
+    /// `exec`'s pipes or terminal); read and written as a stream. Not
+    /// restorable: the process that gave it is gone after a restore.
+    Donated {
+        #[serde(skip)]
+        fd: Option<OwnedFd>,
+    },
 }
 
 /// An open file description.
@@ -204,6 +211,45 @@ impl Vfs {
         id
     }
 
+    /// A descriptor table holding `stdio` (host descriptors) as 0, 1, 2.
+    pub fn new_fdtable_from_host(&mut self, stdio: [OwnedFd; 3]) -> u64 {
+        let mut t = FdTable {
+            refs: 1,
+            ..Default::default()
+        };
+        for (fd, host) in (0..).zip(stdio) {
+            // SAFETY: F_GETFL on a descriptor we own.
+            let flags = unsafe { libc::fcntl(host.as_raw_fd(), libc::F_GETFL) };
+            let flags = if flags < 0 { libc::O_RDWR } else { flags };
+            let id = self.id();
+            self.files.insert(
+                id,
+                OpenFile {
+                    path: format!("/dev/stdio{fd}"),
+                    kind: FileKind::Donated { fd: Some(host) },
+                    flags,
+                    offset: 0,
+                    refs: 1,
+                    dev_ino: (0, 0),
+                },
+            );
+            t.fds.insert(fd, (id, false));
+        }
+        let id = self.id();
+        self.fdtables.insert(id, t);
+        id
+    }
+
+    /// The host descriptor of a file read and written as a stream (stdio,
+    /// donated descriptors), for readiness checks and terminal requests.
+    pub fn stream_fd(&self, f: FileId) -> Option<RawFd> {
+        match &self.files.get(&f)?.kind {
+            FileKind::Stdio { host_fd } => Some(*host_fd),
+            FileKind::Donated { fd } => fd.as_ref().map(|f| f.as_raw_fd()),
+            FileKind::Host { .. } => None,
+        }
+    }
+
     pub fn new_fs(&mut self, cwd: &str) -> u64 {
         let id = self.id();
         self.fs_contexts.insert(
@@ -342,7 +388,9 @@ impl Vfs {
     pub fn fstat(&self, f: FileId) -> Result<libc::stat, Errno> {
         let of = self.files.get(&f).ok_or(Errno::EBADF)?;
         let fd = match &of.kind {
-            FileKind::Host { fd } => fd.as_ref().map(|f| f.as_raw_fd()).ok_or(Errno::EIO)?,
+            FileKind::Host { fd } | FileKind::Donated { fd } => {
+                fd.as_ref().map(|f| f.as_raw_fd()).ok_or(Errno::EIO)?
+            }
             FileKind::Stdio { host_fd } => *host_fd,
         };
         // SAFETY: plain data struct.
@@ -359,7 +407,7 @@ impl Vfs {
         let of = self.files.get(&f).ok_or(Errno::EBADF)?;
         let fd = match &of.kind {
             FileKind::Host { fd } => fd.as_ref().map(|f| f.as_raw_fd()).ok_or(Errno::EIO)?,
-            FileKind::Stdio { .. } => return Err(Errno::ESPIPE),
+            FileKind::Stdio { .. } | FileKind::Donated { .. } => return Err(Errno::ESPIPE),
         };
         // SAFETY: pread into a live buffer.
         let n = unsafe {
@@ -378,50 +426,40 @@ impl Vfs {
 
     /// Reads at the file offset and advances it.
     pub fn read(&mut self, f: FileId, buf: &mut [u8]) -> Result<usize, Errno> {
-        let of = self.files.get(&f).ok_or(Errno::EBADF)?;
-        match &of.kind {
-            FileKind::Stdio { host_fd } => {
-                // SAFETY: read into a live buffer.
-                let n = unsafe {
-                    libc::read(*host_fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len())
-                };
-                if n < 0 {
-                    return Err(Errno::last_host());
-                }
-                Ok(n as usize)
+        if let Some(host_fd) = self.stream_fd(f) {
+            // SAFETY: read into a live buffer.
+            let n =
+                unsafe { libc::read(host_fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+            if n < 0 {
+                return Err(Errno::last_host());
             }
-            FileKind::Host { .. } => {
-                let off = of.offset;
-                let n = self.read_at(f, off, buf)?;
-                self.files.get_mut(&f).expect("live").offset += n as u64;
-                Ok(n)
-            }
+            return Ok(n as usize);
         }
+        let off = self.files.get(&f).ok_or(Errno::EBADF)?.offset;
+        let n = self.read_at(f, off, buf)?;
+        self.files.get_mut(&f).expect("live").offset += n as u64;
+        Ok(n)
     }
 
     /// Writes at the file offset.
     pub fn write(&mut self, f: FileId, data: &[u8]) -> Result<usize, Errno> {
-        let of = self.files.get(&f).ok_or(Errno::EBADF)?;
-        match &of.kind {
-            FileKind::Stdio { host_fd } => {
-                // SAFETY: write from a live buffer.
-                let n = unsafe {
-                    libc::write(*host_fd, data.as_ptr() as *const libc::c_void, data.len())
-                };
-                if n < 0 {
-                    return Err(Errno::last_host());
-                }
-                Ok(n as usize)
-            }
-            FileKind::Host { .. } => Err(Errno::EROFS),
+        self.files.get(&f).ok_or(Errno::EBADF)?;
+        let Some(host_fd) = self.stream_fd(f) else {
+            return Err(Errno::EROFS);
+        };
+        // SAFETY: write from a live buffer.
+        let n = unsafe { libc::write(host_fd, data.as_ptr() as *const libc::c_void, data.len()) };
+        if n < 0 {
+            return Err(Errno::last_host());
         }
+        Ok(n as usize)
     }
 
     /// `lseek`.
     pub fn lseek(&mut self, f: FileId, off: i64, whence: i32) -> Result<u64, Errno> {
         let size = self.fstat(f)?.st_size;
         let of = self.files.get_mut(&f).ok_or(Errno::EBADF)?;
-        if matches!(of.kind, FileKind::Stdio { .. }) {
+        if matches!(of.kind, FileKind::Stdio { .. } | FileKind::Donated { .. }) {
             return Err(Errno::ESPIPE);
         }
         let base = match whence {
