@@ -64,11 +64,14 @@ pub fn runsc(args: Vec<OsString>) -> i32 {
         env!("CARGO_PKG_VERSION")
     );
 
+    // The sandbox process's stderr is the container's: it reports its
+    // errors to `create` and the log, never there.
+    let quiet = matches!(command, cli::Command::Boot(_));
     match commands::run(&global, command) {
         Ok(code) => code,
         Err(err) => {
             tracing::error!("{err:#}");
-            if !logging.to_stderr {
+            if !logging.to_stderr && !quiet {
                 eprintln!("runsc: {err:#}");
             }
             1

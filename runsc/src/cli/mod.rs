@@ -161,7 +161,7 @@ mod tests {
                     &["id"][..]
                 }
                 "do" => &["true"][..],
-                "boot" => &["--bundle", "/b", "id"][..],
+                "boot" => &["--bundle", "/b", "--control-fd", "3", "id"][..],
                 "statefile" => &["/img"][..],
                 _ => &[][..],
             });

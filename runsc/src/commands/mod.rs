@@ -28,7 +28,9 @@ pub mod wait;
 
 use crate::cli::{Command, GlobalOpts};
 use crate::container::{validate_id, Operation, State, StateDir, StateError};
+use crate::sandbox::Client;
 use anyhow::Context;
+use sentry::control::protocol::{Reply, Request};
 use std::io::{ErrorKind, Write};
 
 /// A command that needs a part of the runtime that is not written yet.
@@ -81,6 +83,26 @@ fn load_for(global: &GlobalOpts, id: &str, operation: Operation) -> anyhow::Resu
     let state = load(global, id)?;
     state.observed_status().check(id, operation)?;
     Ok(state)
+}
+
+/// Loads container `id`, checks that its status allows `operation`, and
+/// connects to its sandbox.
+fn sandbox_for(
+    global: &GlobalOpts,
+    id: &str,
+    operation: Operation,
+) -> anyhow::Result<(State, Client)> {
+    let state = load_for(global, id, operation)?;
+    let client = Client::connect(&state)?;
+    Ok((state, client))
+}
+
+/// Sends `req` to the sandbox of `client`, which must answer `Done`.
+fn call_done(client: &mut Client, what: &str, req: &Request) -> anyhow::Result<()> {
+    match client.call(req, &[])? {
+        Reply::Done => Ok(()),
+        r => Err(crate::sandbox::client::unexpected(what, &r)),
+    }
 }
 
 /// Checks that `id` is valid and that no container has it yet.

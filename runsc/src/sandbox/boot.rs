@@ -1,0 +1,200 @@
+//! `runsc boot`: the sandbox process. Started by `create` in the sandbox's
+//! namespaces and cgroup, it opens what the sentry needs, confines itself
+//! (the order is the `boot` crate's: empty root, no capabilities, the
+//! platform's master stub, `no_new_privs`, seccomp), builds the kernel
+//! with the container's init ready but not running, reports to `create`,
+//! and serves the control socket until init has exited. It then exits with
+//! init's status (128+N for a signal N), which is what engines waiting on
+//! the sandbox's PID read.
+
+use anyhow::Context;
+use boot::confine::{self, DEFAULT_MOUNT_POINT};
+use boot::rlimits::{self, SandboxNeeds};
+use sentry::control::Server;
+use sentry::kernel::task::ExitStatus;
+use sentry::platform::ptrace::PtracePlatform;
+use serde::{Deserialize, Serialize};
+use specutils::Bundle;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+
+/// What the sandbox process tells `create`, as one JSON line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BootReport {
+    /// Booted; init waits for `start`.
+    Ready,
+    /// Booting failed; `message` says why.
+    Failed { message: String },
+}
+
+/// The file in the container's directory where the sandbox leaves init's
+/// exit status before it exits.
+pub const EXIT_FILE: &str = "exit.json";
+
+/// What `runsc boot` is given.
+pub struct BootArgs {
+    pub id: String,
+    pub bundle: PathBuf,
+    /// The container's state directory.
+    pub dir: PathBuf,
+    pub control_fd: RawFd,
+    pub sync_fd: Option<RawFd>,
+    /// Stdio is a terminal: the container's console.
+    pub console: bool,
+    pub strace: bool,
+}
+
+/// Runs the sandbox; returns the status to exit with.
+pub fn boot(args: BootArgs) -> anyhow::Result<i32> {
+    // SAFETY: `create` passes these descriptors to us alone.
+    let sync = args
+        .sync_fd
+        .map(|fd| unsafe { std::fs::File::from_raw_fd(fd) });
+    // SAFETY: as above.
+    let control = unsafe { OwnedFd::from_raw_fd(args.control_fd) };
+    let booted = start(&args, control);
+    let (mut kernel, mut server, dir) = match booted {
+        Ok(b) => b,
+        Err(err) => {
+            if let Some(mut s) = sync {
+                let report = BootReport::Failed {
+                    message: format!("{err:#}"),
+                };
+                let _ = writeln!(s, "{}", serde_json::to_string(&report)?);
+            }
+            return Err(err);
+        }
+    };
+    if let Some(mut s) = sync {
+        writeln!(s, "{}", serde_json::to_string(&BootReport::Ready)?)
+            .context("cannot report to create")?;
+    }
+    tracing::debug!(id = %args.id, "sandbox ready");
+    let status = kernel.run_with(Some(&mut server))?;
+    tracing::debug!(id = %args.id, ?status, "init exited");
+    if let Some(dir) = dir {
+        if let Err(e) = write_exit(&dir, status) {
+            tracing::warn!("cannot record the exit status in {EXIT_FILE}: {e}");
+        }
+    }
+    Ok(status.shell_code())
+}
+
+/// Everything up to a booted kernel: returns it with the control server
+/// and the container directory (for the exit status).
+fn start(
+    args: &BootArgs,
+    control: OwnedFd,
+) -> anyhow::Result<(sentry::kernel::Kernel, Server, Option<OwnedFd>)> {
+    let bundle = Bundle::load(&args.bundle)?;
+    let mut cfg = specutils::sentry_config(&bundle);
+    cfg.strace = args.strace;
+    rlimits::prepare_host_limits(&SandboxNeeds::default())
+        .context("cannot set the sandbox's own host limits")?;
+    if args.console {
+        take_console();
+    }
+    let dir = open_dir(&args.dir)
+        .map_err(|e| tracing::warn!("cannot open {}: {e}", args.dir.display()))
+        .ok();
+    let filter = confine::sentry_filter();
+    let files = sentry::sandbox::open_host_files(&cfg)?;
+
+    confine::enter_empty_root(std::path::Path::new(DEFAULT_MOUNT_POINT))
+        .context("cannot confine the sandbox")?;
+    confine::drop_capabilities().context("cannot confine the sandbox")?;
+    let platform = PtracePlatform::new(files.memory_fd())?;
+    confine::set_no_new_privs().context("cannot confine the sandbox")?;
+    confine::install(&filter).context("cannot confine the sandbox")?;
+
+    let mut kernel = sentry::sandbox::boot_on(&cfg, files, Box::new(platform))?;
+    // Init waits for `start`.
+    kernel.paused = true;
+    if args.console {
+        let init = kernel.init;
+        match kernel.attach_terminal(init, 0, true) {
+            Ok(()) => kernel.forward_to_console(),
+            Err(e) => tracing::warn!("the container's stdin is not a terminal: {e}"),
+        }
+    }
+    let server = Server::new(control, false).context("cannot serve the control socket")?;
+    Ok((kernel, server, dir))
+}
+
+/// Makes stdin, a terminal, the sandbox process's controlling terminal, so
+/// that what the terminal signals (Ctrl-C, a resize) reaches the sentry,
+/// which passes it to the console's foreground process group. Fails
+/// harmlessly when the terminal already belongs to another session (the
+/// user's own terminal under `runsc run`): the runtime forwards those
+/// signals then.
+fn take_console() {
+    // SAFETY: setsid and ioctl without pointers.
+    unsafe {
+        if libc::setsid() < 0 {
+            tracing::debug!("setsid: {}", std::io::Error::last_os_error());
+        }
+        if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+            tracing::debug!(
+                "the console stays without a host session: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
+fn open_dir(dir: &std::path::Path) -> std::io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    Ok(std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)?
+        .into())
+}
+
+/// Writes init's exit status into the container directory `dir`, through
+/// its descriptor (the sandbox sees no host path any more).
+fn write_exit(dir: &OwnedFd, status: ExitStatus) -> std::io::Result<()> {
+    let text = serde_json::to_vec(&status).map_err(std::io::Error::other)?;
+    let tmp = c".exit.json.tmp";
+    let name = c"exit.json";
+    // SAFETY: openat relative to our directory descriptor with a
+    // NUL-terminated name; the result is checked and owned.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            tmp.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor from openat.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(&text)?;
+    drop(file);
+    // SAFETY: renameat2 within our directory, NUL-terminated names.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            dir.as_raw_fd(),
+            tmp.as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Init's exit status as the sandbox left it in `dir`, if it did.
+pub fn read_exit(dir: &std::path::Path) -> Option<ExitStatus> {
+    let text = std::fs::read(dir.join(EXIT_FILE)).ok()?;
+    serde_json::from_slice(&text).ok()
+}

@@ -1,0 +1,92 @@
+//! The control socket, runtime side: one connection to a container's
+//! sandbox, one request and one reply at a time.
+
+use crate::container::State;
+use sentry::control::protocol::{Reply, Request};
+use sentry::control::wire::{self, WireError};
+use std::os::fd::{OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("container {id:?} has no sandbox to talk to")]
+    NoSocket { id: String },
+    #[error("cannot reach the sandbox of container {id:?} at {}", path.display())]
+    Connect {
+        id: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("talking to the sandbox of container {id:?} failed")]
+    Wire {
+        id: String,
+        #[source]
+        source: WireError,
+    },
+    /// The sandbox refused or failed the request.
+    #[error("{message}")]
+    Refused { message: String },
+}
+
+/// A connection to one container's sandbox.
+pub struct Client {
+    id: String,
+    sock: UnixStream,
+}
+
+impl Client {
+    /// Connects to the sandbox of the container `state` describes.
+    pub fn connect(state: &State) -> Result<Client, ClientError> {
+        let path = state
+            .control_socket
+            .clone()
+            .ok_or_else(|| ClientError::NoSocket {
+                id: state.id.clone(),
+            })?;
+        let sock = super::socket::connect(&path).map_err(|source| ClientError::Connect {
+            id: state.id.clone(),
+            path,
+            source,
+        })?;
+        Ok(Client {
+            id: state.id.clone(),
+            sock,
+        })
+    }
+
+    /// Sends `req` (with `fds` attached) and returns the reply; a refusal
+    /// is an error that carries the sandbox's message.
+    pub fn call(&mut self, req: &Request, fds: &[RawFd]) -> Result<Reply, ClientError> {
+        wire::send(&self.sock, req, fds).map_err(|source| self.wire(source))?;
+        self.reply()
+    }
+
+    /// Waits for the next reply (the answer to a `Wait`, say).
+    pub fn reply(&mut self) -> Result<Reply, ClientError> {
+        let (reply, _fds): (Reply, Vec<OwnedFd>) =
+            wire::recv(&self.sock).map_err(|source| self.wire(source))?;
+        match reply {
+            Reply::Error { message } => Err(ClientError::Refused { message }),
+            r => Ok(r),
+        }
+    }
+
+    fn wire(&self, source: WireError) -> ClientError {
+        ClientError::Wire {
+            id: self.id.clone(),
+            source,
+        }
+    }
+
+    /// The connection's socket (to wait on it alongside other events).
+    pub fn socket(&self) -> &UnixStream {
+        &self.sock
+    }
+}
+
+/// A reply of a kind the request does not expect.
+pub fn unexpected(what: &str, reply: &Reply) -> anyhow::Error {
+    anyhow::anyhow!("the sandbox answered {what} with an unexpected reply: {reply:?}")
+}
