@@ -11,6 +11,7 @@ use crate::sandbox::launch::{self, Launch, Stdio};
 use crate::timefmt;
 use anyhow::Context;
 use specutils::Bundle;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 pub fn create(global: &GlobalOpts, args: Create) -> anyhow::Result<()> {
@@ -113,6 +114,18 @@ fn set_up(
     let stdio = match (terminal, c.console_socket) {
         (true, Some(sock)) => {
             let pty = console::open_pty()?;
+            let size = bundle
+                .spec
+                .process()
+                .as_ref()
+                .and_then(|p| p.console_size());
+            if let Some(b) = size {
+                console::set_window_size(
+                    pty.master.as_raw_fd(),
+                    b.height() as u16,
+                    b.width() as u16,
+                );
+            }
             console::send_master(sock, &pty.master)?;
             Stdio::Console(Some(pty.slave))
         }

@@ -27,7 +27,7 @@ pub mod update;
 pub mod wait;
 
 use crate::cli::{Command, GlobalOpts};
-use crate::container::{validate_id, Operation, State, StateDir, StateError};
+use crate::container::{validate_id, ContainerStatus, Operation, State, StateDir, StateError};
 use crate::sandbox::Client;
 use anyhow::Context;
 use sentry::control::protocol::{Reply, Request};
@@ -93,6 +93,23 @@ fn sandbox_for(
     operation: Operation,
 ) -> anyhow::Result<(State, Client)> {
     let state = load_for(global, id, operation)?;
+    let client = Client::connect(&state)?;
+    Ok((state, client))
+}
+
+/// Loads container `id`, which must have a live sandbox (created,
+/// running or paused), and connects to it. `what` names the command.
+fn live_sandbox(global: &GlobalOpts, id: &str, what: &str) -> anyhow::Result<(State, Client)> {
+    let state = load(global, id)?;
+    match state.observed_status() {
+        ContainerStatus::Stopped => {
+            anyhow::bail!("cannot {what} container {id:?}: it is not running (it has stopped)")
+        }
+        ContainerStatus::Creating => {
+            anyhow::bail!("cannot {what} container {id:?}: it is still being created")
+        }
+        _ => {}
+    }
     let client = Client::connect(&state)?;
     Ok((state, client))
 }

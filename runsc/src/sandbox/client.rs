@@ -33,6 +33,7 @@ pub enum ClientError {
 /// A connection to one container's sandbox.
 pub struct Client {
     id: String,
+    path: PathBuf,
     sock: UnixStream,
 }
 
@@ -45,13 +46,23 @@ impl Client {
             .ok_or_else(|| ClientError::NoSocket {
                 id: state.id.clone(),
             })?;
+        Client::open(&state.id, path)
+    }
+
+    /// A second connection to the same sandbox.
+    pub fn connect_again(&self) -> Result<Client, ClientError> {
+        Client::open(&self.id, self.path.clone())
+    }
+
+    fn open(id: &str, path: PathBuf) -> Result<Client, ClientError> {
         let sock = super::socket::connect(&path).map_err(|source| ClientError::Connect {
-            id: state.id.clone(),
-            path,
+            id: id.to_string(),
+            path: path.clone(),
             source,
         })?;
         Ok(Client {
-            id: state.id.clone(),
+            id: id.to_string(),
+            path,
             sock,
         })
     }

@@ -52,6 +52,18 @@ pub fn open_pty() -> Result<Pty, ConsoleError> {
     })
 }
 
+/// Sets the window size of the terminal `fd`.
+pub fn set_window_size(fd: std::os::fd::RawFd, rows: u16, cols: u16) {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize from a valid pointer.
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+}
+
 /// Sends `master` to the engine listening on `socket`.
 pub fn send_master(socket: &Path, master: &OwnedFd) -> Result<(), ConsoleError> {
     let stream = super::socket::connect(socket).map_err(|source| ConsoleError::Connect {
