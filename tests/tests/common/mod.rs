@@ -199,6 +199,28 @@ impl Bundle {
         )
     }
 
+    /// `runsc --root <root> ARGS` whose stdio are files (`<tag>.out`,
+    /// `<tag>.err`), for commands that leave a process holding them (a
+    /// detached exec): waiting for a pipe's end would wait for that process.
+    pub fn runsc_detached(&self, tag: &str, args: &[&str]) -> Run {
+        let out = std::fs::File::create(self.file(&format!("{tag}.out"))).unwrap();
+        let err = std::fs::File::create(self.file(&format!("{tag}.err"))).unwrap();
+        let status = Command::new(runsc_bin())
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .status()
+            .expect("run runsc");
+        Run {
+            status,
+            stdout: std::fs::read_to_string(self.file(&format!("{tag}.out"))).unwrap_or_default(),
+            stderr: std::fs::read_to_string(self.file(&format!("{tag}.err"))).unwrap_or_default(),
+        }
+    }
+
     /// `runsc create` for container `id`, the container's stdio (and the
     /// command's own messages) going to files `<id>.out` and `<id>.err`:
     /// a pipe would stay open as long as the container runs.
