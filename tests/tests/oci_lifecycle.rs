@@ -477,3 +477,19 @@ fn engine_flags_are_accepted() {
     b.wait_status("f", "stopped");
     b.runsc(&["delete", "--force", "f"]).ok();
 }
+
+#[test]
+fn a_created_container_dies_of_a_fatal_signal() {
+    if !can_run("a_created_container_dies_of_a_fatal_signal") {
+        return;
+    }
+    let b = Bundle::new("killcreated", &["sh", "-c", "echo never"]);
+    b.create("kc", &[]).ok();
+    b.runsc(&["kill", "kc", "TERM"]).ok();
+    b.wait_status("kc", "stopped");
+    let w = b.runsc(&["wait", "kc"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&w.stdout).unwrap();
+    assert_eq!(v["exitStatus"], 128 + 15);
+    assert_eq!(b.output_of("kc"), "");
+    b.runsc(&["delete", "kc"]).ok();
+}

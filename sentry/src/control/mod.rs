@@ -198,7 +198,8 @@ impl Server {
                 )),
             },
             Request::Signal { signal, target } => {
-                ops::signal(k, signal, target).map(|()| Reply::Done)
+                let started = self.started;
+                ops::signal(k, signal, target, started).map(|()| Reply::Done)
             }
             Request::Wait { pid } => {
                 let check = match pid {

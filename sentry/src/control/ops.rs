@@ -3,9 +3,9 @@
 //! in its error what was wrong.
 
 use super::protocol::{ExecSpec, ProcessInfo, SignalTarget, Stats};
-use crate::kernel::signal::{SigInfo, NSIG, SIGKILL, SI_USER};
+use crate::kernel::signal::{default_action, DefaultAction, SigInfo, NSIG, SIGKILL, SI_USER};
 use crate::kernel::spawn::{rlimits_with, NewProcess};
-use crate::kernel::task::{Creds, TaskState};
+use crate::kernel::task::{Creds, ExitStatus, TaskState};
 use crate::kernel::{Kernel, Tid};
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -14,7 +14,15 @@ use std::os::fd::{AsRawFd, OwnedFd};
 const KEPT_EXITS: usize = 1024;
 
 /// Sends `signal` to `target`; signal 0 only checks that it exists.
-pub fn signal(k: &mut Kernel, signal: i32, target: SignalTarget) -> Result<(), String> {
+/// Before `start` (`started` false) no handler is installed yet, so a
+/// signal whose default action ends a process ends it at once, as it ends
+/// a runc container's init waiting to be started.
+pub fn signal(
+    k: &mut Kernel,
+    signal: i32,
+    target: SignalTarget,
+    started: bool,
+) -> Result<(), String> {
     if !(0..=NSIG).contains(&signal) {
         return Err(format!("{signal} is not a signal number (1 to {NSIG})"));
     }
@@ -59,6 +67,22 @@ pub fn signal(k: &mut Kernel, signal: i32, target: SignalTarget) -> Result<(), S
         }
     };
     if signal == 0 {
+        return Ok(());
+    }
+    let fatal = matches!(
+        default_action(signal),
+        DefaultAction::Terminate | DefaultAction::CoreDump
+    );
+    if !started && fatal {
+        for pid in pids {
+            k.kill_group(
+                pid,
+                ExitStatus::Signaled {
+                    sig: signal,
+                    core: false,
+                },
+            );
+        }
         return Ok(());
     }
     for pid in pids {
