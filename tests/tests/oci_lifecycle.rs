@@ -493,3 +493,54 @@ fn a_created_container_dies_of_a_fatal_signal() {
     assert_eq!(b.output_of("kc"), "");
     b.runsc(&["delete", "kc"]).ok();
 }
+
+#[test]
+fn ps_and_events_report_what_the_sandbox_runs() {
+    if !can_run("ps_and_events_report_what_the_sandbox_runs") {
+        return;
+    }
+    let mut b = Bundle::new("psevents", &["sh", "-c", "sleep 100"]);
+    b.spec["linux"]["resources"] = serde_json::json!({ "memory": { "limit": 268435456 } });
+    b.save();
+    b.create("pe", &[]).ok();
+    b.runsc(&["start", "pe"]).ok();
+    // busybox sh runs its last command in its own place.
+    let ps = b.runsc(&["ps", "pe"]).ok();
+    let lines: Vec<&str> = ps.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    );
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!((row[0], row[1], row[2]), ("0", "1", "0"), "{}", ps.stdout);
+    assert!(lines[1].ends_with("sleep 100"), "{}", ps.stdout);
+
+    let stats = b.runsc(&["events", "--stats", "pe"]).ok();
+    let v: serde_json::Value = serde_json::from_str(stats.stdout.trim()).unwrap();
+    assert_eq!(v["type"], "stats");
+    assert_eq!(v["id"], "pe");
+    assert!(v["data"]["memory"]["usage"]["usage"].as_u64().unwrap() > 0);
+    assert_eq!(v["data"]["memory"]["usage"]["limit"], 268435456);
+    assert_eq!(v["data"]["pids"]["current"], 1);
+
+    // Without --stats: an event per interval until the container stops.
+    let mut events = std::process::Command::new(common::runsc_bin())
+        .args([
+            "--root",
+            b.root().to_str().unwrap(),
+            "events",
+            "--interval",
+            "100ms",
+            "pe",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(450));
+    b.runsc(&["kill", "pe", "KILL"]).ok();
+    let out = events.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let n = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(n >= 2, "{n} events");
+    b.runsc(&["delete", "pe"]).ok();
+}
