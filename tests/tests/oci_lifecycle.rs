@@ -524,7 +524,7 @@ fn ps_and_events_report_what_the_sandbox_runs() {
     assert_eq!(v["data"]["pids"]["current"], 1);
 
     // Without --stats: an event per interval until the container stops.
-    let mut events = std::process::Command::new(common::runsc_bin())
+    let events = std::process::Command::new(common::runsc_bin())
         .args([
             "--root",
             b.root().to_str().unwrap(),
