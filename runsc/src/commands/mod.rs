@@ -1,6 +1,8 @@
 //! What each command does: one short function per command over its
-//! argument struct from `crate::cli`. Commands whose work needs a running
-//! sandbox check what they can (the ID, the bundle, the container's state)
+//! argument struct from `crate::cli`. Commands that act on a live
+//! container load its state, check that its status allows the operation,
+//! and talk to its sandbox over the control socket (`crate::sandbox`).
+//! `checkpoint`, `restore`, `statefile` and `update` check what they can
 //! and then say that they are not implemented yet.
 
 pub mod boot;
