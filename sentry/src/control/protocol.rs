@@ -156,3 +156,62 @@ pub struct Stats {
     pub cpu_user: u64,
     pub cpu_system: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_on_the_wire() {
+        let json = |r: &Request| serde_json::to_value(r).unwrap();
+        assert_eq!(
+            json(&Request::Start),
+            serde_json::json!({"request": "start"})
+        );
+        assert_eq!(
+            json(&Request::Signal {
+                signal: 9,
+                target: SignalTarget::Process(4)
+            }),
+            serde_json::json!({"request": "signal", "signal": 9, "target": {"process": 4}})
+        );
+        assert_eq!(
+            json(&Request::Wait { pid: None }),
+            serde_json::json!({"request": "wait", "pid": null})
+        );
+        // Fields an older runtime leaves out take their defaults.
+        let exec: Request = serde_json::from_value(serde_json::json!({
+            "request": "exec", "argv": ["sh"], "env": [], "cwd": "/", "uid": 0, "gid": 0
+        }))
+        .unwrap();
+        let Request::Exec(spec) = exec else {
+            panic!("not exec")
+        };
+        assert!(!spec.terminal && spec.rlimits.is_empty() && spec.additional_gids.is_empty());
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        for r in [
+            Reply::Done,
+            Reply::Error {
+                message: "no".into(),
+            },
+            Reply::Exited {
+                pid: 3,
+                status: ExitStatus::Signaled {
+                    sig: 9,
+                    core: false,
+                },
+            },
+            Reply::State(SandboxState {
+                status: Status::Paused,
+                init: 1,
+                exit: None,
+            }),
+        ] {
+            let text = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), r, "{text}");
+        }
+    }
+}
