@@ -113,10 +113,10 @@ fn start(
     // Init waits for `start`.
     kernel.paused = true;
     if args.console {
-        let init = kernel.init;
-        match kernel.attach_terminal(init, 0, true) {
-            Ok(()) => kernel.forward_to_console(),
-            Err(e) => tracing::warn!("the container's stdin is not a terminal: {e}"),
+        if kernel.vfs.stdio.tty_slot().is_some() {
+            kernel.forward_to_console();
+        } else {
+            tracing::warn!("the container's stdio is not a terminal");
         }
     }
     let server = Server::new(control, false).context("cannot serve the control socket")?;

@@ -7,7 +7,7 @@ use crate::kernel::signal::{default_action, DefaultAction, SigInfo, NSIG, SIGKIL
 use crate::kernel::spawn::{rlimits_with, NewProcess};
 use crate::kernel::task::{Creds, ExitStatus, TaskState};
 use crate::kernel::{Kernel, Tid};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 /// Exited processes started by `exec` whose status is kept for a late
 /// `Wait`; the oldest are forgotten beyond this many.
@@ -54,12 +54,16 @@ pub fn signal(
             if !live(k, pid) {
                 return Err(format!("no process {pid} in the sandbox"));
             }
+            // The sandbox's one session terminal is its console.
             let sid = k.thread_groups[&pid].sid;
-            match k.terminals.of_session(sid) {
-                Some((_, t)) => k
+            let fg = k
+                .console_foreground()
+                .filter(|_| sid == k.vfs.stdio.session);
+            match fg {
+                Some(fg) => k
                     .thread_groups
                     .iter()
-                    .filter(|(_, g)| g.pgid == t.fg_pgrp && g.zombie.is_none())
+                    .filter(|(_, g)| g.pgid == fg && g.zombie.is_none())
                     .map(|(&p, _)| p)
                     .collect(),
                 None => vec![pid],
@@ -115,8 +119,10 @@ pub fn exec(k: &mut Kernel, spec: ExecSpec, stdio: Vec<OwnedFd>) -> Result<Tid, 
             return Err(format!("resource limit {} does not exist", r.resource));
         }
     }
-    let terminal = spec.terminal.then(|| stdio[0].as_raw_fd());
-    let fdtable = k.vfs.new_fdtable_from_host(stdio);
+    let fdtable = k
+        .vfs
+        .new_fdtable_from_host(stdio)
+        .map_err(|e| format!("the sandbox cannot take the process's stdio: {e}"))?;
     let pid = k
         .spawn_process(NewProcess {
             argv: spec.argv,
@@ -128,11 +134,6 @@ pub fn exec(k: &mut Kernel, spec: ExecSpec, stdio: Vec<OwnedFd>) -> Result<Tid, 
             no_new_privs: spec.no_new_privs,
         })
         .map_err(|e| e.to_string())?;
-    if let Some(fd) = terminal {
-        if let Err(e) = k.attach_terminal(pid, fd, false) {
-            tracing::warn!("process {pid} gets no controlling terminal: {e}");
-        }
-    }
     k.host_waited.insert(pid, None);
     Ok(pid)
 }
@@ -215,7 +216,7 @@ pub fn processes(k: &mut Kernel) -> Vec<ProcessInfo> {
             threads: g.threads.len(),
             start_time: now_real.saturating_sub(now_mono.saturating_sub(start)),
             cpu_time,
-            tty: k.terminals.of_session(g.sid).is_some(),
+            tty: k.vfs.stdio.tty_nr(g.sid) != 0,
             name,
             args,
         });

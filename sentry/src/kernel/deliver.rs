@@ -40,19 +40,39 @@ impl Kernel {
     }
 
     /// True if `sig` would be discarded on arrival at `tgid`.
-    fn signal_ignored(&self, tgid: Tid, sig: i32) -> bool {
+    /// `target` is the thread the signal goes to (for a process, its first
+    /// thread): a signal it blocks is queued even if ignored, since the
+    /// handler may change before it is unblocked.
+    fn signal_ignored(&self, tgid: Tid, target: Option<Tid>, info: &SigInfo) -> bool {
+        let sig = info.signo();
         let Some(tg) = self.thread_groups.get(&tgid) else {
             return true;
         };
         let Some(&leader) = tg.threads.first() else {
             return true;
         };
-        let a = self.sighands[&self.tasks[&leader].sighand].get(sig);
+        let t = &self.tasks[&target.unwrap_or(leader)];
+        let blocked = t.sigmask.has(sig) || t.saved_mask.is_some_and(|m| m.has(sig));
+        let a = self.sighands[&t.sighand].get(sig);
+        if blocked && sig != SIGKILL && sig != SIGSTOP {
+            return false;
+        }
+        if self.init_protected(tgid, info, &a) {
+            return true;
+        }
         if sig == SIGKILL || sig == SIGSTOP {
             return false;
         }
         a.handler == SIG_IGN
             || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore)
+    }
+
+    /// The sandbox's init ignores signals from other processes of the
+    /// sandbox for which it has no handler, `SIGKILL` included (Linux's
+    /// PID-namespace init). Signals from outside (the runtime) and faults
+    /// are not subject to this.
+    fn init_protected(&self, tgid: Tid, info: &SigInfo, a: &SigAction) -> bool {
+        tgid == self.init && a.handler == SIG_DFL && info.code() <= 0 && info.0[2] as u32 != 0
     }
 
     /// Sends a signal to one thread (`tgkill`, faults).
@@ -61,10 +81,11 @@ impl Kernel {
             return;
         };
         let tgid = t.tgid;
-        if !self.prepare_signal(tgid, info.signo()) {
+        if !self.prepare_signal(tgid, Some(tid), &info) {
             return;
         }
         self.task_mut(tid).pending.push(info);
+        self.notify(crate::vfs::signalfd::queue(tgid));
         self.signal_wake(tid, info.signo());
     }
 
@@ -74,7 +95,7 @@ impl Kernel {
             return;
         }
         let sig = info.signo();
-        if !self.prepare_signal(tgid, sig) {
+        if !self.prepare_signal(tgid, None, &info) {
             return;
         }
         if sig == SIGKILL {
@@ -86,6 +107,7 @@ impl Kernel {
             .expect("checked")
             .pending
             .push(info);
+        self.notify(crate::vfs::signalfd::queue(tgid));
         // Wake a thread that does not block it, preferring the leader.
         let threads = self.thread_groups[&tgid].threads.clone();
         let target = threads
@@ -100,7 +122,8 @@ impl Kernel {
 
     /// Job control effects of a signal at generation time; false if the
     /// signal is to be dropped.
-    fn prepare_signal(&mut self, tgid: Tid, sig: i32) -> bool {
+    fn prepare_signal(&mut self, tgid: Tid, target: Option<Tid>, info: &SigInfo) -> bool {
+        let sig = info.signo();
         if sig == SIGCONT {
             self.continue_group(tgid);
         } else if matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU) {
@@ -111,7 +134,7 @@ impl Kernel {
                 self.task_mut(t).pending.discard(SIGCONT);
             }
         }
-        !self.signal_ignored(tgid, sig)
+        !self.signal_ignored(tgid, target, info)
     }
 
     /// Lets a thread notice a new signal: wakes it from a blocking call,
@@ -238,12 +261,16 @@ impl Kernel {
             if act.handler == SIG_IGN && sig != SIGKILL && sig != SIGSTOP {
                 continue;
             }
+            if self.init_protected(tgid, &info, &act) {
+                continue;
+            }
             if act.handler == SIG_DFL || sig == SIGKILL || sig == SIGSTOP {
                 match default_action(sig) {
                     DefaultAction::Ignore | DefaultAction::Continue => continue,
                     DefaultAction::Stop => {
                         let tg = self.thread_groups.get_mut(&tgid).expect("live");
                         tg.stopped = true;
+                        tg.stop_signal = sig;
                         tg.stop_reported = false;
                         let others: Vec<Tid> =
                             tg.threads.iter().copied().filter(|&t| t != tid).collect();

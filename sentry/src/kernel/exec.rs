@@ -22,12 +22,11 @@ impl Kernel {
         mut argv: Vec<Vec<u8>>,
         envp: Vec<Vec<u8>>,
     ) -> Result<(), Errno> {
-        let fs = self.tasks[&tid].fs;
         let mut file_path = path.clone();
-        let mut f = self.vfs.open_exec(fs, &file_path)?;
+        let mut f = crate::vfs::open_exec(self, tid, &file_path)?;
         let mut depth = 0;
         loop {
-            let head = match loader::read_head(&mut self.vfs, f) {
+            let head = match crate::vfs::read_head(self, f) {
                 Ok(h) => h,
                 Err(e) => {
                     self.vfs.file_release(f);
@@ -55,7 +54,7 @@ impl Kernel {
             nargv.extend(argv.into_iter().skip(1));
             argv = nargv;
             file_path = interp;
-            f = self.vfs.open_exec(fs, &file_path)?;
+            f = crate::vfs::open_exec(self, tid, &file_path)?;
         }
         let r = self.exec_elf(tid, f, &path, &argv, &envp);
         self.vfs.file_release(f);

@@ -125,7 +125,9 @@ impl Kernel {
         self.vfs.release_fdtable(fdt);
         self.vfs.release_fs(fs);
         self.release_sighand(sh);
+        let cpu = self.tasks[&tid].utime + self.tasks[&tid].stime;
         let tg = self.thread_groups.get_mut(&tgid).expect("live");
+        tg.dead_cpu += cpu;
         tg.threads.retain(|&x| x != tid);
         let last = tg.threads.is_empty();
         if tid != tgid || last {
@@ -380,14 +382,19 @@ impl Kernel {
                 return Ok(Some(r));
             }
             if want_stopped && tg.stopped && !tg.stop_reported {
+                let sig = if tg.stop_signal > 0 {
+                    tg.stop_signal
+                } else {
+                    SIGSTOP
+                };
                 if !nowait {
                     self.thread_groups.get_mut(&c).expect("live").stop_reported = true;
                 }
                 return Ok(Some(WaitResult {
                     pid: c,
                     code: CLD_STOPPED,
-                    status: SIGSTOP,
-                    wstatus: 0x7f | (SIGSTOP << 8),
+                    status: sig,
+                    wstatus: 0x7f | (sig << 8),
                     uid: 0,
                     utime: 0,
                     stime: 0,

@@ -182,6 +182,7 @@ impl Kernel {
             stime: 0,
             start_time: now,
             vfork_parent: has(libc::CLONE_VFORK).then_some(tid),
+            run_start: 0,
         };
         self.tasks.insert(child, task);
         if has(libc::CLONE_THREAD) {
@@ -213,6 +214,9 @@ impl Kernel {
                 subreaper: false,
                 no_new_privs: ptg.no_new_privs,
                 dumpable: ptg.dumpable,
+                timers: Default::default(),
+                stop_signal: 0,
+                dead_cpu: 0,
             };
             self.thread_groups.insert(child, tg);
             if let Some(p) = self.thread_groups.get_mut(&parent_tgid) {

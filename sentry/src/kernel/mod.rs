@@ -17,7 +17,6 @@ pub mod signal;
 pub mod spawn;
 pub mod task;
 pub mod time;
-pub mod tty;
 pub mod wait;
 
 use crate::config::Config;
@@ -79,9 +78,6 @@ pub struct Kernel {
     /// no parent inside the sandbox, so nobody else reaps them.
     #[serde(default)]
     pub host_waited: BTreeMap<Tid, Option<task::ExitStatus>>,
-    /// Terminals the sandbox's processes use: sessions, foreground groups.
-    #[serde(default)]
-    pub terminals: tty::Terminals,
     next_id: u64,
     next_tid: Tid,
     /// Tasks to run in the sentry, in order.
@@ -113,7 +109,6 @@ impl Kernel {
             init_status: None,
             paused: false,
             host_waited: BTreeMap::new(),
-            terminals: tty::Terminals::default(),
             next_id: 1,
             next_tid: 1,
             ready: VecDeque::new(),

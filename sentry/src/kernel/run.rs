@@ -128,6 +128,32 @@ impl Kernel {
         host.forward_to_foreground = true;
     }
 
+    /// The foreground process group of the console (the sandbox's stdio
+    /// terminal), if it has a live one.
+    pub fn console_foreground(&self) -> Option<Tid> {
+        self.vfs.stdio.tty_slot()?;
+        let fg = self.vfs.stdio.fg_pgrp;
+        self.thread_groups
+            .values()
+            .any(|g| g.pgid == fg && g.zombie.is_none())
+            .then_some(fg)
+    }
+
+    /// Sends `sig` from the kernel to every live process of group `pgrp`.
+    /// Returns how many there were.
+    pub fn signal_process_group(&mut self, pgrp: Tid, sig: i32) -> usize {
+        let members: Vec<Tid> = self
+            .thread_groups
+            .iter()
+            .filter(|(_, g)| g.pgid == pgrp && g.zombie.is_none())
+            .map(|(&t, _)| t)
+            .collect();
+        for &m in &members {
+            self.send_to_group(m, SigInfo::new(sig, super::signal::SI_KERNEL));
+        }
+        members.len()
+    }
+
     /// Stops running application code: no task is scheduled until
     /// [`Kernel::resume_all`], and threads running application code are
     /// interrupted (their stops are held).
@@ -183,6 +209,10 @@ impl Kernel {
                     break;
                 };
                 self.step(tid);
+            }
+            // Releases made where only the VFS was at hand may wake tasks.
+            if crate::vfs::reap(self) {
+                continue;
             }
             if self.tasks.is_empty() {
                 let status = self.init_status.unwrap_or(ExitStatus::Exited(0));
@@ -278,6 +308,11 @@ impl Kernel {
     /// Handles a stop of a running application thread.
     fn on_event(&mut self, tid: Tid, ev: Event) {
         let host = self.tasks[&tid].host;
+        let start = std::mem::take(&mut self.task_mut(tid).run_start);
+        if start != 0 {
+            let now = super::time::host_monotonic();
+            self.task_mut(tid).utime += now.saturating_sub(start);
+        }
         if ev == Event::Died {
             tracing::warn!("host thread of task {tid} died");
             self.host().threads.remove(&host);
@@ -316,7 +351,11 @@ impl Kernel {
             }
             Event::Fault(f) => {
                 self.task_mut(tid).state = TaskState::Ready(Pending::User);
-                if f.signo == SIGSEGV {
+                if f.signo == SIGSEGV && f.code == super::signal::SI_KERNEL {
+                    // A general protection fault (hlt, a privileged
+                    // instruction, a non-canonical address): no page fault.
+                    self.force_signal(tid, SigInfo::new(SIGSEGV, super::signal::SI_KERNEL));
+                } else if f.signo == SIGSEGV {
                     let limit = self.rlimit(tid, libc::RLIMIT_STACK as usize).0;
                     let r = self.with_mm(tid, |m, h| m.handle_host_fault(f.addr, f.code, limit, h));
                     match r {
@@ -391,6 +430,10 @@ impl Kernel {
 
     /// A signal arrived while the task was blocked in a system call.
     fn interrupt_syscall(&mut self, tid: Tid, restart: Restart) {
+        if restart == Restart::Rerun {
+            self.do_syscall(tid);
+            return;
+        }
         self.futexes.remove(tid);
         let handler = self.next_signal_action(tid);
         let handler_runs = handler.is_some();
@@ -400,6 +443,7 @@ impl Kernel {
             Restart::NoIntr => true,
             Restart::NoHand => !handler_runs,
             Restart::Never => false,
+            Restart::Rerun => unreachable!("handled above"),
         };
         if !again {
             self.write_sleep_remainder(tid);
@@ -450,7 +494,11 @@ impl Kernel {
             p.set_regs(host, &regs).and_then(|_| p.resume(host))
         };
         match r {
-            Ok(()) => self.task_mut(tid).state = TaskState::Running,
+            Ok(()) => {
+                let t = self.task_mut(tid);
+                t.state = TaskState::Running;
+                t.run_start = super::time::host_monotonic();
+            }
             Err(e) => {
                 tracing::warn!("task {tid}: cannot resume: {e}");
                 self.kill_group_now(

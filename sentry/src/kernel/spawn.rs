@@ -110,6 +110,7 @@ impl Kernel {
                 stime: 0,
                 start_time: now,
                 vfork_parent: None,
+                run_start: 0,
             },
         );
         self.thread_groups.insert(
@@ -134,6 +135,9 @@ impl Kernel {
                 subreaper: false,
                 no_new_privs: p.no_new_privs,
                 dumpable: true,
+                stop_signal: 0,
+                dead_cpu: 0,
+                timers: Default::default(),
             },
         );
         let path = self.find_program(fs, &p.argv[0], &p.env);

@@ -114,6 +114,10 @@ pub struct Task {
     pub start_time: u64,
     /// `vfork` parent waiting for this task to exec or exit.
     pub vfork_parent: Option<Tid>,
+    /// When the task last started running application code (host
+    /// monotonic ns), for CPU time accounting.
+    #[serde(skip)]
+    pub run_start: u64,
 }
 
 /// Exit status of a process, as `wait` reports it.
@@ -172,6 +176,32 @@ pub struct ThreadGroup {
     pub subreaper: bool,
     pub no_new_privs: bool,
     pub dumpable: bool,
+    /// The signal that stopped the group, for `wait`.
+    #[serde(default)]
+    pub stop_signal: i32,
+    /// CPU time of threads that have exited, in ns.
+    #[serde(default)]
+    pub dead_cpu: u64,
+    /// POSIX timers (`timer_create`) by ID.
+    #[serde(default)]
+    pub timers: std::collections::BTreeMap<i32, PosixTimer>,
+}
+
+/// A POSIX interval timer (`timer_create`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PosixTimer {
+    pub clock: i32,
+    /// Next expiry (sandbox monotonic ns), when armed.
+    pub deadline: Option<u64>,
+    pub interval: u64,
+    /// `SIGEV_SIGNAL`, `SIGEV_NONE` or `SIGEV_THREAD_ID`.
+    pub notify: i32,
+    pub signo: i32,
+    pub value: u64,
+    /// Thread to signal with `SIGEV_THREAD_ID`.
+    pub target: Tid,
+    /// Expirations missed while the signal was still pending.
+    pub overrun: i32,
 }
 
 /// Number of resource limits (`RLIM_NLIMITS`).

@@ -4,6 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The host's `CLOCK_MONOTONIC` in ns (for accounting, not for the
+/// application: it sees `Clock::monotonic`).
+pub fn host_monotonic() -> u64 {
+    host_clock(libc::CLOCK_MONOTONIC)
+}
+
 fn host_clock(id: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -97,11 +103,41 @@ pub fn from_timespec(ts: &libc::timespec) -> Option<u64> {
 }
 
 impl super::Kernel {
+    /// CPU time of a thread (`CLOCK_THREAD_CPUTIME_ID`) or of its whole
+    /// process (`CLOCK_PROCESS_CPUTIME_ID`), in ns, counting time spent
+    /// running application code.
+    pub fn cpu_time(&self, tid: super::Tid, process: bool) -> u64 {
+        let now = host_monotonic();
+        let of = |t: &super::Task| {
+            let running = if t.run_start != 0 {
+                now.saturating_sub(t.run_start)
+            } else {
+                0
+            };
+            t.utime + t.stime + running
+        };
+        if !process {
+            return of(&self.tasks[&tid]);
+        }
+        let tg = self.tg(tid);
+        tg.dead_cpu
+            + tg.threads
+                .iter()
+                .filter_map(|t| self.tasks.get(t))
+                .map(of)
+                .sum::<u64>()
+    }
+
     /// The earliest pending interval timer (`alarm`, `setitimer`).
     pub fn next_timer(&self) -> Option<u64> {
         self.thread_groups
             .values()
-            .filter_map(|g| g.itimer_real.map(|(d, _)| d))
+            .flat_map(|g| {
+                g.itimer_real
+                    .map(|(d, _)| d)
+                    .into_iter()
+                    .chain(g.timers.values().filter_map(|t| t.deadline))
+            })
             .min()
     }
 
@@ -120,6 +156,46 @@ impl super::Kernel {
             let info =
                 super::signal::SigInfo::new(super::signal::SIGALRM, super::signal::SI_KERNEL);
             self.send_to_group(tgid, info);
+        }
+        self.fire_posix_timers(now);
+    }
+
+    fn fire_posix_timers(&mut self, now: u64) {
+        let mut due = Vec::new();
+        for (&tgid, g) in &self.thread_groups {
+            if g.zombie.is_some() {
+                continue;
+            }
+            for (&id, t) in &g.timers {
+                if t.deadline.is_some_and(|d| d <= now) {
+                    due.push((tgid, id));
+                }
+            }
+        }
+        for (tgid, id) in due {
+            let g = self.thread_groups.get_mut(&tgid).expect("live");
+            let t = g.timers.get_mut(&id).expect("listed");
+            let d = t.deadline.expect("due");
+            match (now - d).checked_div(t.interval) {
+                Some(missed) => {
+                    t.overrun = t.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
+                    t.deadline = Some(d + (missed + 1) * t.interval);
+                }
+                None => t.deadline = None,
+            }
+            let (notify, signo, value, target) = (t.notify, t.signo, t.value, t.target);
+            if notify == libc::SIGEV_NONE {
+                continue;
+            }
+            // si_timerid, si_overrun, si_value.
+            let mut info = super::signal::SigInfo::new(signo, super::signal::SI_TIMER);
+            info.0[2] = id as u32 as u64;
+            info.0[3] = value;
+            if notify & 4 != 0 && self.tasks.get(&target).is_some_and(|x| x.tgid == tgid) {
+                self.send_to_thread(target, info);
+            } else {
+                self.send_to_group(tgid, info);
+            }
         }
     }
 }

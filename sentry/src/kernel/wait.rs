@@ -24,6 +24,9 @@ pub enum Restart {
     NoHand,
     /// Never restarted: `EINTR` whenever a signal arrives.
     Never,
+    /// Run again when a signal arrives: the call takes signals itself
+    /// (`rt_sigtimedwait`) and decides.
+    Rerun,
 }
 
 /// What a blocked system call waits for.

@@ -74,7 +74,7 @@ fn map_object(
 ) -> Result<Image, Errno> {
     let head = {
         let mut b = vec![0u8; 64];
-        let n = h.files.read_file(f, 0, &mut b)?;
+        let n = h.read_file(f, 0, &mut b)?;
         b.truncate(n);
         b
     };
@@ -82,7 +82,7 @@ fn map_object(
     let mut ph = vec![0u8; phnum as usize * elf::PHDR_SIZE];
     let mut got = 0;
     while got < ph.len() {
-        let n = h.files.read_file(f, phoff + got as u64, &mut ph[got..])?;
+        let n = h.read_file(f, phoff + got as u64, &mut ph[got..])?;
         if n == 0 {
             return Err(Errno::ENOEXEC);
         }
@@ -103,7 +103,7 @@ fn map_object(
                 return Err(Errno::ENOEXEC);
             }
             let mut b = vec![0u8; p.filesz as usize];
-            let n = h.files.read_file(f, p.offset, &mut b)?;
+            let n = h.read_file(f, p.offset, &mut b)?;
             b.truncate(n);
             if let Some(i) = b.iter().position(|&c| c == 0) {
                 b.truncate(i);

@@ -3,7 +3,7 @@
 
 use super::PAGE_SIZE;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Allocation state of the memory file. Frame addresses are byte offsets,
 /// page-aligned. Every allocated page has one owner unless `extra_refs`
@@ -15,7 +15,7 @@ pub struct FrameAllocator {
     /// Free ranges below `top`: start -> length in bytes, coalesced.
     free: BTreeMap<u64, u64>,
     /// Pages with more than one owner: page offset -> owners beyond the first.
-    extra_refs: HashMap<u64, u32>,
+    extra_refs: BTreeMap<u64, u32>,
     /// Bytes currently allocated.
     used: u64,
 }

@@ -24,6 +24,11 @@ pub struct MemObject {
 pub struct MemObjects {
     next: MemObjectId,
     objects: BTreeMap<MemObjectId, MemObject>,
+    /// Page caches of host files, by (device, inode): the pages private
+    /// file mappings start from (shared copy-on-write), so that every
+    /// process mapping the same library shares its frames.
+    #[serde(default)]
+    caches: BTreeMap<(u64, u64), MemObjectId>,
 }
 
 impl MemObjects {
@@ -39,6 +44,24 @@ impl MemObjects {
             },
         );
         self.next
+    }
+
+    /// The page cache object of host file `key`, created on first use.
+    pub fn cache_for(&mut self, key: (u64, u64)) -> MemObjectId {
+        if let Some(&id) = self.caches.get(&key) {
+            return id;
+        }
+        let id = self.create(u64::MAX);
+        self.caches.insert(key, id);
+        id
+    }
+
+    /// Installs an allocated frame (whose reference passes to the object)
+    /// as page `idx`; the page must be absent.
+    pub fn insert_page(&mut self, id: MemObjectId, idx: u64, frame: u64) {
+        if let Some(o) = self.objects.get_mut(&id) {
+            o.pages.insert(idx, frame);
+        }
     }
 
     pub fn get(&self, id: MemObjectId) -> Option<&MemObject> {

@@ -133,20 +133,28 @@ impl MemoryManager {
         match v.backing.clone() {
             Backing::Anon => self.populate_private(lo, hi, &v, None, h),
             Backing::File { file, offset } => {
-                let shared_obj = if v.shared {
-                    h.files.file_memory(file)
-                } else {
-                    None
-                };
-                match shared_obj {
-                    Some(obj) => self.populate_object(lo, hi, &v, obj, offset + (lo - vstart), h),
+                let off = offset + (lo - vstart);
+                // A file whose data is in sandbox memory: a shared mapping
+                // maps its frames, a private one shares them copy-on-write.
+                match h.files.file_memory(file) {
+                    Some(obj) => {
+                        let hi = clip_to_object(obj, page, lo, hi, off, h)?;
+                        self.populate_object(lo, hi, &v, obj, off, !v.shared, h)
+                    }
                     None => {
-                        self.populate_private(lo, hi, &v, Some((file, offset + (lo - vstart))), h)
+                        let key = h.files.mapping_info(file).1;
+                        if key != (0, 0) && !v.shared && h.files.file_memory(file).is_none() {
+                            self.populate_cached(lo, hi, &v, file, off, key, h)
+                        } else {
+                            self.populate_private(lo, hi, &v, Some((file, off)), h)
+                        }
                     }
                 }
             }
             Backing::Object { object, offset } => {
-                self.populate_object(lo, hi, &v, object, offset + (lo - vstart), h)
+                let off = offset + (lo - vstart);
+                let hi = clip_to_object(object, page, lo, hi, off, h)?;
+                self.populate_object(lo, hi, &v, object, off, false, h)
             }
         }
     }
@@ -167,7 +175,7 @@ impl MemoryManager {
             let mut buf = vec![0u8; len as usize];
             let mut got = 0usize;
             while got < buf.len() {
-                match h.files.read_file(f, off + got as u64, &mut buf[got..]) {
+                match h.read_file(f, off + got as u64, &mut buf[got..]) {
                     Ok(0) => break,
                     Ok(n) => got += n,
                     Err(_) => break,
@@ -188,8 +196,87 @@ impl MemoryManager {
         })
     }
 
+    /// Maps `[lo, hi)` of a private file mapping to the file's cached pages,
+    /// copy-on-write, reading absent pages from the file first.
+    #[allow(clippy::too_many_arguments)]
+    fn populate_cached(
+        &mut self,
+        lo: u64,
+        hi: u64,
+        v: &Vma,
+        file: u64,
+        off: u64,
+        key: (u64, u64),
+        h: &mut MmHost,
+    ) -> Result<(), FaultResult> {
+        let cache = h.objects.cache_for(key);
+        let first = off / PAGE_SIZE;
+        let n = (hi - lo) / PAGE_SIZE;
+        // Read every absent page of the window into one contiguous run, so
+        // that the mappings come out contiguous too.
+        let absent: Vec<u64> = (first..first + n)
+            .filter(|&i| h.objects.lookup(cache, i).is_none())
+            .collect();
+        if !absent.is_empty() {
+            let run = h
+                .frames
+                .alloc(absent.len() as u64 * PAGE_SIZE)
+                .ok_or(FaultResult::Oom)?;
+            let mut buf = vec![0u8; PAGE_SIZE as usize];
+            for (j, &idx) in absent.iter().enumerate() {
+                buf.fill(0);
+                let mut got = 0usize;
+                while got < buf.len() {
+                    match h
+                        .files
+                        .read_file(file, idx * PAGE_SIZE + got as u64, &mut buf[got..])
+                    {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => got += k,
+                    }
+                }
+                let frame = run + j as u64 * PAGE_SIZE;
+                h.mf.write(frame, &buf[..got]);
+                h.objects.insert_page(cache, idx, frame);
+            }
+        }
+        let mut addr = lo;
+        while addr < hi {
+            let idx = first + (addr - lo) / PAGE_SIZE;
+            let frame = h.objects.lookup(cache, idx).ok_or(FaultResult::Oom)?;
+            h.frames.incref(frame, PAGE_SIZE);
+            let merged = match self.pmas.range_mut(..addr).next_back() {
+                Some((&s, p)) if p.end == addr && p.cow && p.frame + (addr - s) == frame => {
+                    p.end = addr + PAGE_SIZE;
+                    true
+                }
+                _ => false,
+            };
+            if !merged {
+                self.pmas.insert(
+                    addr,
+                    Pma {
+                        end: addr + PAGE_SIZE,
+                        frame,
+                        cow: true,
+                    },
+                );
+            }
+            addr += PAGE_SIZE;
+        }
+        for (s, e, frame, cow) in self.pmas_in(lo, hi) {
+            let prot = host_prot(v, &Pma { end: e, frame, cow });
+            h.platform.map(h.via, s, e - s, prot, frame).map_err(|e| {
+                platform_err(e);
+                FaultResult::Oom
+            })?;
+        }
+        Ok(())
+    }
+
     /// Maps `[lo, hi)` to the pages of a memory object, starting at byte
-    /// offset `off` of it.
+    /// offset `off` of it; with `cow`, for a private mapping.
+    #[allow(clippy::too_many_arguments)]
     fn populate_object(
         &mut self,
         lo: u64,
@@ -197,6 +284,7 @@ impl MemoryManager {
         v: &Vma,
         obj: u64,
         off: u64,
+        cow: bool,
         h: &mut MmHost,
     ) -> Result<(), FaultResult> {
         let mut addr = lo;
@@ -209,7 +297,7 @@ impl MemoryManager {
             h.frames.incref(frame, PAGE_SIZE);
             // Extend the previous pma when the frames are contiguous.
             let merged = match self.pmas.range_mut(..addr).next_back() {
-                Some((&s, p)) if p.end == addr && p.frame + (addr - s) == frame => {
+                Some((&s, p)) if p.end == addr && p.cow == cow && p.frame + (addr - s) == frame => {
                     p.end = addr + PAGE_SIZE;
                     true
                 }
@@ -221,7 +309,7 @@ impl MemoryManager {
                     Pma {
                         end: addr + PAGE_SIZE,
                         frame,
-                        cow: false,
+                        cow,
                     },
                 );
             }
@@ -265,6 +353,30 @@ impl MemoryManager {
             FaultResult::Oom
         })
     }
+}
+
+/// Pages of a memory object wholly past its size fault with `SIGBUS`:
+/// fails if `page` is one; otherwise returns `hi` clipped to the last page
+/// holding data. `lo` maps to byte offset `off` of the object.
+fn clip_to_object(
+    obj: u64,
+    page: u64,
+    lo: u64,
+    hi: u64,
+    off: u64,
+    h: &MmHost,
+) -> Result<u64, FaultResult> {
+    let size = h.objects.get(obj).map_or(0, |o| o.size);
+    let page_off = off + (page - lo);
+    if page_off >= size {
+        return Err(FaultResult::BusErr);
+    }
+    let end = lo.saturating_add(
+        size.div_ceil(PAGE_SIZE)
+            .saturating_mul(PAGE_SIZE)
+            .saturating_sub(off),
+    );
+    Ok(hi.min(end))
 }
 
 impl MemoryManager {

@@ -85,6 +85,23 @@ pub struct MmHost<'a> {
     pub via: ThreadId,
 }
 
+impl MmHost<'_> {
+    /// Reads file data for a mapping: from the file's memory object when its
+    /// data lives in sandbox memory, else through the file source.
+    pub fn read_file(&mut self, file: u64, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        if let Some(obj) = self.files.file_memory(file) {
+            let size = self.objects.get(obj).map_or(0, |o| o.size);
+            if offset >= size {
+                return Ok(0);
+            }
+            let n = (size - offset).min(buf.len() as u64) as usize;
+            self.objects.read(obj, offset, &mut buf[..n], self.mf);
+            return Ok(n);
+        }
+        self.files.read_file(file, offset, buf)
+    }
+}
+
 /// What backs a VMA.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Backing {

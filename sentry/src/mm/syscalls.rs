@@ -225,8 +225,7 @@ impl MemoryManager {
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_up(new_len).ok_or(Errno::ENOMEM)?;
         if old_len == 0 {
-            // Duplicating a shared mapping is not supported.
-            return Err(Errno::EINVAL);
+            return self.mremap_duplicate(old, new_len, may_move, h);
         }
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
         let (vstart, v) = self
@@ -319,6 +318,47 @@ impl MemoryManager {
         // Remove the old range: its pmas are gone already, so only the VMA
         // and the host mapping remain.
         self.unmap_range(old, old_end, h)?;
+        Ok(dest)
+    }
+
+    /// `mremap` with an old size of 0: a second mapping of the same shared
+    /// memory.
+    fn mremap_duplicate(
+        &mut self,
+        old: u64,
+        new_len: u64,
+        may_move: bool,
+        h: &mut MmHost,
+    ) -> Result<u64, Errno> {
+        let (vstart, v) = self
+            .vma_at(old)
+            .map(|(s, v)| (s, v.clone()))
+            .ok_or(Errno::EFAULT)?;
+        if !v.shared || !may_move {
+            return Err(Errno::EINVAL);
+        }
+        let backing = match v.backing {
+            Backing::Object { object, offset } => {
+                h.objects.hold(object);
+                Backing::Object {
+                    object,
+                    offset: offset + (old - vstart),
+                }
+            }
+            Backing::File { file, offset } => {
+                h.files.hold_file(file, true);
+                Backing::File {
+                    file,
+                    offset: offset + (old - vstart),
+                }
+            }
+            Backing::Anon => return Err(Errno::EINVAL),
+        };
+        let dest = self.find_free(new_len, 0).ok_or(Errno::ENOMEM)?;
+        let mut nv = v;
+        nv.end = dest + new_len;
+        nv.backing = backing;
+        self.vmas.insert(dest, nv);
         Ok(dest)
     }
 

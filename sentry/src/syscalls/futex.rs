@@ -10,7 +10,7 @@ pub fn register(t: &mut Table) {
     t.add(
         libc::SYS_futex,
         sys_futex,
-        Support::Partial("PI futexes and FUTEX_WAKE_OP are not supported"),
+        Support::Partial("PI futexes are not supported"),
     );
 }
 
@@ -102,7 +102,44 @@ fn sys_futex(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             let moved = k.futexes.requeue(key, key2, nreq);
             Ok((woke + if cmd == FUTEX_CMP_REQUEUE { moved } else { 0 }) as u64)
         }
-        FUTEX_WAKE_OP => Err(Errno::ENOSYS.into()),
+        FUTEX_WAKE_OP => {
+            let key = k.futex_key(tid, addr, private)?;
+            let key2 = k.futex_key(tid, addr2, private)?;
+            // Atomically (the sentry is single-threaded, and application
+            // threads see the word change at once) apply the operation to
+            // the second word, keeping its old value for the comparison.
+            let old: u32 = k.read_val(tid, addr2)?;
+            let (op, cmp) = ((val3 >> 28) & 0xf, (val3 >> 24) & 0xf);
+            let mut oparg = (val3 >> 12) & 0xfff;
+            let cmparg = val3 & 0xfff;
+            if op & 8 != 0 {
+                oparg = 1u32.checked_shl(oparg).unwrap_or(0);
+            }
+            let new = match op & 7 {
+                0 => oparg,
+                1 => old.wrapping_add(oparg),
+                2 => old | oparg,
+                3 => old & !oparg,
+                4 => old ^ oparg,
+                _ => return Err(Errno::ENOSYS.into()),
+            };
+            k.write_val(tid, addr2, &new)?;
+            let hit = match cmp {
+                0 => old == cmparg,
+                1 => old != cmparg,
+                2 => (old as i32) < cmparg as i32,
+                3 => (old as i32) <= cmparg as i32,
+                4 => (old as i32) > cmparg as i32,
+                5 => (old as i32) >= cmparg as i32,
+                _ => return Err(Errno::ENOSYS.into()),
+            };
+            let mut woke = k.futex_wake(key, val as usize, u32::MAX);
+            if hit {
+                let n2 = (tsp as u32 as i32).max(0) as usize;
+                woke += k.futex_wake(key2, n2, u32::MAX);
+            }
+            Ok(woke as u64)
+        }
         _ => Err(Errno::ENOSYS.into()),
     }
 }

@@ -56,7 +56,8 @@ fn sys_mmap(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     if off % crate::memory::PAGE_SIZE != 0 {
         return Err(Errno::EINVAL.into());
     }
-    let anon = flags & libc::MAP_ANONYMOUS != 0;
+    // A mapping of /dev/zero is anonymous memory.
+    let anon = flags & libc::MAP_ANONYMOUS != 0 || k.vfs.maps_as_anonymous(k.task(tid).fdtable, fd);
     let (backing, name, dev_ino, max_prot) = if anon {
         if shared {
             let size = crate::memory::page_up(len).ok_or(Errno::ENOMEM)?;

@@ -6,10 +6,16 @@
 //! and run again, or a note that the registers were already set.
 //! A number with no handler returns `ENOSYS` and is logged once by name.
 
+pub mod epoll;
+pub mod eventfd;
 pub mod file;
+pub mod fs;
 pub mod futex;
+pub mod ioctl;
 pub mod mmap;
 pub mod names;
+pub mod pipe;
+pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod strace;
@@ -124,8 +130,14 @@ pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut t = Table::new();
+        epoll::register(&mut t);
+        eventfd::register(&mut t);
         file::register(&mut t);
+        fs::register(&mut t);
         futex::register(&mut t);
+        ioctl::register(&mut t);
+        pipe::register(&mut t);
+        poll::register(&mut t);
         mmap::register(&mut t);
         process::register(&mut t);
         signal::register(&mut t);
@@ -146,7 +158,12 @@ pub fn name(nr: u64) -> String {
 pub fn dispatch(k: &mut Kernel, tid: Tid, nr: u64, args: &[u64; 6]) -> SysResult {
     let entry = table().entries.get(nr as usize).copied().flatten();
     match entry {
-        Some((h, _)) => h(k, tid, &Args(*args)),
+        Some((h, _)) => {
+            let r = h(k, tid, &Args(*args));
+            // Finish releases that file closes queued (memory, wakeups).
+            crate::vfs::reap(k);
+            r
+        }
         None => {
             if k.host().logged_enosys.insert(nr) {
                 tracing::info!("unsupported system call {} ({nr}): ENOSYS", name(nr));

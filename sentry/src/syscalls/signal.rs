@@ -179,6 +179,16 @@ fn sys_rt_sigtimedwait(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
         return Err(Errno::EAGAIN.into());
     }
+    // Another signal, with a handler, cuts the wait short.
+    if let Some(m) = k.task(tid).saved_mask {
+        let t = k.task(tid);
+        let pending = t.pending.set.0 | k.tg(tid).pending.set.0;
+        if pending & !m.blockable().0 & !set.0 != 0 {
+            k.task_mut(tid).sigmask = m;
+            k.task_mut(tid).saved_mask = None;
+            return Err(Errno::EINTR.into());
+        }
+    }
     // While waiting, the signals of the set are unblocked so that their
     // arrival wakes us; they are taken here, not delivered.
     let t = k.task_mut(tid);
@@ -190,7 +200,7 @@ fn sys_rt_sigtimedwait(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     Err(SysErr::Block(
         Block::on(vec![])
             .with_deadline(deadline)
-            .with_restart(Restart::Never),
+            .with_restart(Restart::Rerun),
     ))
 }
 

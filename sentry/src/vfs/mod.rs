@@ -1,51 +1,66 @@
-//! Files: open file descriptions, descriptor tables, filesystem contexts.
+//! Files: mounts and filesystems, open file descriptions, descriptor tables
+//! and filesystem contexts.
 //!
-//! This first version serves files straight from the host root directory
-//! (read-only) plus the caller's stdio; the overlay, tmpfs, procfs, devfs,
-//! pipes and the rest build on the same tables.
+//! Everything lives in [`Vfs`], inside the kernel, in tables keyed by ID:
+//! open file descriptions by [`FileId`] with reference counts, in-memory
+//! inodes ([`mem`]), the overlay root's node cache ([`overlay`]), mounts
+//! ([`mount`]), pipes. Procfs nodes are values computed from the kernel
+//! ([`proc`]). Host descriptors are never serialized: each is reopened from
+//! what is saved (a lower file by its path beneath the root).
+//!
+//! Some releases happen where only the `Vfs` is at hand (a task exits, a
+//! mapping drops its file): the memory objects to free and the wait queues
+//! to notify are then queued in [`Pending`] and handled by [`reap`], which
+//! the system call layer and the kernel loop call.
+//!
+//! Filesystems: the root overlay ([`overlay`]), tmpfs and devtmpfs
+//! ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]), and anonymous
+//! files (eventfd, epoll, timerfd). Operations that need the kernel (procfs
+//! content, memory, wait queues) are free functions taking `&mut Kernel`:
+//! [`ops`] for names, [`file`] for I/O.
+
+pub mod dev;
+pub mod epoll;
+pub mod eventfd;
+pub mod file;
+pub mod host;
+pub mod lock;
+pub mod mem;
+pub mod mount;
+pub mod node;
+pub mod ops;
+pub mod overlay;
+pub mod path;
+pub mod perm;
+pub mod pipe;
+pub mod poll;
+pub mod proc;
+pub mod signalfd;
+pub mod stdio;
+pub mod timerfd;
+
+#[cfg(test)]
+mod tests;
 
 use crate::config::Config;
 use crate::errno::Errno;
+use crate::kernel::task::Creds;
+use crate::kernel::wait::WaitQueueId;
+use crate::kernel::Kernel;
 use crate::memory::MemObjectId;
 use crate::mm::FileSource;
+use file::{FileKind, OpenFile};
+use mem::{MemData, MemDir, MemFs, MemInode};
+use mount::{FsKind, Mount, Mounts};
+use node::{AnonNode, FsId, InodeId, Loc, Node, PipeId};
+use overlay::Overlay;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+pub use ops::{open_exec, read_head};
 
 /// Identifies an open file description.
 pub type FileId = u64;
-
-/// What an open file description refers to.
-#[derive(Debug, Serialize, Deserialize)]
-pub enum FileKind {
-    /// A file of the host root, by path. The descriptor is reopened on
-    /// restore.
-    Host {
-        #[serde(skip)]
-        fd: Option<OwnedFd>,
-    },
-    /// One of the caller's stdio descriptors (0, 1, 2).
-    Stdio { host_fd: RawFd },
-    /// A host descriptor handed to the sandbox for a process's stdio (an
-    /// `exec`'s pipes or terminal); read and written as a stream. Not
-    /// restorable: the process that gave it is gone after a restore.
-    Donated {
-        #[serde(skip)]
-        fd: Option<OwnedFd>,
-    },
-}
-
-/// An open file description.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct OpenFile {
-    pub path: String,
-    pub kind: FileKind,
-    /// `O_*` status flags.
-    pub flags: i32,
-    pub offset: u64,
-    pub refs: u32,
-    pub dev_ino: (u64, u64),
-}
 
 /// A descriptor table.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -58,8 +73,13 @@ pub struct FdTable {
 /// A filesystem context: working directory, root, umask.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FsContext {
+    /// The working directory's path as of the last `chdir` (the location
+    /// is what counts; see `cwd_loc`).
     pub cwd: String,
+    /// The root's path as of the last `chroot`.
     pub root: String,
+    pub cwd_loc: Loc,
+    pub root_loc: Loc,
     pub umask: u32,
     pub refs: u32,
 }
@@ -72,6 +92,15 @@ pub enum VfsError {
         path: String,
         err: nix::errno::Errno,
     },
+    #[error("cannot set up the root filesystem from {path}: {err}")]
+    Overlay { path: String, err: Errno },
+}
+
+/// Work left for [`reap`]: memory objects to free, queues to notify.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Pending {
+    pub objects: Vec<MemObjectId>,
+    pub notify: Vec<WaitQueueId>,
 }
 
 /// All files of a sandbox.
@@ -80,98 +109,196 @@ pub struct Vfs {
     pub files: BTreeMap<FileId, OpenFile>,
     pub fdtables: BTreeMap<u64, FdTable>,
     pub fs_contexts: BTreeMap<u64, FsContext>,
+    pub mem: MemFs,
+    pub ovl: Overlay,
+    pub mounts: Mounts,
+    pub pipes: BTreeMap<PipeId, pipe::Pipe>,
+    pub stdio: stdio::Stdio,
+    pub locks: lock::Locks,
+    pub proc: proc::ProcState,
+    /// The filesystem of memfd files and its internal mount.
+    pub memfd_mount: node::MountId,
     next: u64,
+    pub pending: Pending,
+    /// Credentials of the `execve` in progress, for the interpreter lookup
+    /// that the loader makes through [`FileSource`].
     #[serde(skip)]
-    root_fd: Option<OwnedFd>,
-}
-
-fn host_open_beneath(root: RawFd, path: &str, flags: i32) -> Result<OwnedFd, Errno> {
-    #[repr(C)]
-    struct OpenHow {
-        flags: u64,
-        mode: u64,
-        resolve: u64,
-    }
-    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-    const RESOLVE_IN_ROOT: u64 = 0x10;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    let c = std::ffi::CString::new(path.trim_start_matches('/')).map_err(|_| Errno::EINVAL)?;
-    let rel = if c.as_bytes().is_empty() {
-        c"."
-    } else {
-        c.as_c_str()
-    };
-    // SAFETY: openat2 with a valid NUL-terminated path and open_how struct.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root,
-            rel.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if fd < 0 {
-        return Err(Errno::last_host());
-    }
-    // SAFETY: a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-/// Joins `path` to `cwd` and normalizes `.` and `..` lexically.
-pub fn resolve_path(cwd: &str, path: &[u8]) -> String {
-    let p = String::from_utf8_lossy(path);
-    let full = if p.starts_with('/') {
-        p.into_owned()
-    } else {
-        format!("{cwd}/{p}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for c in full.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            x => parts.push(x),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    pub exec_creds: Option<Creds>,
 }
 
 impl Vfs {
+    /// The file system of a new sandbox: the overlay root on `cfg.root`,
+    /// procfs at `/proc`, devtmpfs at `/dev`, tmpfs at `/dev/shm` and `/tmp`,
+    /// and the caller's stdio.
     pub fn new(cfg: &Config) -> Result<Vfs, VfsError> {
-        let root =
-            std::ffi::CString::new(cfg.root.as_os_str().as_encoded_bytes()).map_err(|_| {
-                VfsError::Root {
-                    path: cfg.root.display().to_string(),
-                    err: nix::errno::Errno::EINVAL,
-                }
-            })?;
-        // SAFETY: open with a valid path.
-        let fd = unsafe {
-            libc::open(
-                root.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(VfsError::Root {
+        host::raise_nofile();
+        let root_fd = host::open_root(&cfg.root).map_err(|err| VfsError::Root {
+            path: cfg.root.display().to_string(),
+            err,
+        })?;
+        let mut mounts = Mounts::default();
+        let mut mem = MemFs::default();
+        let ovl_fs = mounts.new_fs(FsKind::Overlay);
+        let (ovl, _upper_root) = Overlay::new(ovl_fs, root_fd, cfg.root.clone(), &mut mem, ovl_fs)
+            .map_err(|err| VfsError::Overlay {
                 path: cfg.root.display().to_string(),
-                err: nix::errno::Errno::last(),
-            });
+                err,
+            })?;
+        let root_node = Node::Ovl(ovl.root);
+        let mut root_flags = 0;
+        if cfg.readonly_root {
+            root_flags |= mount::MS_RDONLY;
         }
-        Ok(Vfs {
+        let root_mount = mounts.add(Mount {
+            fs: ovl_fs,
+            root: root_node,
+            mountpoint: None,
+            flags: root_flags,
+            source: "none".into(),
+            options: String::new(),
+        });
+        mounts.root = root_mount;
+        let internal = |mounts: &mut Mounts, kind: FsKind| {
+            let fs = mounts.new_fs(kind);
+            mounts.add(Mount {
+                fs,
+                root: Node::Anon(AnonNode::Stdio(0)),
+                mountpoint: None,
+                flags: 0,
+                source: kind.name().into(),
+                options: String::new(),
+            })
+        };
+        mounts.pipe = internal(&mut mounts, FsKind::Pipefs);
+        mounts.anon = internal(&mut mounts, FsKind::AnonInode);
+        let memfd_mount = internal(&mut mounts, FsKind::Memfd);
+        let mut v = Vfs {
             files: BTreeMap::new(),
             fdtables: BTreeMap::new(),
             fs_contexts: BTreeMap::new(),
+            mem,
+            ovl,
+            mounts,
+            pipes: BTreeMap::new(),
+            stdio: stdio::Stdio::attach(),
+            locks: lock::Locks::default(),
+            proc: proc::ProcState::new(),
+            memfd_mount,
             next: 0,
-            // SAFETY: a fresh descriptor we own.
-            root_fd: Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+            pending: Pending::default(),
+            exec_creds: None,
+        };
+        v.mount_standard();
+        Ok(v)
+    }
+
+    /// Mounts procfs, devtmpfs, and the tmpfs instances.
+    fn mount_standard(&mut self) {
+        let root = Loc {
+            mount: self.mounts.root,
+            node: Node::Ovl(self.ovl.root),
+        };
+        if let Some(at) = self.mountpoint_in_root(b"proc") {
+            let fs = self.mounts.new_fs(FsKind::Proc);
+            self.mounts.add(Mount {
+                fs,
+                root: Node::Proc(proc::ProcNode::Root),
+                mountpoint: Some(at),
+                flags: mount::MS_NOSUID | mount::MS_NODEV | mount::MS_NOEXEC,
+                source: "proc".into(),
+                options: String::new(),
+            });
+        }
+        if let Some(at) = self.mountpoint_in_root(b"dev") {
+            let (fs, droot) = self.new_memfs(FsKind::Devtmpfs, 0o755);
+            let dm = self.mounts.add(Mount {
+                fs,
+                root: Node::Mem(droot),
+                mountpoint: Some(at),
+                flags: mount::MS_NOSUID,
+                source: "none".into(),
+                options: "mode=755".into(),
+            });
+            let shm = dev::populate(self, fs, droot);
+            let (sfs, sroot) = self.new_memfs(FsKind::Tmpfs, 0o1777);
+            self.mem_hold(shm);
+            self.mounts.add(Mount {
+                fs: sfs,
+                root: Node::Mem(sroot),
+                mountpoint: Some(Loc {
+                    mount: dm,
+                    node: Node::Mem(shm),
+                }),
+                flags: mount::MS_NOSUID | mount::MS_NODEV,
+                source: "none".into(),
+                options: "mode=1777".into(),
+            });
+        }
+        if let Some(at) = self.mountpoint_in_root(b"tmp") {
+            let (fs, troot) = self.new_memfs(FsKind::Tmpfs, 0o1777);
+            self.mounts.add(Mount {
+                fs,
+                root: Node::Mem(troot),
+                mountpoint: Some(at),
+                flags: mount::MS_NOSUID | mount::MS_NODEV,
+                source: "none".into(),
+                options: "mode=1777".into(),
+            });
+        }
+        let _ = root;
+    }
+
+    /// An empty in-memory filesystem: its ID and root directory (held).
+    pub fn new_memfs(&mut self, kind: FsKind, perm: u32) -> (FsId, InodeId) {
+        let fs = self.mounts.new_fs(kind);
+        let ino = self.mounts.alloc_ino(fs);
+        let root = self.mem.insert(MemInode::new(
+            fs,
+            ino,
+            libc::S_IFDIR | perm,
+            0,
+            0,
+            MemData::Dir(MemDir::default()),
+        ));
+        self.mem.make_root(root);
+        self.mem_hold(root);
+        (fs, root)
+    }
+
+    /// A directory of the root to mount on, made in the upper layer when
+    /// the host has none. Held by the caller's mount.
+    fn mountpoint_in_root(&mut self, name: &[u8]) -> Option<Loc> {
+        let root = self.ovl.root;
+        let id = match self.ovl.lookup(&mut self.mem, root, name) {
+            Ok(id) => id,
+            Err(Errno::ENOENT) => {
+                let ino = self.ovl.alloc_ino();
+                let d = self.mem.insert(MemInode::new(
+                    self.ovl.fs,
+                    ino,
+                    libc::S_IFDIR | 0o755,
+                    0,
+                    0,
+                    MemData::Dir(MemDir::default()),
+                ));
+                self.ovl.add_new(&mut self.mem, root, name, d)
+            }
+            Err(e) => {
+                tracing::warn!("cannot mount on /{}: {e}", String::from_utf8_lossy(name));
+                return None;
+            }
+        };
+        if self.ovl.file_type(&self.mem, id) != libc::S_IFDIR {
+            tracing::warn!(
+                "/{} is not a directory; nothing mounted there",
+                String::from_utf8_lossy(name)
+            );
+            return None;
+        }
+        self.ovl.hold(id);
+        Some(Loc {
+            mount: self.mounts.root,
+            node: Node::Ovl(id),
         })
     }
 
@@ -180,83 +307,168 @@ impl Vfs {
         self.next
     }
 
+    /// The root of everything.
+    pub fn root_loc(&self) -> Loc {
+        Loc {
+            mount: self.mounts.root,
+            node: Node::Ovl(self.ovl.root),
+        }
+    }
+
+    /// Adds an open file description with one reference.
+    pub fn add_file(&mut self, of: OpenFile) -> FileId {
+        let id = self.id();
+        self.files.insert(id, of);
+        id
+    }
+
+    // ---- References on nodes -------------------------------------------
+
+    pub fn mem_hold(&mut self, id: InodeId) {
+        if let Some(i) = self.mem.get_mut(id) {
+            i.refs += 1;
+        }
+    }
+
+    /// Drops a reference on an in-memory inode, freeing it if unused.
+    pub fn mem_release(&mut self, id: InodeId) {
+        if let Some(i) = self.mem.get_mut(id) {
+            i.refs = i.refs.saturating_sub(1);
+        }
+        self.mem_free_if_unused(id);
+    }
+
+    /// Frees an in-memory inode with no names and no references.
+    pub fn mem_free_if_unused(&mut self, id: InodeId) {
+        if let Some(i) = self.mem.take_if_unused(id) {
+            match i.data {
+                MemData::File(f) => self.pending.objects.push(f.obj),
+                MemData::Fifo(Some(p)) => {
+                    self.pipes.remove(&p);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub fn node_hold(&mut self, n: Node) {
+        match n {
+            Node::Mem(i) => self.mem_hold(i),
+            Node::Ovl(o) => self.ovl.hold(o),
+            Node::Proc(_) | Node::Anon(_) => {}
+        }
+    }
+
+    pub fn node_release(&mut self, n: Node) {
+        match n {
+            Node::Mem(i) => self.mem_release(i),
+            Node::Ovl(o) => {
+                self.ovl.release(o);
+                self.drain_overlay();
+            }
+            Node::Proc(_) | Node::Anon(_) => {}
+        }
+    }
+
+    /// Releases the upper inodes that overlay nodes let go of.
+    pub fn drain_overlay(&mut self) {
+        for u in std::mem::take(&mut self.ovl.unref) {
+            self.mem_release(u);
+        }
+    }
+
+    // ---- Descriptor tables ---------------------------------------------
+
     /// A descriptor table holding the caller's stdio as 0, 1, 2.
     pub fn new_fdtable_with_stdio(&mut self) -> u64 {
         let mut t = FdTable {
             refs: 1,
             ..Default::default()
         };
-        for fd in 0..3 {
-            let id = self.id();
-            let flags = if fd == 0 {
-                libc::O_RDONLY
-            } else {
-                libc::O_WRONLY
-            };
-            self.files.insert(
-                id,
-                OpenFile {
-                    path: format!("/dev/stdio{fd}"),
-                    kind: FileKind::Stdio { host_fd: fd },
-                    flags,
-                    offset: 0,
-                    refs: 1,
-                    dev_ino: (0, 0),
-                },
-            );
-            t.fds.insert(fd, (id, false));
+        for slot in 0..3u8 {
+            if !self.stdio.present(slot) {
+                continue;
+            }
+            let f = self.open_stdio(slot, self.stdio.access(slot));
+            t.fds.insert(slot as i32, (f, false));
         }
         let id = self.id();
         self.fdtables.insert(id, t);
         id
     }
 
-    /// A descriptor table holding `stdio` (host descriptors) as 0, 1, 2.
-    pub fn new_fdtable_from_host(&mut self, stdio: [OwnedFd; 3]) -> u64 {
+    /// A descriptor table holding `stdio` (host descriptors handed over
+    /// for a process started from outside, `exec`) as 0, 1, 2.
+    pub fn new_fdtable_from_host(
+        &mut self,
+        stdio: [std::os::fd::OwnedFd; 3],
+    ) -> Result<u64, Errno> {
         let mut t = FdTable {
             refs: 1,
             ..Default::default()
         };
         for (fd, host) in (0..).zip(stdio) {
-            // SAFETY: F_GETFL on a descriptor we own.
-            let flags = unsafe { libc::fcntl(host.as_raw_fd(), libc::F_GETFL) };
-            let flags = if flags < 0 { libc::O_RDWR } else { flags };
-            let id = self.id();
-            self.files.insert(
-                id,
-                OpenFile {
-                    path: format!("/dev/stdio{fd}"),
-                    kind: FileKind::Donated { fd: Some(host) },
-                    flags,
-                    offset: 0,
-                    refs: 1,
-                    dev_ino: (0, 0),
-                },
-            );
-            t.fds.insert(fd, (id, false));
+            let slot = match self.stdio.donate(host) {
+                Ok(slot) => slot,
+                Err(e) => {
+                    for (f, _) in t.fds.into_values() {
+                        self.file_release(f);
+                    }
+                    return Err(e);
+                }
+            };
+            let f = self.open_stdio(slot, self.stdio.access(slot));
+            t.fds.insert(fd, (f, false));
         }
         let id = self.id();
         self.fdtables.insert(id, t);
-        id
+        Ok(id)
     }
 
-    /// The host descriptor of a file read and written as a stream (stdio,
-    /// donated descriptors), for readiness checks and terminal requests.
-    pub fn stream_fd(&self, f: FileId) -> Option<RawFd> {
-        match &self.files.get(&f)?.kind {
-            FileKind::Stdio { host_fd } => Some(*host_fd),
-            FileKind::Donated { fd } => fd.as_ref().map(|f| f.as_raw_fd()),
-            FileKind::Host { .. } => None,
-        }
+    /// A new open file description for stdio slot `slot`.
+    pub fn open_stdio(&mut self, slot: u8, access: i32) -> FileId {
+        let of = OpenFile::new(
+            Loc {
+                mount: self.mounts.anon,
+                node: Node::Anon(AnonNode::Stdio(slot)),
+            },
+            FileKind::Stdio(slot),
+            access,
+            self.stdio.name(slot),
+        );
+        self.add_file(of)
     }
 
+    /// A filesystem context whose working directory is `cwd` (the root if
+    /// it cannot be found).
     pub fn new_fs(&mut self, cwd: &str) -> u64 {
+        let root = self.root_loc();
+        let creds = Creds::new(0, 0, Vec::new());
+        let ctx = path::Ctx {
+            tid: 0,
+            creds,
+            root,
+            cwd: root,
+            umask: 0o022,
+            resolve: 0,
+        };
+        let cwd_loc = match path::resolve(self, &ctx, root, cwd.as_bytes(), true) {
+            Ok(l) if path::is_dir(self, l.node) => l,
+            _ => {
+                tracing::warn!("working directory {cwd} not found in the sandbox; using /");
+                root
+            }
+        };
+        self.node_hold(cwd_loc.node);
+        self.node_hold(root.node);
         let id = self.id();
         self.fs_contexts.insert(
             id,
             FsContext {
-                cwd: resolve_path("/", cwd.as_bytes()),
+                cwd: cwd.to_string(),
                 root: "/".into(),
+                cwd_loc,
+                root_loc: root,
                 umask: 0o022,
                 refs: 1,
             },
@@ -265,15 +477,17 @@ impl Vfs {
     }
 
     pub fn share_fdtable(&mut self, id: u64) -> u64 {
-        self.fdtables.get_mut(&id).expect("live").refs += 1;
+        if let Some(t) = self.fdtables.get_mut(&id) {
+            t.refs += 1;
+        }
         id
     }
 
     pub fn fork_fdtable(&mut self, id: u64) -> u64 {
-        let mut t = self.fdtables[&id].clone();
+        let mut t = self.fdtables.get(&id).cloned().unwrap_or_default();
         t.refs = 1;
         for (f, _) in t.fds.values() {
-            self.files.get_mut(f).expect("live").refs += 1;
+            self.file_hold(*f);
         }
         let nid = self.id();
         self.fdtables.insert(nid, t);
@@ -282,7 +496,7 @@ impl Vfs {
 
     /// A table of one's own (for `execve` of a task sharing its table).
     pub fn unshare_fdtable(&mut self, id: u64) -> u64 {
-        if self.fdtables[&id].refs == 1 {
+        if self.fdtables.get(&id).is_none_or(|t| t.refs == 1) {
             return id;
         }
         let n = self.fork_fdtable(id);
@@ -294,7 +508,7 @@ impl Vfs {
         let Some(t) = self.fdtables.get_mut(&id) else {
             return;
         };
-        t.refs -= 1;
+        t.refs = t.refs.saturating_sub(1);
         if t.refs > 0 {
             return;
         }
@@ -306,7 +520,9 @@ impl Vfs {
 
     /// Closes the close-on-exec descriptors.
     pub fn close_on_exec(&mut self, id: u64) {
-        let t = self.fdtables.get_mut(&id).expect("live");
+        let Some(t) = self.fdtables.get_mut(&id) else {
+            return;
+        };
         let gone: Vec<i32> = t
             .fds
             .iter()
@@ -315,7 +531,9 @@ impl Vfs {
             .collect();
         let mut files = Vec::new();
         for fd in gone {
-            files.push(t.fds.remove(&fd).expect("present").0);
+            if let Some((f, _)) = t.fds.remove(&fd) {
+                files.push(f);
+            }
         }
         for f in files {
             self.file_release(f);
@@ -323,13 +541,20 @@ impl Vfs {
     }
 
     pub fn share_fs(&mut self, id: u64) -> u64 {
-        self.fs_contexts.get_mut(&id).expect("live").refs += 1;
+        if let Some(c) = self.fs_contexts.get_mut(&id) {
+            c.refs += 1;
+        }
         id
     }
 
     pub fn fork_fs(&mut self, id: u64) -> u64 {
-        let mut c = self.fs_contexts[&id].clone();
+        let Some(c) = self.fs_contexts.get(&id) else {
+            return id;
+        };
+        let mut c = c.clone();
         c.refs = 1;
+        self.node_hold(c.cwd_loc.node);
+        self.node_hold(c.root_loc.node);
         let nid = self.id();
         self.fs_contexts.insert(nid, c);
         nid
@@ -339,141 +564,101 @@ impl Vfs {
         let Some(c) = self.fs_contexts.get_mut(&id) else {
             return;
         };
-        c.refs -= 1;
+        c.refs = c.refs.saturating_sub(1);
         if c.refs == 0 {
-            self.fs_contexts.remove(&id);
+            let c = self.fs_contexts.remove(&id).expect("present");
+            self.node_release(c.cwd_loc.node);
+            self.node_release(c.root_loc.node);
         }
     }
 
-    /// Opens a host file by sandbox path, relative to `fs`'s cwd.
-    pub fn open_host(&mut self, fs: u64, path: &[u8], flags: i32) -> Result<FileId, Errno> {
-        let cwd = self.fs_contexts[&fs].cwd.clone();
-        let p = resolve_path(&cwd, path);
-        let root = self.root_fd.as_ref().expect("root attached").as_raw_fd();
-        let fd = host_open_beneath(
-            root,
-            &p,
-            flags & (libc::O_ACCMODE | libc::O_DIRECTORY | libc::O_NOFOLLOW),
-        )?;
-        // SAFETY: fstat into a local struct.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: fstat on our descriptor.
-        unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
-        let id = self.id();
-        self.files.insert(
-            id,
-            OpenFile {
-                path: p,
-                kind: FileKind::Host { fd: Some(fd) },
-                flags,
-                offset: 0,
-                refs: 1,
-                dev_ino: (st.st_dev, st.st_ino),
-            },
-        );
-        Ok(id)
-    }
-
-    /// Opens a file to execute: a regular file with an execute bit.
+    /// Opens a file to execute, as root (used before any task exists and
+    /// by the loader for interpreters).
     pub fn open_exec(&mut self, fs: u64, path: &[u8]) -> Result<FileId, Errno> {
-        let f = self.open_host(fs, path, libc::O_RDONLY)?;
-        let st = self.fstat(f)?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
-            self.file_release(f);
-            return Err(Errno::EACCES);
-        }
-        Ok(f)
+        let creds = self
+            .exec_creds
+            .clone()
+            .unwrap_or_else(|| Creds::new(0, 0, Vec::new()));
+        ops::open_exec_in(self, fs, &creds, path)
     }
 
-    pub fn fstat(&self, f: FileId) -> Result<libc::stat, Errno> {
-        let of = self.files.get(&f).ok_or(Errno::EBADF)?;
-        let fd = match &of.kind {
-            FileKind::Host { fd } | FileKind::Donated { fd } => {
-                fd.as_ref().map(|f| f.as_raw_fd()).ok_or(Errno::EIO)?
-            }
-            FileKind::Stdio { host_fd } => *host_fd,
+    // ---- Open files ------------------------------------------------------
+
+    pub fn file_hold(&mut self, f: FileId) {
+        if let Some(o) = self.files.get_mut(&f) {
+            o.refs += 1;
+        }
+    }
+
+    /// Drops a reference on an open file description; the last one closes
+    /// it.
+    pub fn file_release(&mut self, f: FileId) {
+        let Some(of) = self.files.get_mut(&f) else {
+            return;
         };
-        // SAFETY: plain data struct.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: fstat on a live descriptor.
-        if unsafe { libc::fstat(fd, &mut st) } < 0 {
-            return Err(Errno::last_host());
+        of.refs = of.refs.saturating_sub(1);
+        if of.refs > 0 {
+            return;
         }
-        Ok(st)
+        let of = self.files.remove(&f).expect("present");
+        self.file_closed(f, of);
     }
 
-    /// Reads at an offset (no effect on the file offset).
+    /// What closing the last reference of an open file does.
+    fn file_closed(&mut self, id: FileId, of: OpenFile) {
+        if let FileKind::Pipe { pipe } = of.kind {
+            self.pipe_end_closed(pipe, of.readable(), of.writable());
+        }
+        if let FileKind::Stdio(slot) = of.kind {
+            let still_open = self
+                .files
+                .values()
+                .any(|f| matches!(f.kind, FileKind::Stdio(s) if s == slot));
+            if slot >= stdio::FIRST_DONATED && !still_open {
+                self.stdio.release(slot);
+            }
+        }
+        if self.locks.release_file(id) {
+            self.pending.notify.push(lock::LOCK_QUEUE);
+        }
+        self.node_release(of.loc.node);
+    }
+
+    /// One end of a pipe closed.
+    pub fn pipe_end_closed(&mut self, pipe: PipeId, reader: bool, writer: bool) {
+        let Some(p) = self.pipes.get_mut(&pipe) else {
+            return;
+        };
+        if reader {
+            p.readers = p.readers.saturating_sub(1);
+        }
+        if writer {
+            p.writers = p.writers.saturating_sub(1);
+        }
+        p.gen += 1;
+        self.pending.notify.push(p.queue);
+        if p.readers == 0 && p.writers == 0 {
+            if p.fifo {
+                p.clear();
+            } else {
+                self.pipes.remove(&pipe);
+            }
+        }
+    }
+
+    /// Reads at an offset (no effect on the file offset). Files whose data
+    /// lives in sandbox memory are read by the caller through their memory
+    /// object (see [`Vfs::file_memory_object`]).
     pub fn read_at(&mut self, f: FileId, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let of = self.files.get(&f).ok_or(Errno::EBADF)?;
-        let fd = match &of.kind {
-            FileKind::Host { fd } => fd.as_ref().map(|f| f.as_raw_fd()).ok_or(Errno::EIO)?,
-            FileKind::Stdio { .. } | FileKind::Donated { .. } => return Err(Errno::ESPIPE),
-        };
-        // SAFETY: pread into a live buffer.
-        let n = unsafe {
-            libc::pread(
-                fd,
-                buf.as_mut_ptr() as *mut libc::c_void,
-                buf.len(),
-                off as i64,
-            )
-        };
-        if n < 0 {
-            return Err(Errno::last_host());
-        }
-        Ok(n as usize)
+        file::read_host_at(self, f, off, buf)
     }
 
-    /// Reads at the file offset and advances it.
-    pub fn read(&mut self, f: FileId, buf: &mut [u8]) -> Result<usize, Errno> {
-        if let Some(host_fd) = self.stream_fd(f) {
-            // SAFETY: read into a live buffer.
-            let n =
-                unsafe { libc::read(host_fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-            if n < 0 {
-                return Err(Errno::last_host());
-            }
-            return Ok(n as usize);
-        }
-        let off = self.files.get(&f).ok_or(Errno::EBADF)?.offset;
-        let n = self.read_at(f, off, buf)?;
-        self.files.get_mut(&f).expect("live").offset += n as u64;
-        Ok(n)
-    }
-
-    /// Writes at the file offset.
-    pub fn write(&mut self, f: FileId, data: &[u8]) -> Result<usize, Errno> {
-        self.files.get(&f).ok_or(Errno::EBADF)?;
-        let Some(host_fd) = self.stream_fd(f) else {
-            return Err(Errno::EROFS);
-        };
-        // SAFETY: write from a live buffer.
-        let n = unsafe { libc::write(host_fd, data.as_ptr() as *const libc::c_void, data.len()) };
-        if n < 0 {
-            return Err(Errno::last_host());
-        }
-        Ok(n as usize)
-    }
-
-    /// `lseek`.
-    pub fn lseek(&mut self, f: FileId, off: i64, whence: i32) -> Result<u64, Errno> {
-        let size = self.fstat(f)?.st_size;
-        let of = self.files.get_mut(&f).ok_or(Errno::EBADF)?;
-        if matches!(of.kind, FileKind::Stdio { .. } | FileKind::Donated { .. }) {
-            return Err(Errno::ESPIPE);
-        }
-        let base = match whence {
-            libc::SEEK_SET => 0,
-            libc::SEEK_CUR => of.offset as i64,
-            libc::SEEK_END => size,
-            _ => return Err(Errno::EINVAL),
-        };
-        let n = base
-            .checked_add(off)
-            .filter(|&n| n >= 0)
-            .ok_or(Errno::EINVAL)?;
-        of.offset = n as u64;
-        Ok(n as u64)
+    /// The path shown for an open file (`/proc/[pid]/fd`, maps, `exe`).
+    pub fn file_path(&self, f: FileId) -> String {
+        self.files
+            .get(&f)
+            .map(|o| String::from_utf8_lossy(&o.path).into_owned())
+            .unwrap_or_default()
     }
 
     /// Checks that `f` may be mapped; returns the maps name, device and
@@ -484,57 +669,39 @@ impl Vfs {
         shared: bool,
         prot: i32,
     ) -> Result<(String, (u64, u64), i32), Errno> {
-        let of = self.files.get(&f).ok_or(Errno::EBADF)?;
-        let st = self.fstat(f)?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-            return Err(Errno::ENODEV);
-        }
-        let of_flags = of.flags & libc::O_ACCMODE;
-        let mut max = libc::PROT_READ | libc::PROT_EXEC;
-        if !shared || of_flags == libc::O_RDWR {
-            max |= libc::PROT_WRITE;
-        }
-        if of_flags == libc::O_WRONLY {
-            return Err(Errno::EACCES);
-        }
-        if prot & !max != 0 {
-            return Err(Errno::EACCES);
-        }
-        Ok((of.path.clone(), of.dev_ino, max))
+        file::mmap_check(self, f, shared, prot)
     }
 
     /// The memory object holding a file's data, for files kept in sandbox
     /// memory.
-    pub fn file_memory_object(&self, _f: FileId) -> Option<MemObjectId> {
-        None
-    }
-
-    pub fn file_hold(&mut self, f: FileId) {
-        if let Some(o) = self.files.get_mut(&f) {
-            o.refs += 1;
+    pub fn file_memory_object(&self, f: FileId) -> Option<MemObjectId> {
+        let of = self.files.get(&f)?;
+        if !matches!(of.kind, FileKind::Regular) {
+            return None;
         }
-    }
-
-    pub fn file_release(&mut self, f: FileId) {
-        let Some(of) = self.files.get_mut(&f) else {
-            return;
+        let inode = match of.loc.node {
+            Node::Mem(i) => i,
+            Node::Ovl(o) => self.ovl.get(o)?.upper?,
+            _ => return None,
         };
-        of.refs -= 1;
-        if of.refs == 0 {
-            self.files.remove(&f);
-        }
+        self.mem.get(inode)?.file().map(|m| m.obj)
     }
 
-    pub fn file_path(&self, f: FileId) -> String {
-        self.files
-            .get(&f)
-            .map(|o| o.path.clone())
-            .unwrap_or_default()
+    /// True if mapping descriptor `fd` gives anonymous memory (`/dev/zero`
+    /// open for reading).
+    pub fn maps_as_anonymous(&self, table: u64, fd: i32) -> bool {
+        let Some(of) = self.get_fd(table, fd).ok().and_then(|f| self.files.get(&f)) else {
+            return false;
+        };
+        matches!(of.kind, FileKind::Device(dev::Device::Zero)) && of.readable()
     }
 
-    /// Installs `f` at the lowest free descriptor.
+    /// Installs `f` at the lowest free descriptor (no limit check; see
+    /// [`file::install_fd`]).
     pub fn install_fd(&mut self, table: u64, f: FileId, cloexec: bool) -> i32 {
-        let t = self.fdtables.get_mut(&table).expect("live");
+        let Some(t) = self.fdtables.get_mut(&table) else {
+            return -1;
+        };
         let mut fd = 0;
         while t.fds.contains_key(&fd) {
             fd += 1;
@@ -544,9 +711,9 @@ impl Vfs {
     }
 
     pub fn get_fd(&self, table: u64, fd: i32) -> Result<FileId, Errno> {
-        self.fdtables[&table]
-            .fds
-            .get(&fd)
+        self.fdtables
+            .get(&table)
+            .and_then(|t| t.fds.get(&fd))
             .map(|&(f, _)| f)
             .ok_or(Errno::EBADF)
     }
@@ -555,36 +722,60 @@ impl Vfs {
         let (f, _) = self
             .fdtables
             .get_mut(&table)
-            .expect("live")
-            .fds
-            .remove(&fd)
+            .and_then(|t| t.fds.remove(&fd))
             .ok_or(Errno::EBADF)?;
         self.file_release(f);
         Ok(())
     }
 }
 
+/// Finishes releases queued where only the `Vfs` was at hand: frees memory
+/// objects and wakes waiters. Returns true if it did anything.
+pub fn reap(k: &mut Kernel) -> bool {
+    k.vfs.drain_overlay();
+    k.vfs.ovl.sweep();
+    k.vfs.drain_overlay();
+    if k.vfs.pending.objects.is_empty() && k.vfs.pending.notify.is_empty() {
+        return false;
+    }
+    let p = std::mem::take(&mut k.vfs.pending);
+    if !p.objects.is_empty() {
+        if let Some(host) = k.host.as_mut() {
+            for o in p.objects {
+                k.objects.release(o, &mut k.frames, &host.mf);
+            }
+        }
+    }
+    for q in p.notify {
+        k.notify(q);
+    }
+    true
+}
+
 impl FileSource for Vfs {
     fn read_file(&mut self, file: u64, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         self.read_at(file, offset, buf)
     }
-    fn file_memory(&mut self, _file: u64) -> Option<MemObjectId> {
-        None
+    fn file_memory(&mut self, file: u64) -> Option<MemObjectId> {
+        self.file_memory_object(file)
     }
     fn hold_file(&mut self, file: u64, hold: bool) {
         if hold {
-            if let Some(f) = self.files.get_mut(&file) {
-                f.refs += 1;
-            }
+            self.file_hold(file);
         } else {
             self.file_release(file);
         }
     }
     fn mapping_info(&mut self, file: u64) -> (String, (u64, u64)) {
-        self.files
-            .get(&file)
-            .map(|f| (f.path.clone(), f.dev_ino))
-            .unwrap_or_default()
+        let Some(of) = self.files.get(&file) else {
+            return Default::default();
+        };
+        let (name, loc) = (of.path.clone(), of.loc);
+        let ino = path::stat(self, loc).map_or(0, |s| s.ino);
+        (
+            String::from_utf8_lossy(&name).into_owned(),
+            (self.mounts.dev_of(loc.mount), ino),
+        )
     }
     fn open_exec(&mut self, fs: u64, path: &[u8]) -> Result<u64, Errno> {
         Vfs::open_exec(self, fs, path)

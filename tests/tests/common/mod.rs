@@ -271,11 +271,14 @@ impl Bundle {
         }
     }
 
-    /// Waits until `id` has status `want`.
+    /// Waits until `id` has status `want` (and exists).
     pub fn wait_status(&self, id: &str, want: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let now = self.status(id);
+            let now = match self.state(id) {
+                Ok(v) => v["status"].as_str().unwrap_or_default().to_string(),
+                Err(e) => e,
+            };
             if now == want {
                 return;
             }

@@ -1,0 +1,268 @@
+//! `ioctl`: the generic requests (`FIOCLEX`, `FIONBIO`, `FIONREAD`, ...)
+//! and terminal requests on the host terminal. Line settings and window
+//! size pass through to the host; the foreground process group and session
+//! are the sentry's.
+
+use super::{Args, Support, SysResult, Table};
+use crate::errno::Errno;
+use crate::kernel::{Kernel, Tid};
+use crate::vfs::file::{self, FileKind};
+use crate::vfs::{host, path};
+
+pub fn register(t: &mut Table) {
+    t.add(
+        libc::SYS_ioctl,
+        sys_ioctl,
+        Support::Partial("generic requests and the host terminal only"),
+    );
+}
+
+const TCGETS: u64 = 0x5401;
+const TCSETS: u64 = 0x5402;
+const TCSETSW: u64 = 0x5403;
+const TCSETSF: u64 = 0x5404;
+const TCGETA: u64 = 0x5405;
+const TCSETA: u64 = 0x5406;
+const TCSETAW: u64 = 0x5407;
+const TCSETAF: u64 = 0x5408;
+const TCSBRK: u64 = 0x5409;
+const TCXONC: u64 = 0x540a;
+const TCFLSH: u64 = 0x540b;
+const TIOCEXCL: u64 = 0x540c;
+const TIOCNXCL: u64 = 0x540d;
+const TIOCSCTTY: u64 = 0x540e;
+const TIOCGPGRP: u64 = 0x540f;
+const TIOCSPGRP: u64 = 0x5410;
+const TIOCOUTQ: u64 = 0x5411;
+const TIOCGWINSZ: u64 = 0x5413;
+const TIOCSWINSZ: u64 = 0x5414;
+const FIONREAD: u64 = 0x541b;
+const TIOCNOTTY: u64 = 0x5422;
+const TCSBRKP: u64 = 0x5425;
+const TIOCGSID: u64 = 0x5429;
+const TCGETS2: u64 = 0x802c_542a;
+const TCSETS2: u64 = 0x402c_542b;
+const TCSETSW2: u64 = 0x402c_542c;
+const TCSETSF2: u64 = 0x402c_542d;
+const TIOCGDEV: u64 = 0x8004_5432;
+const FIONBIO: u64 = 0x5421;
+const FIONCLEX: u64 = 0x5450;
+const FIOCLEX: u64 = 0x5451;
+const FIOASYNC: u64 = 0x5452;
+const FIGETBSZ: u64 = 2;
+
+fn sys_ioctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    let (fd, req, arg) = (a.fd(0), a.u64(1) & 0xffff_ffff, a.ptr(2));
+    let f = file::get_io(k, tid, fd)?;
+    let table = k.task(tid).fdtable;
+    match req {
+        FIOCLEX | FIONCLEX => {
+            if let Some(e) = k
+                .vfs
+                .fdtables
+                .get_mut(&table)
+                .and_then(|t| t.fds.get_mut(&fd))
+            {
+                e.1 = req == FIOCLEX;
+            }
+            return Ok(0);
+        }
+        FIONBIO | FIOASYNC => {
+            let on: i32 = k.read_val(tid, arg)?;
+            let bit = if req == FIONBIO {
+                libc::O_NONBLOCK
+            } else {
+                libc::O_ASYNC
+            };
+            if let Some(of) = k.vfs.files.get_mut(&f) {
+                if on != 0 {
+                    of.flags |= bit;
+                } else {
+                    of.flags &= !bit;
+                }
+            }
+            return Ok(0);
+        }
+        _ => {}
+    }
+    let of = k.vfs.files.get(&f).ok_or(Errno::EBADF)?;
+    match &of.kind {
+        FileKind::Regular => match req {
+            FIONREAD => {
+                let (loc, off) = (of.loc, of.offset);
+                let size = path::stat(k, loc)?.size;
+                let n = size.saturating_sub(off).min(i32::MAX as u64) as i32;
+                k.write_val(tid, arg, &n)?;
+                Ok(0)
+            }
+            FIGETBSZ => {
+                k.write_val(tid, arg, &4096i32)?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY.into()),
+        },
+        FileKind::Pipe { pipe } => match req {
+            FIONREAD => {
+                let n = k.vfs.pipes.get(pipe).map_or(0, |p| p.len()) as i32;
+                k.write_val(tid, arg, &n)?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY.into()),
+        },
+        FileKind::Stdio(slot) => {
+            let slot = *slot;
+            if k.vfs.stdio.is_tty(slot) {
+                tty_ioctl(k, tid, slot, req, arg)
+            } else if req == FIONREAD {
+                let mut n = [0u8; 4];
+                host::ioctl_buf(k.vfs.stdio.fd(slot), FIONREAD, &mut n)?;
+                k.copy_out(tid, arg, &n)?;
+                Ok(0)
+            } else {
+                Err(Errno::ENOTTY.into())
+            }
+        }
+        _ => Err(Errno::ENOTTY.into()),
+    }
+}
+
+/// True if `tid`'s session owns the terminal.
+fn owns_tty(k: &Kernel, tid: Tid) -> bool {
+    k.tg(tid).sid == k.vfs.stdio.session
+}
+
+/// Passes a request with a `len`-byte buffer through to the host terminal.
+fn pass(
+    k: &mut Kernel,
+    tid: Tid,
+    slot: u8,
+    req: u64,
+    arg: u64,
+    len: usize,
+    out: bool,
+) -> SysResult {
+    let mut buf = if out {
+        vec![0u8; len]
+    } else {
+        k.read_bytes(tid, arg, len)?
+    };
+    host::ioctl_buf(k.vfs.stdio.fd(slot), req, &mut buf)?;
+    if out {
+        k.copy_out(tid, arg, &buf)?;
+    }
+    Ok(0)
+}
+
+fn tty_ioctl(k: &mut Kernel, tid: Tid, slot: u8, req: u64, arg: u64) -> SysResult {
+    match req {
+        TCGETS => pass(k, tid, slot, req, arg, 36, true),
+        TCSETS | TCSETSW | TCSETSF => pass(k, tid, slot, req, arg, 36, false),
+        TCGETS2 => pass(k, tid, slot, req, arg, 44, true),
+        TCSETS2 | TCSETSW2 | TCSETSF2 => pass(k, tid, slot, req, arg, 44, false),
+        TCGETA => pass(k, tid, slot, req, arg, 18, true),
+        TCSETA | TCSETAW | TCSETAF => pass(k, tid, slot, req, arg, 18, false),
+        TIOCGWINSZ => pass(k, tid, slot, req, arg, 8, true),
+        TIOCSWINSZ => {
+            pass(k, tid, slot, req, arg, 8, false)?;
+            let fg = k.vfs.stdio.fg_pgrp;
+            let groups: Vec<Tid> = k
+                .thread_groups
+                .values()
+                .filter(|g| g.pgid == fg && g.zombie.is_none())
+                .map(|g| g.tgid)
+                .collect();
+            for g in groups {
+                k.send_to_group(
+                    g,
+                    crate::kernel::signal::SigInfo::new(
+                        crate::kernel::signal::SIGWINCH,
+                        crate::kernel::signal::SI_KERNEL,
+                    ),
+                );
+            }
+            Ok(0)
+        }
+        FIONREAD | TIOCOUTQ => pass(k, tid, slot, req, arg, 4, true),
+        TCFLSH | TCXONC => {
+            // SAFETY: an integer-argument request on our host terminal.
+            let r = unsafe { libc::ioctl(k.vfs.stdio.fd(slot), req as _, arg as libc::c_ulong) };
+            if r < 0 {
+                return Err(Errno::last_host().into());
+            }
+            Ok(0)
+        }
+        TCSBRK | TCSBRKP | TIOCEXCL | TIOCNXCL => Ok(0),
+        TIOCGPGRP => {
+            if !owns_tty(k, tid) {
+                return Err(Errno::ENOTTY.into());
+            }
+            let pg = k.vfs.stdio.fg_pgrp;
+            k.write_val(tid, arg, &pg)?;
+            Ok(0)
+        }
+        TIOCSPGRP => {
+            if !owns_tty(k, tid) {
+                return Err(Errno::ENOTTY.into());
+            }
+            let pg: i32 = k.read_val(tid, arg)?;
+            if pg < 0 {
+                return Err(Errno::EINVAL.into());
+            }
+            let sid = k.tg(tid).sid;
+            let found = k
+                .thread_groups
+                .values()
+                .filter(|g| g.pgid == pg)
+                .collect::<Vec<_>>();
+            if found.is_empty() {
+                return Err(Errno::ESRCH.into());
+            }
+            if found.iter().any(|g| g.sid != sid) {
+                return Err(Errno::EPERM.into());
+            }
+            k.vfs.stdio.fg_pgrp = pg;
+            Ok(0)
+        }
+        TIOCGSID => {
+            if !owns_tty(k, tid) {
+                return Err(Errno::ENOTTY.into());
+            }
+            let s = k.vfs.stdio.session;
+            k.write_val(tid, arg, &s)?;
+            Ok(0)
+        }
+        TIOCSCTTY => {
+            let tg = k.tg(tid);
+            if tg.sid != tg.tgid {
+                return Err(Errno::EPERM.into());
+            }
+            let (sid, pgid) = (tg.sid, tg.pgid);
+            let session_alive = k
+                .thread_groups
+                .values()
+                .any(|g| g.sid == k.vfs.stdio.session && g.zombie.is_none());
+            if sid != k.vfs.stdio.session
+                && session_alive
+                && (arg != 1 || k.task(tid).creds.euid != 0)
+            {
+                return Err(Errno::EPERM.into());
+            }
+            k.vfs.stdio.session = sid;
+            k.vfs.stdio.fg_pgrp = pgid;
+            Ok(0)
+        }
+        TIOCNOTTY => {
+            if !owns_tty(k, tid) {
+                return Err(Errno::ENOTTY.into());
+            }
+            Ok(0)
+        }
+        TIOCGDEV => {
+            let d = k.vfs.stdio.tty_rdev;
+            let enc = (crate::vfs::node::major(d) << 8) | (crate::vfs::node::minor(d) & 0xff);
+            k.write_val(tid, arg, &enc)?;
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY.into()),
+    }
+}

@@ -1,0 +1,1 @@
+//! Tests of the VFS on a kernel without application threads.
