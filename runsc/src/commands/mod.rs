@@ -70,8 +70,11 @@ pub fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<i32> {
 }
 
 /// The container state directory chosen by the global flags.
+/// An absolute path, since the sandbox's socket and later commands need
+/// it from anywhere.
 fn state_dir(global: &GlobalOpts) -> StateDir {
-    StateDir::new(global.state_root())
+    let root = global.state_root();
+    StateDir::new(std::path::absolute(&root).unwrap_or(root))
 }
 
 /// Loads container `id`, which must exist.

@@ -4,9 +4,13 @@
 use crate::container::State;
 use sentry::control::protocol::{Reply, Request};
 use sentry::control::wire::{self, WireError};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a request other than `Wait` may take to be answered.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -24,6 +28,15 @@ pub enum ClientError {
         id: String,
         #[source]
         source: WireError,
+    },
+    #[error(
+        "the sandbox of container {id:?} did not answer within {seconds} s (at {})",
+        path.display()
+    )]
+    NoAnswer {
+        id: String,
+        path: PathBuf,
+        seconds: u64,
     },
     /// The sandbox refused or failed the request.
     #[error("{message}")]
@@ -68,10 +81,38 @@ impl Client {
     }
 
     /// Sends `req` (with `fds` attached) and returns the reply; a refusal
-    /// is an error that carries the sandbox's message.
+    /// is an error that carries the sandbox's message. Only a `Wait` may
+    /// take longer than [`ANSWER_TIMEOUT`] to be answered.
     pub fn call(&mut self, req: &Request, fds: &[RawFd]) -> Result<Reply, ClientError> {
         wire::send(&self.sock, req, fds).map_err(|source| self.wire(source))?;
+        if !matches!(req, Request::Wait { .. }) && !self.readable_within(ANSWER_TIMEOUT) {
+            return Err(ClientError::NoAnswer {
+                id: self.id.clone(),
+                path: self.path.clone(),
+                seconds: ANSWER_TIMEOUT.as_secs(),
+            });
+        }
         self.reply()
+    }
+
+    fn readable_within(&self, timeout: Duration) -> bool {
+        let mut p = libc::pollfd {
+            fd: self.sock.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // SAFETY: poll on one live pollfd.
+            let r = unsafe { libc::poll(&mut p, 1, left.as_millis() as i32) };
+            if r > 0 {
+                return true;
+            }
+            if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return false;
+            }
+        }
     }
 
     /// Waits for the next reply (the answer to a `Wait`, say).
