@@ -474,3 +474,42 @@ fn write_all(fd: RawFd, mut data: &[u8]) {
         data = &data[n as usize..];
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TempDir;
+
+    #[test]
+    fn users_by_number_and_by_name() {
+        let root = TempDir::new();
+        std::fs::create_dir(root.path().join("etc")).unwrap();
+        std::fs::write(
+            root.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nweb:x:33:44:web:/var/www:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(root.path().join("etc/group"), "root:x:0:\nstaff:x:50:web\n").unwrap();
+        let r = root.path();
+        assert_eq!(parse_user("1000", r).unwrap(), (1000, 0));
+        assert_eq!(parse_user("1000:7", r).unwrap(), (1000, 7));
+        assert_eq!(parse_user("33", r).unwrap(), (33, 44));
+        assert_eq!(parse_user("web", r).unwrap(), (33, 44));
+        assert_eq!(parse_user("web:staff", r).unwrap(), (33, 50));
+        let err = parse_user("nobody", r).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--user nobody: no user \"nobody\" in the container's /etc/passwd"
+        );
+        let err = parse_user("web:wheel", r).unwrap_err().to_string();
+        assert!(err.contains("no group \"wheel\""), "{err}");
+    }
+
+    #[test]
+    fn env_entries_replace_or_append() {
+        let mut env = vec!["PATH=/bin".to_string(), "A=1".into()];
+        set_env(&mut env, "A", "A=2");
+        set_env(&mut env, "B", "B=3");
+        assert_eq!(env, ["PATH=/bin", "A=2", "B=3"]);
+    }
+}
