@@ -196,3 +196,87 @@ fn run_one(stage: Stage, position: usize, hook: &Hook, state: &[u8]) -> Result<(
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::State;
+    use crate::testutil::TempDir;
+    use oci_spec::runtime::HookBuilder;
+
+    fn hook(script: &str, timeout: Option<i64>) -> Hook {
+        let mut b = HookBuilder::default()
+            .path("/bin/sh")
+            .args(vec!["sh".to_string(), "-c".into(), script.into()])
+            .env(vec!["GREETING=hello".to_string()]);
+        if let Some(t) = timeout {
+            b = b.timeout(t);
+        }
+        b.build().unwrap()
+    }
+
+    fn state() -> State {
+        State {
+            id: "web".into(),
+            bundle: "/b".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_hook_gets_the_state_and_its_environment() {
+        let dir = TempDir::new();
+        let out = dir.path().join("out");
+        let script = format!("cat > {0}; echo \" $GREETING\" >> {0}", out.display());
+        run(
+            Stage::Poststart,
+            &[hook(&script, None)],
+            &state().oci_state(),
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let (json, rest) = text.rsplit_once(' ').unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["id"], "web");
+        assert_eq!(rest.trim(), "hello");
+    }
+
+    #[test]
+    fn failures_and_timeouts_are_named() {
+        let s = state();
+        let err = run(
+            Stage::CreateRuntime,
+            &[hook("echo bad >&2; exit 2", None)],
+            &s.oci_state(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("createRuntime hook #1 (/bin/sh) failed: exit status: 2: bad"),
+            "{err}"
+        );
+        let err = run(Stage::Prestart, &[hook("sleep 5", Some(1))], &s.oci_state())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "prestart hook #1 (/bin/sh) did not finish within its timeout of 1 s and was killed"
+        );
+        let err = run(Stage::Prestart, &[hook("true", Some(0))], &s.oci_state())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be more than 0 seconds"), "{err}");
+        // The rest still run after a warning.
+        let dir = TempDir::new();
+        let out = dir.path().join("ran");
+        run_warn(
+            Stage::Poststop,
+            &[
+                hook("exit 1", None),
+                hook(&format!("touch {}", out.display()), None),
+            ],
+            &s.oci_state(),
+        );
+        assert!(out.exists());
+    }
+}
