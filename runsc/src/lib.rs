@@ -47,6 +47,8 @@ pub fn runsc(args: Vec<OsString>) -> i32 {
         debug_log: global.debug_log.as_deref(),
         debug_log_format: global.debug_log_format,
         command: command.name(),
+        file_fd: global.log_fd,
+        debug_fd: global.debug_log_fd,
     };
     let logging = match logging::init(&options) {
         Ok(logging) => logging,
@@ -101,6 +103,8 @@ fn usage_error(err: clap::Error, normalized: &cli::argv::Normalized) -> i32 {
                 debug_log: None,
                 debug_log_format: global.debug_log_format,
                 command: "runsc",
+                file_fd: None,
+                debug_fd: None,
             };
             if logging::init(&options).is_ok() {
                 tracing::error!("{}", first_line(&err));

@@ -130,3 +130,31 @@ fn memory_and_pids_limits_go_to_the_sandboxs_cgroup() {
         let _ = std::fs::remove_dir(top);
     }
 }
+
+#[test]
+fn a_user_namespace_maps_the_sandboxs_root_to_an_unprivileged_host_user() {
+    if !can_run("a_user_namespace_maps_the_sandboxs_root_to_an_unprivileged_host_user") {
+        return;
+    }
+    let mut b = Bundle::new("userns", &["sh", "-c", "id; sleep 100"]);
+    b.spec["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "type": "user" }));
+    b.spec["linux"]["uidMappings"] =
+        serde_json::json!([{ "containerID": 0, "hostID": 200000, "size": 65536 }]);
+    b.spec["linux"]["gidMappings"] =
+        serde_json::json!([{ "containerID": 0, "hostID": 200000, "size": 65536 }]);
+    b.save();
+    b.create("u", &[]).ok();
+    let pid = b.state("u").unwrap()["pid"].as_i64().unwrap() as i32;
+    let uid = common::status_field(pid, "Uid").unwrap();
+    assert!(uid.starts_with("200000\t"), "{uid}");
+    b.runsc(&["start", "u"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !b.output_of("u").contains("uid=0") {
+        assert!(std::time::Instant::now() < deadline, "{}", b.output_of("u"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    b.runsc(&["delete", "--force", "u"]).ok();
+}

@@ -25,6 +25,10 @@ use std::path::{Path, PathBuf};
 pub const CONTROL_FD: RawFd = 3;
 /// Descriptor of the report pipe in the sandbox process.
 pub const SYNC_FD: RawFd = 4;
+/// Descriptor of the sandbox's log in the sandbox process.
+pub const LOG_FD: RawFd = 5;
+/// Descriptor of the sandbox's debug log (with `--debug-log`).
+pub const DEBUG_LOG_FD: RawFd = 6;
 /// Name of the control socket in the container's directory.
 pub const CONTROL_SOCKET: &str = "sandbox.sock";
 /// The sandbox's log when the caller gives none (its stderr is the
@@ -88,13 +92,30 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
 
     // Everything the child needs exists before the fork: it makes raw
     // system calls only.
+    // The logs are opened here: the sandbox may run as a user (in a user
+    // namespace) that cannot open them.
+    let log_path = match &l.global.log {
+        Some(log) => log.clone(),
+        None => l.dir.join(SANDBOX_LOG),
+    };
+    let log = crate::logging::open_log_file(&log_path)?;
+    let debug_log = match &l.global.debug_log {
+        Some(path) => Some(crate::logging::open_debug_log(path, "boot")?),
+        None => None,
+    };
     let exec = Exec::prepare(
         l.global,
         l.id,
         l.bundle,
-        l.dir,
+        debug_log.is_some(),
         matches!(l.stdio, Stdio::Console(_)),
     )?;
+    let log_child = high_copy(log.as_raw_fd())?;
+    drop(log);
+    let debug_child = match debug_log {
+        Some(f) => Some(high_copy(f.as_raw_fd())?),
+        None => None,
+    };
     let listener_child = high_copy(listener.as_raw_fd())?;
     drop(listener);
     let sync_child = high_copy(sync_write.as_raw_fd())?;
@@ -107,6 +128,10 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
         (listener_child.as_raw_fd(), CONTROL_FD),
         (sync_child.as_raw_fd(), SYNC_FD),
     ];
+    moves.push((log_child.as_raw_fd(), LOG_FD));
+    if let Some(d) = &debug_child {
+        moves.push((d.as_raw_fd(), DEBUG_LOG_FD));
+    }
     if let Some(c) = &console {
         moves.extend([0, 1, 2].map(|n| (c.as_raw_fd(), n)));
     }
@@ -119,7 +144,7 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
         Spawned::Child => exec.run(&moves),
         Spawned::Parent(child) => child,
     };
-    drop((listener_child, sync_child, console));
+    drop((listener_child, sync_child, console, log_child, debug_child));
     let pid = child.pid();
     tracing::debug!(%pid, "sandbox process forked");
 
@@ -274,32 +299,21 @@ impl Exec {
         global: &GlobalOpts,
         id: &str,
         bundle: &Bundle,
-        dir: &Path,
+        debug_log: bool,
         console: bool,
     ) -> anyhow::Result<Exec> {
         let mut args: Vec<std::ffi::OsString> = vec!["runsc".into()];
         let root = std::path::absolute(global.state_root()).context("cannot resolve --root")?;
         args.extend(["--root".into(), root.into_os_string()]);
-        let log = match &global.log {
-            Some(log) => std::path::absolute(log).context("cannot resolve --log")?,
-            None => dir.join(SANDBOX_LOG),
-        };
-        args.extend(["--log".into(), log.into_os_string()]);
+        args.extend(["--log-fd".into(), LOG_FD.to_string().into()]);
         if global.log.is_some() && global.log_format.is_json() {
             args.extend(["--log-format".into(), "json".into()]);
         }
         if global.debug {
             args.push("--debug".into());
         }
-        if let Some(d) = &global.debug_log {
-            let mut text = std::path::absolute(d)
-                .context("cannot resolve --debug-log")?
-                .into_os_string();
-            // A directory keeps its trailing slash.
-            if d.as_os_str().as_bytes().ends_with(b"/") {
-                text.push("/");
-            }
-            args.extend(["--debug-log".into(), text]);
+        if debug_log {
+            args.extend(["--debug-log-fd".into(), DEBUG_LOG_FD.to_string().into()]);
             if global.debug_log_format.is_json() {
                 args.extend(["--debug-log-format".into(), "json".into()]);
             }
