@@ -17,6 +17,10 @@ pub struct Boot {
     #[arg(long, value_name = "FD")]
     pub sync_fd: Option<i32>,
 
+    /// Descriptor of the file where init's exit status is left
+    #[arg(long, value_name = "FD")]
+    pub exit_fd: Option<i32>,
+
     /// Accepted for compatibility; the spec is read from the bundle
     #[arg(long, value_name = "FD")]
     pub spec_fd: Option<i32>,

@@ -16,7 +16,7 @@ use sentry::platform::ptrace::PtracePlatform;
 use serde::{Deserialize, Serialize};
 use specutils::Bundle;
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 /// What the sandbox process tells `create`, as one JSON line.
@@ -37,8 +37,8 @@ pub const EXIT_FILE: &str = "exit.json";
 pub struct BootArgs {
     pub id: String,
     pub bundle: PathBuf,
-    /// The container's state directory.
-    pub dir: PathBuf,
+    /// The file for init's exit status ([`EXIT_FILE`]), open for writing.
+    pub exit_fd: Option<RawFd>,
     pub control_fd: RawFd,
     pub sync_fd: Option<RawFd>,
     /// Stdio is a terminal: the container's console.
@@ -55,7 +55,11 @@ pub fn boot(args: BootArgs) -> anyhow::Result<i32> {
     // SAFETY: as above.
     let control = unsafe { OwnedFd::from_raw_fd(args.control_fd) };
     let booted = start(&args, control);
-    let (mut kernel, mut server, dir) = match booted {
+    // SAFETY: as above.
+    let exit = args
+        .exit_fd
+        .map(|fd| unsafe { std::fs::File::from_raw_fd(fd) });
+    let (mut kernel, mut server) = match booted {
         Ok(b) => b,
         Err(err) => {
             if let Some(mut s) = sync {
@@ -74,20 +78,17 @@ pub fn boot(args: BootArgs) -> anyhow::Result<i32> {
     tracing::debug!(id = %args.id, "sandbox ready");
     let status = kernel.run_with(Some(&mut server))?;
     tracing::debug!(id = %args.id, ?status, "init exited");
-    if let Some(dir) = dir {
-        if let Err(e) = write_exit(&dir, status) {
+    if let Some(mut file) = exit {
+        let text = serde_json::to_vec(&status)?;
+        if let Err(e) = file.write_all(&text) {
             tracing::warn!("cannot record the exit status in {EXIT_FILE}: {e}");
         }
     }
     Ok(status.shell_code())
 }
 
-/// Everything up to a booted kernel: returns it with the control server
-/// and the container directory (for the exit status).
-fn start(
-    args: &BootArgs,
-    control: OwnedFd,
-) -> anyhow::Result<(sentry::kernel::Kernel, Server, Option<OwnedFd>)> {
+/// Everything up to a booted kernel: returns it with the control server.
+fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::Kernel, Server)> {
     let bundle = Bundle::load(&args.bundle)?;
     let mut cfg = specutils::sentry_config(&bundle);
     cfg.strace = args.strace;
@@ -96,9 +97,6 @@ fn start(
     if args.console {
         take_console();
     }
-    let dir = open_dir(&args.dir)
-        .map_err(|e| tracing::warn!("cannot open {}: {e}", args.dir.display()))
-        .ok();
     let filter = confine::sentry_filter();
     let files = sentry::sandbox::open_host_files(&cfg)?;
 
@@ -120,7 +118,7 @@ fn start(
         }
     }
     let server = Server::new(control, false).context("cannot serve the control socket")?;
-    Ok((kernel, server, dir))
+    Ok((kernel, server))
 }
 
 /// Makes stdin, a terminal, the sandbox process's controlling terminal, so
@@ -142,55 +140,6 @@ fn take_console() {
             );
         }
     }
-}
-
-fn open_dir(dir: &std::path::Path) -> std::io::Result<OwnedFd> {
-    use std::os::unix::fs::OpenOptionsExt;
-    Ok(std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(dir)?
-        .into())
-}
-
-/// Writes init's exit status into the container directory `dir`, through
-/// its descriptor (the sandbox sees no host path any more).
-fn write_exit(dir: &OwnedFd, status: ExitStatus) -> std::io::Result<()> {
-    let text = serde_json::to_vec(&status).map_err(std::io::Error::other)?;
-    let tmp = c".exit.json.tmp";
-    let name = c"exit.json";
-    // SAFETY: openat relative to our directory descriptor with a
-    // NUL-terminated name; the result is checked and owned.
-    let fd = unsafe {
-        libc::openat(
-            dir.as_raw_fd(),
-            tmp.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
-            0o600,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor from openat.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-    file.write_all(&text)?;
-    drop(file);
-    // SAFETY: renameat2 within our directory, NUL-terminated names.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            dir.as_raw_fd(),
-            tmp.as_ptr(),
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            0,
-        )
-    };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Init's exit status as the sandbox left it in `dir`, if it did.

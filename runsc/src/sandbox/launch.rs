@@ -19,6 +19,7 @@ use std::ffi::CString;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Descriptor of the listening control socket in the sandbox process.
@@ -29,6 +30,8 @@ pub const SYNC_FD: RawFd = 4;
 pub const LOG_FD: RawFd = 5;
 /// Descriptor of the sandbox's debug log (with `--debug-log`).
 pub const DEBUG_LOG_FD: RawFd = 6;
+/// Descriptor of the file where the sandbox leaves init's exit status.
+pub const EXIT_FD: RawFd = 7;
 /// Name of the control socket in the container's directory.
 pub const CONTROL_SOCKET: &str = "sandbox.sock";
 /// The sandbox's log when the caller gives none (its stderr is the
@@ -110,6 +113,20 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
         debug_log.is_some(),
         matches!(l.stdio, Stdio::Console(_)),
     )?;
+    let exit_file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(l.dir.join(super::boot::EXIT_FILE))
+        .with_context(|| {
+            format!(
+                "cannot make {}",
+                l.dir.join(super::boot::EXIT_FILE).display()
+            )
+        })?;
+    let exit_child = high_copy(exit_file.as_raw_fd())?;
+    drop(exit_file);
     let log_child = high_copy(log.as_raw_fd())?;
     drop(log);
     let debug_child = match debug_log {
@@ -129,6 +146,7 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
         (sync_child.as_raw_fd(), SYNC_FD),
     ];
     moves.push((log_child.as_raw_fd(), LOG_FD));
+    moves.push((exit_child.as_raw_fd(), EXIT_FD));
     if let Some(d) = &debug_child {
         moves.push((d.as_raw_fd(), DEBUG_LOG_FD));
     }
@@ -144,7 +162,14 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
         Spawned::Child => exec.run(&moves),
         Spawned::Parent(child) => child,
     };
-    drop((listener_child, sync_child, console, log_child, debug_child));
+    drop((
+        listener_child,
+        sync_child,
+        console,
+        log_child,
+        debug_child,
+        exit_child,
+    ));
     let pid = child.pid();
     tracing::debug!(%pid, "sandbox process forked");
 
@@ -329,6 +354,8 @@ impl Exec {
             CONTROL_FD.to_string().into(),
             "--sync-fd".into(),
             SYNC_FD.to_string().into(),
+            "--exit-fd".into(),
+            EXIT_FD.to_string().into(),
         ]);
         if console {
             args.push("--console".into());
