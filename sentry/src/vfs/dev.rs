@@ -35,6 +35,9 @@ pub fn open_char(v: &Vfs, rdev: u64) -> Result<Opened, Errno> {
         (1, 8) => Device::Random,
         (1, 9) => Device::Urandom,
         (5, 0) => return v.stdio.tty_slot().map(Opened::Tty).ok_or(Errno::ENXIO),
+        _ if rdev == v.stdio.tty_rdev && rdev != 0 => {
+            return v.stdio.tty_slot().map(Opened::Tty).ok_or(Errno::ENXIO)
+        }
         _ => return Err(Errno::ENXIO),
     };
     Ok(Opened::Device(d))
@@ -70,6 +73,50 @@ impl Device {
             _ => Ok(len),
         }
     }
+}
+
+/// Makes the node of the caller's terminal in devtmpfs under the name the
+/// host gives it (`/dev/pts/N`), so that the terminal's name resolves in
+/// the sandbox (`ttyname`, `ps`).
+pub fn add_tty_node(v: &mut Vfs, fs: FsId, root: InodeId, mount: super::node::MountId) {
+    let Some(slot) = v.stdio.tty_slot() else {
+        return;
+    };
+    let name = v.stdio.name(slot);
+    let Some(rel) = name.strip_prefix(b"/dev/") else {
+        return;
+    };
+    let parts: Vec<&[u8]> = rel
+        .split(|&c| c == b'/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some((&leaf, dirs)) = parts.split_last() else {
+        return;
+    };
+    if dirs.len() > 1 || parts.iter().any(|p| *p == b"." || *p == b"..") {
+        return;
+    }
+    let mut dir = root;
+    for d in dirs {
+        match v.mem.lookup(dir, d) {
+            Some(i) if v.mem.dir(i).is_some() => dir = i,
+            _ => return,
+        }
+    }
+    if v.mem.lookup(dir, leaf).is_some() {
+        return;
+    }
+    let st = v.stdio.host_stat(slot);
+    let (uid, gid, perm) = st.map_or((0, 5, 0o620), |s| (s.st_uid, s.st_gid, s.st_mode & 0o7777));
+    let ino = v.mounts.alloc_ino(fs);
+    let mut i = MemInode::new(fs, ino, libc::S_IFCHR | perm, uid, gid, MemData::Special);
+    i.rdev = v.stdio.tty_rdev;
+    let id = v.mem.insert(i);
+    v.mem.add_entry(dir, leaf, id);
+    v.stdio.tty_node = Some(super::node::Loc {
+        mount,
+        node: super::node::Node::Mem(id),
+    });
 }
 
 /// Fills a new devtmpfs; returns its `shm` directory (the tmpfs mount

@@ -132,6 +132,15 @@ pub fn anon_stat(v: &Vfs, a: AnonNode, dev: u64) -> Stat {
             st.mode = libc::S_IFIFO | 0o600;
             st.ino = v.pipes.get(&p).map_or(p, |x| x.ino);
         }
+        AnonNode::Stdio(slot) if v.stdio.is_tty(slot) && v.stdio.tty_node.is_some() => {
+            if let Some(Node::Mem(i)) = v.stdio.tty_node.map(|l| l.node) {
+                if let Some(inode) = v.mem.get(i) {
+                    let mount = v.stdio.tty_node.map_or(0, |l| l.mount);
+                    st = inode.stat(v.mounts.dev_of(mount));
+                    st.mnt_id = mount;
+                }
+            }
+        }
         AnonNode::Stdio(slot) => {
             if let Some(h) = v.stdio.host_stat(slot) {
                 st.dev = h.st_dev;

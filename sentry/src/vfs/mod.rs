@@ -220,6 +220,7 @@ impl Vfs {
                 options: "mode=755".into(),
             });
             let shm = dev::populate(self, fs, droot);
+            dev::add_tty_node(self, fs, droot, dm);
             let (sfs, sroot) = self.new_memfs(FsKind::Tmpfs, 0o1777);
             self.mem_hold(shm);
             self.mounts.add(Mount {

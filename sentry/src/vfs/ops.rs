@@ -631,7 +631,7 @@ fn reopen_anon(
                 mount: k.vfs.mounts.pipe,
                 node: Node::Anon(a),
             };
-            fifo_attach(k, tid, p, loc, flags, shown)
+            fifo_attach(k, tid, p, loc, flags, shown, true)
         }
         AnonNode::File(_) => Err(Errno::ENXIO.into()),
     }
@@ -663,7 +663,7 @@ fn fifo_open(
             id
         }
     };
-    fifo_attach(k, tid, pipe, loc, flags, shown)
+    fifo_attach(k, tid, pipe, loc, flags, shown, false)
 }
 
 /// True if some task waits in `open` for the other end of `pipe`.
@@ -678,7 +678,8 @@ fn fifo_waiter(k: &Kernel, pipe: u64, reader: bool) -> bool {
 }
 
 /// Joins one or both ends of a pipe, waiting for the other side as a FIFO
-/// open does.
+/// open does (an anonymous pipe reopened through procfs, `is_pipe`, never
+/// waits).
 fn fifo_attach(
     k: &mut Kernel,
     tid: Tid,
@@ -686,6 +687,7 @@ fn fifo_attach(
     loc: Loc,
     flags: i32,
     shown: Vec<u8>,
+    is_pipe: bool,
 ) -> Result<FileId, SysErr> {
     let acc = flags & libc::O_ACCMODE;
     let nonblock = flags & libc::O_NONBLOCK != 0;
@@ -697,7 +699,7 @@ fn fifo_attach(
     match acc {
         libc::O_RDONLY => {
             let other_came = waited && w_opens != scratch[3];
-            if !(writers > 0 || nonblock || other_came || fifo_waiter(k, pipe, false)) {
+            if !(is_pipe || writers > 0 || nonblock || other_came || fifo_waiter(k, pipe, false)) {
                 if !waited {
                     k.task_mut(tid).syscall_scratch = vec![FIFO_TAG, pipe, 0, w_opens];
                     k.notify(q);
@@ -707,7 +709,7 @@ fn fifo_attach(
         }
         libc::O_WRONLY => {
             let other_came = waited && r_opens != scratch[3];
-            if !(readers > 0 || other_came || fifo_waiter(k, pipe, true)) {
+            if !(is_pipe || readers > 0 || other_came || fifo_waiter(k, pipe, true)) {
                 if nonblock {
                     return Err(Errno::ENXIO.into());
                 }

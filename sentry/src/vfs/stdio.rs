@@ -60,6 +60,10 @@ pub struct Stdio {
     pub fg_pgrp: Tid,
     /// Device number of the terminal (`tty_nr` in `/proc/[pid]/stat`).
     pub tty_rdev: u64,
+    /// The terminal's node in devtmpfs (`/dev/pts/N` as on the host), so
+    /// that `ttyname` finds it.
+    #[serde(default)]
+    pub tty_node: Option<super::node::Loc>,
 }
 
 impl Stdio {
@@ -116,6 +120,7 @@ impl Stdio {
             session: 1,
             fg_pgrp: 1,
             tty_rdev,
+            tty_node: None,
         }
     }
 
