@@ -7,6 +7,7 @@
 //! (the x86-64 table) and `state` (checkpoint and restore).
 
 pub mod config;
+pub mod control;
 
 pub use config::{Config, Rlimit};
 pub mod arch;

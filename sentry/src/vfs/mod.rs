@@ -403,6 +403,34 @@ impl Vfs {
         id
     }
 
+    /// A descriptor table holding `stdio` (host descriptors handed over
+    /// for a process started from outside, `exec`) as 0, 1, 2.
+    pub fn new_fdtable_from_host(
+        &mut self,
+        stdio: [std::os::fd::OwnedFd; 3],
+    ) -> Result<u64, Errno> {
+        let mut t = FdTable {
+            refs: 1,
+            ..Default::default()
+        };
+        for (fd, host) in (0..).zip(stdio) {
+            let slot = match self.stdio.donate(host) {
+                Ok(slot) => slot,
+                Err(e) => {
+                    for (f, _) in t.fds.into_values() {
+                        self.file_release(f);
+                    }
+                    return Err(e);
+                }
+            };
+            let f = self.open_stdio(slot, self.stdio.access(slot));
+            t.fds.insert(fd, (f, false));
+        }
+        let id = self.id();
+        self.fdtables.insert(id, t);
+        Ok(id)
+    }
+
     /// A new open file description for stdio slot `slot`.
     pub fn open_stdio(&mut self, slot: u8, access: i32) -> FileId {
         let of = OpenFile::new(
@@ -586,6 +614,15 @@ impl Vfs {
     fn file_closed(&mut self, id: FileId, of: OpenFile) {
         if let FileKind::Pipe { pipe } = of.kind {
             self.pipe_end_closed(pipe, of.readable(), of.writable());
+        }
+        if let FileKind::Stdio(slot) = of.kind {
+            let still_open = self
+                .files
+                .values()
+                .any(|f| matches!(f.kind, FileKind::Stdio(s) if s == slot));
+            if slot >= stdio::FIRST_DONATED && !still_open {
+                self.stdio.release(slot);
+            }
         }
         if self.locks.release_file(id) {
             self.pending.notify.push(lock::LOCK_QUEUE);
