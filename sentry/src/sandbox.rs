@@ -61,6 +61,11 @@ pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
     Ok(k)
 }
 
+/// Tests that boot kernels hold this: a process drives one ptrace platform
+/// at a time (concurrent ones steal each other's stub stops).
+#[cfg(test)]
+pub(crate) static TEST_BOOT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Builds a kernel whose init process is ready to run `cfg.argv`.
 pub fn boot(cfg: &Config) -> Result<Kernel, SandboxError> {
     let files = open_host_files(cfg)?;
