@@ -438,3 +438,27 @@ fn do_needs_a_command_and_checks_its_flags() {
         stderr(&output)
     );
 }
+
+#[test]
+fn containerds_single_dash_flags_parse() {
+    let dir = TempDir::new();
+    let root = dir.path().to_str().unwrap();
+    // containerd's restore passes -no-subreaper with a single dash.
+    let output = runsc(&[
+        "--root",
+        root,
+        "restore",
+        "-no-subreaper",
+        "--image-path",
+        root,
+        "--bundle",
+        root,
+        "web",
+    ]);
+    assert_eq!(exit_code(&output), 1);
+    assert!(
+        !stderr(&output).contains("unexpected argument"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -267,7 +267,7 @@ fn hold(mut client: Client, pid: i32) -> i32 {
     match client.call(&Request::Wait { pid: Some(pid) }, &[]) {
         Ok(Reply::Exited { status, .. }) => status.shell_code(),
         Ok(_) => 1,
-        Err(ClientError::Wire { .. }) => KILLED_WITH_SANDBOX,
+        Err(ClientError::Wire { .. } | ClientError::Stopped { .. }) => KILLED_WITH_SANDBOX,
         Err(_) => 1,
     }
 }
@@ -312,7 +312,7 @@ fn wait_foreground(
                     tracing::warn!("{}", unexpected("wait", &r));
                     1
                 }
-                Err(ClientError::Wire { .. }) => KILLED_WITH_SANDBOX,
+                Err(ClientError::Wire { .. } | ClientError::Stopped { .. }) => KILLED_WITH_SANDBOX,
                 Err(e) => {
                     tracing::warn!("{e}");
                     1

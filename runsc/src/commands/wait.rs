@@ -7,7 +7,7 @@ use crate::cli::wait::Wait;
 use crate::cli::GlobalOpts;
 use crate::sandbox::boot::read_exit;
 use crate::sandbox::client::unexpected;
-use crate::sandbox::Client;
+use crate::sandbox::{Client, ClientError};
 use sentry::control::protocol::{Reply, Request};
 use sentry::kernel::task::ExitStatus;
 
@@ -23,12 +23,21 @@ pub fn wait(global: &GlobalOpts, args: Wait) -> anyhow::Result<i32> {
         (None, Some(p)) => Some(p),
         (None, None) => None,
     };
-    let status = if state.sandbox_alive() {
-        let mut client = Client::connect(&state)?;
-        match client.call(&Request::Wait { pid }, &[])? {
-            Reply::Exited { status, .. } => status,
-            r => return Err(unexpected("wait", &r)),
+    let asked = if state.sandbox_alive() {
+        match Client::connect(&state) {
+            Ok(mut client) => match client.call(&Request::Wait { pid }, &[])? {
+                Reply::Exited { status, .. } => Some(status),
+                r => return Err(unexpected("wait", &r)),
+            },
+            // It exited meanwhile: its status is in the file.
+            Err(ClientError::Stopped { .. }) => None,
+            Err(e) => return Err(e.into()),
         }
+    } else {
+        None
+    };
+    let status = if let Some(status) = asked {
+        status
     } else {
         let dir = state_dir(global).container_dir(id)?;
         match (pid, read_exit(&dir)) {

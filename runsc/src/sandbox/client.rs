@@ -16,6 +16,9 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum ClientError {
     #[error("container {id:?} has no sandbox to talk to")]
     NoSocket { id: String },
+    /// The sandbox exited (its socket went with it): the container stopped.
+    #[error("container {id:?} has stopped: container not running")]
+    Stopped { id: String },
     #[error("cannot reach the sandbox of container {id:?} at {}", path.display())]
     Connect {
         id: String,
@@ -48,6 +51,9 @@ pub struct Client {
     id: String,
     path: PathBuf,
     sock: UnixStream,
+    /// The sandbox process and its start time, to tell a sandbox that
+    /// went away from a broken connection.
+    sandbox: (Option<i32>, Option<u64>),
 }
 
 impl Client {
@@ -59,15 +65,26 @@ impl Client {
             .ok_or_else(|| ClientError::NoSocket {
                 id: state.id.clone(),
             })?;
-        Client::open(&state.id, path)
+        match Client::open(&state.id, path, (state.pid, state.pid_start)) {
+            Err(ClientError::Connect { .. }) if sandbox_gone(state.pid, state.pid_start) => {
+                Err(ClientError::Stopped {
+                    id: state.id.clone(),
+                })
+            }
+            r => r,
+        }
     }
 
     /// A second connection to the same sandbox.
     pub fn connect_again(&self) -> Result<Client, ClientError> {
-        Client::open(&self.id, self.path.clone())
+        Client::open(&self.id, self.path.clone(), self.sandbox)
     }
 
-    fn open(id: &str, path: PathBuf) -> Result<Client, ClientError> {
+    fn open(
+        id: &str,
+        path: PathBuf,
+        sandbox: (Option<i32>, Option<u64>),
+    ) -> Result<Client, ClientError> {
         let sock = super::socket::connect(&path).map_err(|source| ClientError::Connect {
             id: id.to_string(),
             path: path.clone(),
@@ -77,6 +94,7 @@ impl Client {
             id: id.to_string(),
             path,
             sock,
+            sandbox,
         })
     }
 
@@ -126,6 +144,19 @@ impl Client {
     }
 
     fn wire(&self, source: WireError) -> ClientError {
+        let broken = match &source {
+            WireError::Closed => true,
+            WireError::Io(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ),
+            _ => false,
+        };
+        if broken && sandbox_gone(self.sandbox.0, self.sandbox.1) {
+            return ClientError::Stopped {
+                id: self.id.clone(),
+            };
+        }
         ClientError::Wire {
             id: self.id.clone(),
             source,
@@ -136,6 +167,22 @@ impl Client {
     pub fn socket(&self) -> &UnixStream {
         &self.sock
     }
+}
+
+/// Whether the sandbox process `pid` is gone, or goes within a moment (a
+/// sandbox that is exiting closes its socket first).
+fn sandbox_gone(pid: Option<i32>, start: Option<u64>) -> bool {
+    let Some(pid) = pid else {
+        return true;
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while crate::container::process_alive(pid, start) {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
 }
 
 /// A reply of a kind the request does not expect.
