@@ -182,6 +182,9 @@ mod tests {
     /// platform and memory file, and finishes with the right count.
     #[test]
     fn running_shell_survives_checkpoint_and_restore() {
+        let _one_platform = crate::sandbox::TEST_BOOT_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let script = "n=0; while [ $n -lt 25 ]; do n=$((n+1)); echo $n >> /tmp/count; \
                       sleep 0.02; done; \
                       [ $(wc -l < /tmp/count) -eq 25 ] && [ \"$(tail -n 1 /tmp/count)\" = 25 ] && exit 7; exit 1";
