@@ -770,6 +770,51 @@ fn exec_checks<N: path::Ns + ?Sized>(n: &N, creds: &Creds, loc: Loc) -> Result<(
     perm::check(creds, mode, uid, gid, MAY_EXEC)
 }
 
+/// The path `execveat` executes: relative paths and `AT_EMPTY_PATH` name
+/// the descriptor through `/dev/fd/N` (what Linux shows as the file name,
+/// and what reaches an unnamed file such as a memfd).
+pub fn execveat_path(
+    k: &mut Kernel,
+    tid: Tid,
+    dirfd: i32,
+    path: &[u8],
+    flags: i32,
+) -> Result<Vec<u8>, Errno> {
+    if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if path.is_empty() && flags & libc::AT_EMPTY_PATH == 0 {
+        return Err(Errno::ENOENT);
+    }
+    if !path.is_empty() && flags & libc::AT_SYMLINK_NOFOLLOW != 0 {
+        let loc = lookup_at(k, tid, dirfd, path, libc::AT_SYMLINK_NOFOLLOW)?;
+        if path::file_type(k, loc.node) == libc::S_IFLNK {
+            return Err(Errno::ELOOP);
+        }
+    }
+    if path.first() == Some(&b'/') {
+        return Ok(path.to_vec());
+    }
+    if dirfd == libc::AT_FDCWD {
+        return Ok(if path.is_empty() {
+            b".".to_vec()
+        } else {
+            path.to_vec()
+        });
+    }
+    let f = file::get(k, tid, dirfd)?;
+    let loc = k.vfs.files.get(&f).ok_or(Errno::EBADF)?.loc;
+    let mut p = format!("/dev/fd/{dirfd}").into_bytes();
+    if !path.is_empty() {
+        if !path::is_dir(k, loc.node) {
+            return Err(Errno::ENOTDIR);
+        }
+        p.push(b'/');
+        p.extend_from_slice(path);
+    }
+    Ok(p)
+}
+
 /// [`open_exec`] with only the VFS at hand (boot, the loader's
 /// interpreter), from filesystem context `fs`.
 pub fn open_exec_in(v: &mut Vfs, fs: u64, creds: &Creds, path: &[u8]) -> Result<FileId, Errno> {
