@@ -36,6 +36,10 @@ pub struct Config {
     pub rlimits: Vec<Rlimit>,
     /// Log every system call with its arguments and result.
     pub strace: bool,
+    /// Mount an empty tmpfs on `/tmp` (containers); otherwise `/tmp` is the
+    /// root's, seen through the overlay (`runsc do`).
+    #[serde(default)]
+    pub tmp_tmpfs: bool,
 }
 
 impl Default for Config {
@@ -53,6 +57,7 @@ impl Default for Config {
             additional_gids: Vec::new(),
             rlimits: Vec::new(),
             strace: false,
+            tmp_tmpfs: true,
         }
     }
 }

@@ -26,6 +26,10 @@ pub enum SandboxError {
     Spawn(#[from] SpawnError),
     #[error(transparent)]
     Run(#[from] crate::kernel::run::RunError),
+    #[error(transparent)]
+    Image(#[from] crate::state::image::ImageError),
+    #[error("restoring the sandbox's tasks failed: {0}")]
+    Restore(#[from] crate::kernel::checkpoint::CheckpointError),
 }
 
 /// Runs `cfg.argv` in a new sandbox and returns its exit status as a shell
@@ -34,6 +38,26 @@ pub fn run(cfg: Config) -> Result<i32, SandboxError> {
     let mut k = boot(&cfg)?;
     let status = k.run()?;
     Ok(status.shell_code())
+}
+
+/// Brings back a kernel from a checkpoint image (`path`: the image
+/// directory or file): a fresh memory file with the saved pages, a new
+/// platform, and every task ready to go on where it was.
+pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
+    let mf = MemoryFile::new()?;
+    let (_meta, mut k) = crate::state::load(path, &mf)?;
+    let platform = PtracePlatform::new(mf.raw_fd())?;
+    k.host = Some(Host {
+        mf,
+        platform: Box::new(platform),
+        threads: HashMap::new(),
+        logged_enosys: HashSet::new(),
+        forward: crate::kernel::run::forwarding_signalfd(),
+        forward_to_foreground: false,
+        held: Vec::new(),
+    });
+    k.rebuild_host()?;
+    Ok(k)
 }
 
 /// Builds a kernel whose init process is ready to run `cfg.argv`.

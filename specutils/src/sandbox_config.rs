@@ -46,6 +46,7 @@ pub fn sentry_config(bundle: &Bundle) -> Config {
             .unwrap_or_default(),
         rlimits,
         strace: false,
+        tmp_tmpfs: true,
     }
 }
 

@@ -517,6 +517,7 @@ macro_rules! for_each_program {
             enosys,
             epoll,
             eventfd,
+            exec_thread,
             execve,
             exit_code,
             exit_signal,

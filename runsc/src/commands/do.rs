@@ -124,6 +124,7 @@ fn config_for(args: Do, strace: bool, caller: Caller) -> anyhow::Result<Config> 
         additional_gids: caller.groups,
         rlimits: caller.rlimits,
         strace: strace || args.strace,
+        tmp_tmpfs: false,
     })
 }
 

@@ -21,7 +21,7 @@ impl Kernel {
         path: Vec<u8>,
         mut argv: Vec<Vec<u8>>,
         envp: Vec<Vec<u8>>,
-    ) -> Result<(), Errno> {
+    ) -> Result<Tid, Errno> {
         let mut file_path = path.clone();
         let mut f = crate::vfs::open_exec(self, tid, &file_path)?;
         let mut depth = 0;
@@ -68,7 +68,7 @@ impl Kernel {
         execfn: &[u8],
         argv: &[Vec<u8>],
         envp: &[Vec<u8>],
-    ) -> Result<(), Errno> {
+    ) -> Result<Tid, Errno> {
         let creds = self.tasks[&tid].creds.clone();
         let stack_limit = self
             .rlimit(tid, libc::RLIMIT_STACK as usize)
@@ -192,9 +192,17 @@ impl Kernel {
         t.robust_list = (0, 0);
         t.altstack = (0, libc::SS_DISABLE, 0);
         t.name = name;
-        let tg = self.thread_groups.get_mut(&tgid).expect("live");
-        tg.itimer_real = tg.itimer_real.take();
-        Ok(())
+        if tid == tgid {
+            return Ok(tid);
+        }
+        // A thread other than the leader takes over the leader's TID.
+        self.tasks.remove(&tgid);
+        let mut t = self.tasks.remove(&tid).expect("live task");
+        t.tid = tgid;
+        self.tasks.insert(tgid, t);
+        self.thread_groups.get_mut(&tgid).expect("live").threads = vec![tgid];
+        self.host().threads.insert(thread, tgid);
+        Ok(tgid)
     }
 
     /// Ends a thread without the exit-time side effects meant for the

@@ -202,8 +202,36 @@ impl Kernel {
         &mut self,
         mut ctl: Option<&mut dyn Controller>,
     ) -> Result<ExitStatus, RunError> {
+        loop {
+            if let Some(st) = self.run_until_with(None, ctl.as_deref_mut())? {
+                return Ok(st);
+            }
+        }
+    }
+
+    /// Runs until init has exited and no task is left (returning init's
+    /// status), or until `stop` (host time) has passed (returning `None`,
+    /// with tasks possibly running application code: see `quiesce`).
+    pub fn run_until(
+        &mut self,
+        stop: Option<std::time::Instant>,
+    ) -> Result<Option<ExitStatus>, RunError> {
+        self.run_until_with::<dyn Controller>(stop, None)
+    }
+
+    /// [`Kernel::run_until`], serving `ctl` as [`Kernel::run_with`] does.
+    /// While the kernel is paused no task runs, and stops of application
+    /// threads are held (see [`Kernel::pause_all`]).
+    pub fn run_until_with<C: Controller + ?Sized>(
+        &mut self,
+        stop: Option<std::time::Instant>,
+        mut ctl: Option<&mut C>,
+    ) -> Result<Option<ExitStatus>, RunError> {
         let mut last_served = self.clock.monotonic();
         loop {
+            if stop.is_some_and(|s| std::time::Instant::now() >= s) {
+                return Ok(None);
+            }
             while !self.paused {
                 let Some(tid) = self.ready.pop_front() else {
                     break;
@@ -219,7 +247,7 @@ impl Kernel {
                 if let Some(c) = ctl.as_deref_mut() {
                     c.finish(self);
                 }
-                return Ok(status);
+                return Ok(Some(status));
             }
             let now = self.clock.monotonic();
             let mut deadline: Option<u64> = None;
@@ -235,7 +263,12 @@ impl Kernel {
             if let Some(d) = self.next_timer() {
                 deadline = Some(deadline.map_or(d, |x: u64| x.min(d)));
             }
-            let timeout = deadline.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)));
+            let mut timeout =
+                deadline.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)));
+            if let Some(s) = stop {
+                let left = s.saturating_duration_since(std::time::Instant::now());
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
             let fwd = self
                 .host()
                 .forward
@@ -306,7 +339,7 @@ impl Kernel {
     }
 
     /// Handles a stop of a running application thread.
-    fn on_event(&mut self, tid: Tid, ev: Event) {
+    pub(crate) fn on_event(&mut self, tid: Tid, ev: Event) {
         let host = self.tasks[&tid].host;
         let start = std::mem::take(&mut self.task_mut(tid).run_start);
         if start != 0 {

@@ -368,6 +368,13 @@ impl Platform for PtracePlatform {
             self.release_address_space(a);
             return;
         }
+        if t == a {
+            // The stub's main thread cannot be reaped while other threads
+            // live (Linux keeps a group leader until the group is empty):
+            // leave it stopped, unused, until the address space goes.
+            self.forget_thread(t);
+            return;
+        }
         // Only this host thread exits; the others keep the stub alive.
         if self.inject(t, libc::SYS_exit as u64, [0; 6]).is_ok() {
             tracing::warn!("stub thread {t} survived exit");
@@ -513,9 +520,9 @@ impl Platform for PtracePlatform {
                 revents: 0,
             });
         }
-        // SIGCHLD reaches the signalfd only if no other thread of the
-        // process takes it first, so never sleep long without reaping.
-        let cap = std::time::Duration::from_millis(50);
+        // A SIGCHLD that raced with the reaping above has written to the
+        // pipe; still, never sleep very long without reaping.
+        let cap = std::time::Duration::from_millis(500);
         let t = timeout.map_or(cap, |d| d.min(cap));
         let ms = (t.as_millis() as i32).max(1);
         // SAFETY: poll over a live array of pollfds.
@@ -525,6 +532,23 @@ impl Platform for PtracePlatform {
         }
         events = self.reap();
         Ok(events)
+    }
+}
+
+impl Drop for PtracePlatform {
+    /// Ends every stub (the kernel also does this when the tracer exits,
+    /// through `PTRACE_O_EXITKILL`; this covers a platform dropped early).
+    fn drop(&mut self) {
+        let spaces: Vec<AddressSpaceId> = self.spaces.keys().copied().collect();
+        for a in spaces {
+            self.release_address_space(a);
+        }
+        // SAFETY: kill and reap our own master stub.
+        unsafe {
+            libc::kill(self.master, libc::SIGKILL);
+            let mut status = 0;
+            libc::waitpid(self.master, &mut status, libc::__WALL);
+        }
     }
 }
 
@@ -550,23 +574,52 @@ impl PtracePlatform {
 /// Descriptor number of the memory file inside every stub.
 const STUB_MEMFD: i32 = 3;
 
-/// Blocks SIGCHLD in the calling thread and returns a signalfd for it.
-fn block_sigchld() -> nix::Result<RawFd> {
-    // SAFETY: sigset manipulation on a local set; sigprocmask and signalfd
-    // with valid pointers.
+/// Write end of the pipe that the SIGCHLD handler pokes (one per process;
+/// a second platform in the same process shares it).
+static SIGCHLD_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+static SIGCHLD_READ: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_sigchld(_: libc::c_int) {
+    let fd = SIGCHLD_PIPE.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: async-signal-safe calls only; errno is preserved for the
+    // interrupted code.
     unsafe {
+        let saved = *libc::__errno_location();
+        libc::write(fd, b"c".as_ptr() as *const libc::c_void, 1);
+        *libc::__errno_location() = saved;
+    }
+}
+
+/// Returns a descriptor that becomes readable when a tracee changes state:
+/// the read end of a pipe that a SIGCHLD handler writes to. Unlike a
+/// signalfd, this works whichever thread of the process takes the signal.
+fn block_sigchld() -> nix::Result<RawFd> {
+    use std::sync::atomic::Ordering;
+    let have = SIGCHLD_READ.load(Ordering::Relaxed);
+    if have >= 0 {
+        return Ok(have);
+    }
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 into a local array; sigaction with a zeroed struct and
+    // our handler, which only writes to that pipe.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) != 0 {
+            return Err(nix::errno::Errno::last());
+        }
+        SIGCHLD_PIPE.store(fds[1], Ordering::Relaxed);
+        SIGCHLD_READ.store(fds[0], Ordering::Relaxed);
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigchld as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        if libc::sigaction(libc::SIGCHLD, &sa, std::ptr::null_mut()) != 0 {
+            return Err(nix::errno::Errno::last());
+        }
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGCHLD);
-        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-            return Err(nix::errno::Errno::last());
-        }
-        let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
-        if fd < 0 {
-            return Err(nix::errno::Errno::last());
-        }
-        Ok(fd)
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
+    Ok(fds[0])
 }
 
 fn drain_signalfd(fd: RawFd) {

@@ -241,8 +241,17 @@ fn sys_execve(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let path = k.read_path(tid, a.ptr(0))?;
     let argv = k.read_str_array(tid, a.ptr(1))?;
     let envp = k.read_str_array(tid, a.ptr(2))?;
-    k.execve(tid, path, argv, envp)?;
-    Err(SysErr::Resume)
+    let new = k.execve(tid, path, argv, envp)?;
+    exec_done(k, tid, new)
+}
+
+/// Continues a task after a successful `execve`, under its new TID.
+fn exec_done(k: &mut Kernel, tid: Tid, new: Tid) -> SysResult {
+    if new == tid {
+        return Err(SysErr::Resume);
+    }
+    k.return_to_user(new);
+    Err(SysErr::Gone)
 }
 
 fn sys_execveat(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
@@ -253,8 +262,8 @@ fn sys_execveat(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     }
     let argv = k.read_str_array(tid, a.ptr(2))?;
     let envp = k.read_str_array(tid, a.ptr(3))?;
-    k.execve(tid, path, argv, envp)?;
-    Err(SysErr::Resume)
+    let new = k.execve(tid, path, argv, envp)?;
+    exec_done(k, tid, new)
 }
 
 fn wait_target(pid: i32, k: &Kernel, tid: Tid) -> WaitTarget {

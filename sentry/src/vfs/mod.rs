@@ -128,7 +128,7 @@ pub struct Vfs {
 
 impl Vfs {
     /// The file system of a new sandbox: the overlay root on `cfg.root`,
-    /// procfs at `/proc`, devtmpfs at `/dev`, tmpfs at `/dev/shm` and `/tmp`,
+    /// procfs at `/proc`, devtmpfs at `/dev`, tmpfs at `/dev/shm`,
     /// and the caller's stdio.
     pub fn new(cfg: &Config) -> Result<Vfs, VfsError> {
         host::raise_nofile();
@@ -188,12 +188,12 @@ impl Vfs {
             pending: Pending::default(),
             exec_creds: None,
         };
-        v.mount_standard();
+        v.mount_standard(cfg.tmp_tmpfs);
         Ok(v)
     }
 
     /// Mounts procfs, devtmpfs, and the tmpfs instances.
-    fn mount_standard(&mut self) {
+    fn mount_standard(&mut self, tmp_tmpfs: bool) {
         let root = Loc {
             mount: self.mounts.root,
             node: Node::Ovl(self.ovl.root),
@@ -235,16 +235,21 @@ impl Vfs {
                 options: "mode=1777".into(),
             });
         }
-        if let Some(at) = self.mountpoint_in_root(b"tmp") {
-            let (fs, troot) = self.new_memfs(FsKind::Tmpfs, 0o1777);
-            self.mounts.add(Mount {
-                fs,
-                root: Node::Mem(troot),
-                mountpoint: Some(at),
-                flags: mount::MS_NOSUID | mount::MS_NODEV,
-                source: "none".into(),
-                options: "mode=1777".into(),
-            });
+        // A container gets an empty tmpfs on /tmp (as gVisor does); `runsc
+        // do` keeps the host's /tmp visible through the overlay, whose
+        // writes stay in memory anyway.
+        if tmp_tmpfs {
+            if let Some(at) = self.mountpoint_in_root(b"tmp") {
+                let (fs, troot) = self.new_memfs(FsKind::Tmpfs, 0o1777);
+                self.mounts.add(Mount {
+                    fs,
+                    root: Node::Mem(troot),
+                    mountpoint: Some(at),
+                    flags: mount::MS_NOSUID | mount::MS_NODEV,
+                    source: "none".into(),
+                    options: "mode=1777".into(),
+                });
+            }
         }
         let _ = root;
     }

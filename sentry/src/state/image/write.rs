@@ -1,0 +1,506 @@
+//! Writing an image: under a temporary name, each page of the memory file
+//! read once, the header last, then synced and renamed into place.
+
+use super::{
+    checksum_text, Header, ImageError, MemorySummary, Meta, Section, Sections, Span, FORMAT_MAJOR,
+    FORMAT_MINOR, IMAGE_FILE, INVENTORY_FILE, MAP_ENTRY_LEN, MAX_EXTENT_PAGES, MAX_HEADER_LEN,
+    PREAMBLE_LEN,
+};
+use crate::memory::{page_down, MemoryFile, MEMORY_FILE_SIZE, PAGE_SIZE};
+use crate::state::crc::{combine, crc32c, Crc32c};
+use crate::state::meta::ARCHITECTURE;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// What writing an image did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageStats {
+    /// The image file.
+    pub path: PathBuf,
+    /// Its length.
+    pub bytes: u64,
+    pub pages_saved: u64,
+    pub zero_pages_skipped: u64,
+    /// Pages that held data on the host and were looked at.
+    pub pages_scanned: u64,
+    pub extents: u64,
+    pub elapsed: Duration,
+}
+
+/// Where the bytes of an image go: a file, or in tests one that fails.
+pub(crate) trait Sink {
+    fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()>;
+    fn set_len(&self, len: u64) -> io::Result<()>;
+}
+
+impl Sink for File {
+    fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
+        self.write_all_at(buf, off)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        File::set_len(self, len)
+    }
+}
+
+/// Rounds up to a page boundary; for lengths far below `u64::MAX`.
+fn align_page(x: u64) -> u64 {
+    x.div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
+/// A new image being written in directory `dir` under a temporary name.
+/// [`PendingImage::commit`] puts it in place as `checkpoint.img`; dropped
+/// without that, the temporary file is removed.
+#[derive(Debug)]
+pub struct PendingImage {
+    dir: PathBuf,
+    temp: PathBuf,
+    file: File,
+    committed: bool,
+}
+
+impl PendingImage {
+    /// Creates the temporary file, readable by its owner only: it will
+    /// hold the application's memory.
+    pub fn create(dir: &Path) -> Result<PendingImage, ImageError> {
+        let temp = temp_name(dir, IMAGE_FILE);
+        let file = new_file(&temp).map_err(|source| ImageError::Write {
+            path: dir.join(IMAGE_FILE),
+            source,
+        })?;
+        Ok(PendingImage {
+            dir: dir.to_path_buf(),
+            temp,
+            file,
+            committed: false,
+        })
+    }
+
+    /// The file to write the image into.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Where the image will be once committed.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(IMAGE_FILE)
+    }
+
+    /// Syncs the image, renames it to `checkpoint.img` (replacing an older
+    /// one), syncs the directory, and writes `inventory.img` for `meta`.
+    pub fn commit(mut self, meta: &Meta) -> Result<PathBuf, ImageError> {
+        let path = self.path();
+        let err = |source| ImageError::Write {
+            path: path.clone(),
+            source,
+        };
+        self.file.sync_all().map_err(err)?;
+        std::fs::rename(&self.temp, &path).map_err(err)?;
+        self.committed = true;
+        sync_dir(&self.dir).map_err(err)?;
+        write_inventory(&self.dir, meta)?;
+        Ok(path)
+    }
+}
+
+impl Drop for PendingImage {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// A name in `dir` that no other writer uses: hidden, and removed on
+/// failure.
+fn temp_name(dir: &Path, name: &str) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()))
+}
+
+fn new_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Writes `inventory.img`: podman restores only from a directory that holds
+/// one (CRIU names its image index so). Ours is text saying what the
+/// directory really holds.
+fn write_inventory(dir: &Path, meta: &Meta) -> Result<(), ImageError> {
+    let path = dir.join(INVENTORY_FILE);
+    let text = format!(
+        "{runtime} checkpoint\n\
+         container {id}, written by {runtime} {version} on {created}.\n\
+         This is not a CRIU image: the checkpoint is {IMAGE_FILE} (image format {format}).\n\
+         Describe it with: runsc statefile {dir}\n",
+        runtime = meta.runtime,
+        id = meta.container_id,
+        version = meta.runtime_version,
+        created = meta.created,
+        format = meta.format_version,
+        dir = dir.display(),
+    );
+    let temp = temp_name(dir, INVENTORY_FILE);
+    let result = new_file(&temp)
+        .and_then(|f| {
+            f.write_all_at(text.as_bytes(), 0)?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&temp, &path))
+        .and_then(|()| sync_dir(dir));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(|source| ImageError::Write { path, source })
+}
+
+/// Writes an image of `state` and of the memory file's pages below `limit`
+/// into directory `dir` as `checkpoint.img`, replacing any older image only
+/// once the new one is complete and synced, and writes `inventory.img`.
+///
+/// `meta` comes from [`Meta::new`]; the layout fields are filled here.
+/// The memory file must not change meanwhile (the tasks are stopped).
+pub fn write(
+    dir: &Path,
+    meta: &Meta,
+    state: &[u8],
+    mf: &MemoryFile,
+    limit: u64,
+) -> Result<ImageStats, ImageError> {
+    write_through(dir, meta, state, mf, limit, |f| f)
+}
+
+/// [`write()`], with the image's bytes passed through the sink `wrap` makes
+/// of (a second descriptor of) the temporary file.
+pub(crate) fn write_through<S: Sink>(
+    dir: &Path,
+    meta: &Meta,
+    state: &[u8],
+    mf: &MemoryFile,
+    limit: u64,
+    wrap: impl FnOnce(File) -> S,
+) -> Result<ImageStats, ImageError> {
+    let start = Instant::now();
+    let pending = PendingImage::create(dir)?;
+    let path = pending.path();
+    let file = pending
+        .file()
+        .try_clone()
+        .map_err(|source| ImageError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    let (stats, meta) = write_image(&wrap(file), &path, meta, state, mf, limit)?;
+    let path = pending.commit(&meta)?;
+    Ok(ImageStats {
+        path,
+        elapsed: start.elapsed(),
+        ..stats
+    })
+}
+
+/// Writes a complete image into `file` from offset 0 (and sets its length),
+/// without syncing or renaming: for a caller that opened the file itself,
+/// such as a confined sandbox handed a descriptor. `path` names it in
+/// errors. Returns what was written and the metadata written.
+pub fn write_to(
+    file: &File,
+    path: &Path,
+    meta: &Meta,
+    state: &[u8],
+    mf: &MemoryFile,
+    limit: u64,
+) -> Result<(ImageStats, Meta), ImageError> {
+    write_image(file, path, meta, state, mf, limit)
+}
+
+/// The memory summary with every count at its largest, so the metadata
+/// written with it is at least as long as the real one.
+const LARGEST_SUMMARY: MemorySummary = MemorySummary {
+    limit: u64::MAX,
+    pages_scanned: u64::MAX,
+    pages_saved: u64::MAX,
+    zero_pages_skipped: u64::MAX,
+    extents: u64::MAX,
+};
+
+/// Room for the preamble and `meta`'s JSON whatever the layout fields turn
+/// out to be, rounded up to a page.
+fn reserve_header(meta: &Meta, path: &Path) -> Result<u64, ImageError> {
+    let widest = Section {
+        offset: u64::MAX,
+        size: u64::MAX,
+        checksum: checksum_text(u32::MAX),
+    };
+    let mut largest = meta.clone();
+    largest.sections = Sections {
+        header: Span {
+            offset: u64::MAX,
+            size: u64::MAX,
+        },
+        state: widest.clone(),
+        memory_pages: widest.clone(),
+        memory_map: widest,
+    };
+    largest.memory = LARGEST_SUMMARY;
+    let json = encode_meta(&largest, path)?;
+    let header_len = align_page(PREAMBLE_LEN + json.len() as u64);
+    if header_len > MAX_HEADER_LEN {
+        return Err(ImageError::MetadataTooLarge {
+            path: path.to_path_buf(),
+            size: json.len() as u64,
+            room: MAX_HEADER_LEN - PREAMBLE_LEN,
+        });
+    }
+    Ok(header_len)
+}
+
+fn encode_meta(meta: &Meta, path: &Path) -> Result<Vec<u8>, ImageError> {
+    serde_json::to_vec(meta).map_err(|source| ImageError::MetadataEncode {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Bytes of the memory file read at a time.
+const CHUNK: usize = (MAX_EXTENT_PAGES as u64 * PAGE_SIZE) as usize;
+
+fn write_image<S: Sink>(
+    sink: &S,
+    path: &Path,
+    meta: &Meta,
+    state: &[u8],
+    mf: &MemoryFile,
+    limit: u64,
+) -> Result<(ImageStats, Meta), ImageError> {
+    let start = Instant::now();
+    let err = |source| ImageError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let limit = align_page(limit.min(MEMORY_FILE_SIZE));
+    let mut meta = meta.clone();
+    meta.format_version = format!("{FORMAT_MAJOR}.{FORMAT_MINOR}");
+    meta.architecture = ARCHITECTURE.to_string();
+    meta.compression = "none".to_string();
+    meta.page_size = PAGE_SIZE;
+
+    let header_len = reserve_header(&meta, path)?;
+    sink.write_at(state, header_len).map_err(err)?;
+    let state_end = header_len + state.len() as u64;
+    let pages_offset = align_page(state_end);
+
+    let mut pages = PageWriter::new(sink, pages_offset);
+    let mut buf = vec![0u8; CHUNK];
+    let mut scanned_to = 0u64;
+    for (start, end) in mf.data_ranges(limit) {
+        let mut off = page_down(start).max(scanned_to);
+        let end = align_page(end).min(limit);
+        while off < end {
+            let n = (end - off).min(CHUNK as u64) as usize;
+            mf.read(off, &mut buf[..n]);
+            pages.feed(off, &buf[..n]).map_err(err)?;
+            off += n as u64;
+        }
+        scanned_to = scanned_to.max(end);
+    }
+    pages.close_extent();
+
+    let mut map = Vec::with_capacity(pages.extents.len() * MAP_ENTRY_LEN as usize);
+    for &(frame, count, crc) in &pages.extents {
+        map.extend_from_slice(&frame.to_le_bytes());
+        map.extend_from_slice(&count.to_le_bytes());
+        map.extend_from_slice(&crc.to_le_bytes());
+    }
+    let map_offset = pages_offset + pages.written;
+    sink.write_at(&map, map_offset).map_err(err)?;
+    let total = map_offset + map.len() as u64;
+
+    meta.sections = Sections {
+        header: Span {
+            offset: 0,
+            size: header_len,
+        },
+        state: Section {
+            offset: header_len,
+            size: state.len() as u64,
+            checksum: checksum_text(crc32c(state)),
+        },
+        memory_pages: Section {
+            offset: pages_offset,
+            size: pages.written,
+            checksum: checksum_text(pages.crc),
+        },
+        memory_map: Section {
+            offset: map_offset,
+            size: map.len() as u64,
+            checksum: checksum_text(crc32c(&map)),
+        },
+    };
+    meta.memory = MemorySummary {
+        limit,
+        pages_scanned: pages.scanned,
+        pages_saved: pages.written / PAGE_SIZE,
+        zero_pages_skipped: pages.zero,
+        extents: pages.extents.len() as u64,
+    };
+    let json = encode_meta(&meta, path)?;
+    let room = header_len - PREAMBLE_LEN;
+    if json.len() as u64 > room {
+        return Err(ImageError::MetadataTooLarge {
+            path: path.to_path_buf(),
+            size: json.len() as u64,
+            room,
+        });
+    }
+    let mut header = Header {
+        major: FORMAT_MAJOR,
+        minor: FORMAT_MINOR,
+        architecture: ARCHITECTURE.to_string(),
+        header_len,
+        meta_len: json.len() as u64,
+        checksum: 0,
+    };
+    let mut region = vec![0u8; header_len as usize];
+    region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
+    region[PREAMBLE_LEN as usize..][..json.len()].copy_from_slice(&json);
+    let mut crc = Crc32c::new();
+    crc.update(&region[..28]);
+    crc.update(&region[PREAMBLE_LEN as usize..]);
+    header.checksum = crc.finish();
+    region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
+    sink.write_at(&region, 0).map_err(err)?;
+    sink.set_len(total).map_err(err)?;
+
+    let stats = ImageStats {
+        path: path.to_path_buf(),
+        bytes: total,
+        pages_saved: meta.memory.pages_saved,
+        zero_pages_skipped: meta.memory.zero_pages_skipped,
+        pages_scanned: meta.memory.pages_scanned,
+        extents: meta.memory.extents,
+        elapsed: start.elapsed(),
+    };
+    Ok((stats, meta))
+}
+
+/// A page of zeros to compare pages with.
+static ZERO_PAGE: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
+
+/// True if `page` (at most a page long) holds only zeros. Slice equality is
+/// `memcmp`, which is vectorized whatever this crate's optimization level
+/// and stops at the first difference, so a page that is not zero costs
+/// next to nothing.
+fn is_zero(page: &[u8]) -> bool {
+    ZERO_PAGE.get(..page.len()) == Some(page)
+}
+
+/// An extent being built: consecutive non-zero pages.
+struct OpenExtent {
+    frame: u64,
+    pages: u32,
+    crc: Crc32c,
+}
+
+/// Writes the non-zero pages of the memory file densely into the pages
+/// section and records the extents they form.
+struct PageWriter<'a, S: Sink> {
+    sink: &'a S,
+    /// File offset of the pages section.
+    base: u64,
+    /// Bytes of pages written so far.
+    written: u64,
+    /// Finished extents: frame, pages, checksum.
+    extents: Vec<(u64, u32, u32)>,
+    open: Option<OpenExtent>,
+    /// Checksum of the section so far.
+    crc: u32,
+    scanned: u64,
+    zero: u64,
+}
+
+impl<'a, S: Sink> PageWriter<'a, S> {
+    fn new(sink: &'a S, base: u64) -> Self {
+        PageWriter {
+            sink,
+            base,
+            written: 0,
+            extents: Vec::new(),
+            open: None,
+            crc: 0,
+            scanned: 0,
+            zero: 0,
+        }
+    }
+
+    /// Takes the pages of `data`, which starts at memory file offset
+    /// `frame`; zero pages are counted and left out.
+    fn feed(&mut self, frame: u64, data: &[u8]) -> io::Result<()> {
+        let page = PAGE_SIZE as usize;
+        let mut run_start: Option<usize> = None;
+        for (i, bytes) in data.chunks_exact(page).enumerate() {
+            self.scanned += 1;
+            if is_zero(bytes) {
+                self.zero += 1;
+                self.close_extent();
+                if let Some(s) = run_start.take() {
+                    self.emit(&data[s * page..i * page])?;
+                }
+                continue;
+            }
+            run_start.get_or_insert(i);
+            self.add_page(frame + (i * page) as u64, bytes);
+        }
+        if let Some(s) = run_start {
+            self.emit(&data[s * page..])?;
+        }
+        Ok(())
+    }
+
+    /// Writes a run of non-zero pages at the end of the section.
+    fn emit(&mut self, run: &[u8]) -> io::Result<()> {
+        self.sink.write_at(run, self.base + self.written)?;
+        self.written += run.len() as u64;
+        Ok(())
+    }
+
+    /// Adds a non-zero page to the open extent, or opens a new one.
+    fn add_page(&mut self, frame: u64, bytes: &[u8]) {
+        let extends = self.open.as_ref().is_some_and(|o| {
+            o.frame + u64::from(o.pages) * PAGE_SIZE == frame && o.pages < MAX_EXTENT_PAGES
+        });
+        if !extends {
+            self.close_extent();
+            self.open = Some(OpenExtent {
+                frame,
+                pages: 0,
+                crc: Crc32c::new(),
+            });
+        }
+        if let Some(o) = self.open.as_mut() {
+            o.pages += 1;
+            o.crc.update(bytes);
+        }
+    }
+
+    fn close_extent(&mut self) {
+        if let Some(o) = self.open.take() {
+            let crc = o.crc.finish();
+            self.crc = combine(self.crc, crc, u64::from(o.pages) * PAGE_SIZE);
+            self.extents.push((o.frame, o.pages, crc));
+        }
+    }
+}
