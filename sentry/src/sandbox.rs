@@ -56,9 +56,15 @@ pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
         forward_to_foreground: false,
         held: Vec::new(),
     });
+    k.paused = false;
     k.rebuild_host()?;
     Ok(k)
 }
+
+/// Tests that boot kernels hold this: a process drives one ptrace platform
+/// at a time (concurrent ones steal each other's stub stops).
+#[cfg(test)]
+pub(crate) static TEST_BOOT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Builds a kernel whose init process is ready to run `cfg.argv`.
 pub fn boot(cfg: &Config) -> Result<Kernel, SandboxError> {

@@ -59,10 +59,13 @@ impl Kernel {
                 }
                 last_kick = Instant::now();
             }
-            let events = self
-                .host()
-                .platform
-                .wait(Some(Duration::from_millis(20)), &[])?;
+            // Stops that arrived while the sandbox was paused come first.
+            let mut events = std::mem::take(&mut self.host().held);
+            events.extend(
+                self.host()
+                    .platform
+                    .wait(Some(Duration::from_millis(20)), &[])?,
+            );
             for (thread, ev) in events {
                 let Some(&tid) = self.host().threads.get(&thread) else {
                     continue;

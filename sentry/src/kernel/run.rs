@@ -198,15 +198,9 @@ impl Kernel {
     /// [`Kernel::run`], serving `ctl` between steps: its descriptors wake
     /// the loop, and it is called whenever the loop waited, or at least
     /// every [`CONTROL_INTERVAL`] while application threads keep it busy.
-    pub fn run_with(
-        &mut self,
-        mut ctl: Option<&mut dyn Controller>,
-    ) -> Result<ExitStatus, RunError> {
-        loop {
-            if let Some(st) = self.run_until_with(None, ctl.as_deref_mut())? {
-                return Ok(st);
-            }
-        }
+    pub fn run_with(&mut self, ctl: Option<&mut dyn Controller>) -> Result<ExitStatus, RunError> {
+        let st = self.run_loop(ctl, None)?;
+        Ok(st.expect("a run without a stop time ends only when init is gone"))
     }
 
     /// Runs until init has exited and no task is left (returning init's
@@ -216,16 +210,13 @@ impl Kernel {
         &mut self,
         stop: Option<std::time::Instant>,
     ) -> Result<Option<ExitStatus>, RunError> {
-        self.run_until_with::<dyn Controller>(stop, None)
+        self.run_loop(None, stop)
     }
 
-    /// [`Kernel::run_until`], serving `ctl` as [`Kernel::run_with`] does.
-    /// While the kernel is paused no task runs, and stops of application
-    /// threads are held (see [`Kernel::pause_all`]).
-    pub fn run_until_with<C: Controller + ?Sized>(
+    fn run_loop(
         &mut self,
+        mut ctl: Option<&mut dyn Controller>,
         stop: Option<std::time::Instant>,
-        mut ctl: Option<&mut C>,
     ) -> Result<Option<ExitStatus>, RunError> {
         let mut last_served = self.clock.monotonic();
         loop {

@@ -154,7 +154,7 @@ impl Vfs {
             root: root_node,
             mountpoint: None,
             flags: root_flags,
-            source: "none".into(),
+            source: "overlay".into(),
             options: String::new(),
         });
         mounts.root = root_mount;
@@ -216,7 +216,7 @@ impl Vfs {
                 root: Node::Mem(droot),
                 mountpoint: Some(at),
                 flags: mount::MS_NOSUID,
-                source: "none".into(),
+                source: "devtmpfs".into(),
                 options: "mode=755".into(),
             });
             let shm = dev::populate(self, fs, droot);
@@ -231,7 +231,7 @@ impl Vfs {
                     node: Node::Mem(shm),
                 }),
                 flags: mount::MS_NOSUID | mount::MS_NODEV,
-                source: "none".into(),
+                source: "tmpfs".into(),
                 options: "mode=1777".into(),
             });
         }
@@ -246,7 +246,7 @@ impl Vfs {
                     root: Node::Mem(troot),
                     mountpoint: Some(at),
                     flags: mount::MS_NOSUID | mount::MS_NODEV,
-                    source: "none".into(),
+                    source: "tmpfs".into(),
                     options: "mode=1777".into(),
                 });
             }
@@ -741,6 +741,16 @@ pub fn reap(k: &mut Kernel) -> bool {
     k.vfs.drain_overlay();
     k.vfs.ovl.sweep();
     k.vfs.drain_overlay();
+    // Record locks of processes that are gone.
+    if !k.vfs.locks.ranges.is_empty() {
+        let tgs = &k.thread_groups;
+        if k.vfs
+            .locks
+            .prune(|p| tgs.get(&p).is_some_and(|g| g.zombie.is_none()))
+        {
+            k.vfs.pending.notify.push(lock::LOCK_QUEUE);
+        }
+    }
     if k.vfs.pending.objects.is_empty() && k.vfs.pending.notify.is_empty() {
         return false;
     }
