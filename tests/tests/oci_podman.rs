@@ -62,8 +62,12 @@ impl Podman {
             .arg("cgroupfs")
             .arg("--events-backend")
             .arg("file")
+            .arg("--tmpdir")
+            .arg(self.runroot.path().join("tmp"))
             .arg("--runtime")
             .arg(common::runsc_bin())
+            .arg("--runtime-flag")
+            .arg(format!("root={}", self.b.root().display()))
             .args(args);
         run(&mut cmd, Duration::from_secs(120))
     }
@@ -72,8 +76,11 @@ impl Podman {
 impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
-        // vfs storage leaves read-only bits podman removes best itself.
-        let _ = self.podman(&["system", "reset", "--force"]);
+        // Whatever podman left to the runtime goes too.
+        let listed = self.b.runsc(&["list", "--quiet"]);
+        for id in listed.stdout.lines() {
+            let _ = self.b.runsc(&["delete", "--force", id]);
+        }
     }
 }
 
