@@ -308,6 +308,18 @@ impl Vfs {
         })
     }
 
+    /// Takes the host resources of a restored VFS: the stdio of the process
+    /// that restores it (what each descriptor is may differ from before).
+    /// Lower files and directories reopen by path when first used.
+    pub fn reattach_host(&mut self) {
+        let old = std::mem::replace(&mut self.stdio, stdio::Stdio::attach());
+        self.stdio.session = old.session;
+        self.stdio.fg_pgrp = old.fg_pgrp;
+        if self.stdio.tty_rdev == old.tty_rdev {
+            self.stdio.tty_node = old.tty_node;
+        }
+    }
+
     fn id(&mut self) -> u64 {
         self.next += 1;
         self.next
