@@ -163,7 +163,30 @@ fn pass(
     Ok(0)
 }
 
+/// Requests that change a terminal (a background process gets `SIGTTOU`).
+fn changes_settings(req: u64) -> bool {
+    matches!(
+        req,
+        TCSETS
+            | TCSETSW
+            | TCSETSF
+            | TCSETS2
+            | TCSETSW2
+            | TCSETSF2
+            | TCSETA
+            | TCSETAW
+            | TCSETAF
+            | TIOCSPGRP
+            | TCFLSH
+            | TIOCSWINSZ
+    )
+}
+
 fn tty_ioctl(k: &mut Kernel, tid: Tid, slot: u8, req: u64, arg: u64) -> SysResult {
+    if changes_settings(req) && slot < crate::vfs::stdio::FIRST_DONATED {
+        let (session, fg) = (k.vfs.stdio.session, k.vfs.stdio.fg_pgrp);
+        crate::vfs::pty::job_control(k, tid, session, fg, crate::kernel::signal::SIGTTOU)?;
+    }
     match req {
         TCGETS => pass(k, tid, slot, req, arg, 36, true),
         TCSETS | TCSETSW | TCSETSF => pass(k, tid, slot, req, arg, 36, false),
@@ -285,6 +308,9 @@ fn pty_ioctl(k: &mut Kernel, tid: Tid, index: u32, master: bool, req: u64, arg: 
     let sid = k.tg(tid).sid;
     // Job control requests on a slave need it to be the caller's terminal.
     let mine = master || session == sid;
+    if !master && changes_settings(req) {
+        crate::vfs::pty::job_control(k, tid, session, fg, crate::kernel::signal::SIGTTOU)?;
+    }
     let set = |k: &mut Kernel, t: Termios| {
         if let Some(p) = k.vfs.ptys.get_mut(&index) {
             p.set_termios(t);

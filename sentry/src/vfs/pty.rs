@@ -44,6 +44,7 @@ const ECHOE: u32 = 0o20;
 const ECHOK: u32 = 0o40;
 const ECHONL: u32 = 0o100;
 const NOFLSH: u32 = 0o200;
+const TOSTOP: u32 = 0o400;
 const ECHOCTL: u32 = 0o1000;
 const IEXTEN: u32 = 0o100000;
 const VINTR: usize = 0;
@@ -625,6 +626,51 @@ pub fn signal_group(k: &mut Kernel, pgrp: Tid, sig: i32) {
     }
 }
 
+/// Job control on a terminal owned by `session` with foreground group
+/// `fg`: a process of a background group of that session that reads (or
+/// writes with `TOSTOP`, or changes settings) gets `sig` (`SIGTTIN` or
+/// `SIGTTOU`) sent to its group and the call restarts once it continues.
+/// With the signal ignored or blocked, a read fails with `EIO` and the
+/// rest is allowed; an orphaned group gets `EIO`.
+pub fn job_control(
+    k: &mut Kernel,
+    tid: Tid,
+    session: Tid,
+    fg: Tid,
+    sig: i32,
+) -> Result<(), SysErr> {
+    let g = k.tg(tid);
+    let (sid, pgid) = (g.sid, g.pgid);
+    if session == 0 || sid != session || fg == 0 || pgid == fg {
+        return Ok(());
+    }
+    let t = k.task(tid);
+    let handler = k.sighands.get(&t.sighand).map(|h| h.get(sig).handler);
+    let ignored = t.sigmask.has(sig) || handler == Some(crate::kernel::signal::SIG_IGN);
+    if ignored {
+        return if sig == crate::kernel::signal::SIGTTIN {
+            Err(Errno::EIO.into())
+        } else {
+            Ok(())
+        };
+    }
+    // Orphaned: no member has a parent in another group of the session.
+    let orphaned = !k.thread_groups.values().any(|m| {
+        m.pgid == pgid
+            && m.zombie.is_none()
+            && k.thread_groups
+                .get(&m.parent)
+                .is_some_and(|p| p.pgid != pgid && p.sid == sid)
+    });
+    if orphaned {
+        return Err(Errno::EIO.into());
+    }
+    signal_group(k, pgid, sig);
+    Err(SysErr::Block(
+        Block::on(vec![]).with_restart(crate::kernel::wait::Restart::Sys),
+    ))
+}
+
 /// Reads from either side.
 pub fn read(
     k: &mut Kernel,
@@ -634,6 +680,11 @@ pub fn read(
     len: usize,
     nonblock: bool,
 ) -> Result<Vec<u8>, SysErr> {
+    if !master {
+        let p = k.vfs.ptys.get(&index).ok_or(Errno::EIO)?;
+        let (session, fg) = (p.session, p.fg_pgrp);
+        job_control(k, tid, session, fg, crate::kernel::signal::SIGTTIN)?;
+    }
     let p = k.vfs.ptys.get_mut(&index).ok_or(Errno::EIO)?;
     if len == 0 {
         return Ok(Vec::new());
@@ -686,6 +737,13 @@ pub fn write(
     nonblock: bool,
 ) -> Result<usize, SysErr> {
     let mut done = super::file::progress(k, tid);
+    if !master && done == 0 {
+        let p = k.vfs.ptys.get(&index).ok_or(Errno::EIO)?;
+        if p.termios.lflag & TOSTOP != 0 {
+            let (session, fg) = (p.session, p.fg_pgrp);
+            job_control(k, tid, session, fg, crate::kernel::signal::SIGTTOU)?;
+        }
+    }
     loop {
         let p = k.vfs.ptys.get_mut(&index).ok_or(Errno::EIO)?;
         if !master && p.hung_up() {
