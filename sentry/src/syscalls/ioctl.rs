@@ -163,6 +163,15 @@ fn pass(
     Ok(0)
 }
 
+/// Sets host terminal settings without waiting for output to drain.
+fn set_now(k: &mut Kernel, tid: Tid, slot: u8, flush: bool, req: u64, arg: u64, len: usize) -> SysResult {
+    if flush {
+        // SAFETY: an integer-argument request on our host terminal.
+        unsafe { libc::ioctl(k.vfs.stdio.fd(slot), TCFLSH as _, libc::TCIFLUSH as libc::c_ulong) };
+    }
+    pass(k, tid, slot, req, arg, len, false)
+}
+
 /// Requests that change a terminal (a background process gets `SIGTTOU`).
 fn changes_settings(req: u64) -> bool {
     matches!(
@@ -189,11 +198,13 @@ fn tty_ioctl(k: &mut Kernel, tid: Tid, slot: u8, req: u64, arg: u64) -> SysResul
     }
     match req {
         TCGETS => pass(k, tid, slot, req, arg, 36, true),
-        TCSETS | TCSETSW | TCSETSF => pass(k, tid, slot, req, arg, 36, false),
+        // Waiting for output to drain would block the sentry: the settings
+        // apply at once (input is still flushed for the *F forms).
+        TCSETS | TCSETSW | TCSETSF => set_now(k, tid, slot, req == TCSETSF, TCSETS, arg, 36),
         TCGETS2 => pass(k, tid, slot, req, arg, 44, true),
-        TCSETS2 | TCSETSW2 | TCSETSF2 => pass(k, tid, slot, req, arg, 44, false),
+        TCSETS2 | TCSETSW2 | TCSETSF2 => set_now(k, tid, slot, req == TCSETSF2, TCSETS2, arg, 44),
         TCGETA => pass(k, tid, slot, req, arg, 18, true),
-        TCSETA | TCSETAW | TCSETAF => pass(k, tid, slot, req, arg, 18, false),
+        TCSETA | TCSETAW | TCSETAF => set_now(k, tid, slot, req == TCSETAF, TCSETA, arg, 18),
         TIOCGWINSZ => pass(k, tid, slot, req, arg, 8, true),
         TIOCSWINSZ => {
             pass(k, tid, slot, req, arg, 8, false)?;
