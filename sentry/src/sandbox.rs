@@ -57,6 +57,7 @@ pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
         held: Vec::new(),
     });
     k.paused = false;
+    k.vfs.reattach_host();
     k.rebuild_host()?;
     Ok(k)
 }

@@ -544,6 +544,7 @@ macro_rules! for_each_program {
             prctl_name,
             proc_self,
             pthreads,
+            pty,
             rename_link,
             rlimit,
             sa_restart,

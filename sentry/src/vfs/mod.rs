@@ -35,6 +35,7 @@ pub mod perm;
 pub mod pipe;
 pub mod poll;
 pub mod proc;
+pub mod pty;
 pub mod signalfd;
 pub mod stdio;
 pub mod timerfd;
@@ -101,6 +102,9 @@ pub enum VfsError {
 pub struct Pending {
     pub objects: Vec<MemObjectId>,
     pub notify: Vec<WaitQueueId>,
+    /// (process group, signal) to send.
+    #[serde(default)]
+    pub signals: Vec<(crate::kernel::Tid, i32)>,
 }
 
 /// All files of a sandbox.
@@ -113,6 +117,12 @@ pub struct Vfs {
     pub ovl: Overlay,
     pub mounts: Mounts,
     pub pipes: BTreeMap<PipeId, pipe::Pipe>,
+    /// Pseudo-terminals by index, and the devtmpfs directory of their
+    /// slaves (with its filesystem).
+    #[serde(default)]
+    pub ptys: BTreeMap<u32, pty::Pty>,
+    #[serde(default)]
+    pub pts_dir: Option<(InodeId, FsId)>,
     pub stdio: stdio::Stdio,
     pub locks: lock::Locks,
     pub proc: proc::ProcState,
@@ -180,6 +190,8 @@ impl Vfs {
             ovl,
             mounts,
             pipes: BTreeMap::new(),
+            ptys: BTreeMap::new(),
+            pts_dir: None,
             stdio: stdio::Stdio::attach(),
             locks: lock::Locks::default(),
             proc: proc::ProcState::new(),
@@ -220,6 +232,7 @@ impl Vfs {
                 options: "mode=755".into(),
             });
             let shm = dev::populate(self, fs, droot);
+            self.pts_dir = self.mem.lookup(droot, b"pts").map(|d| (d, fs));
             dev::add_tty_node(self, fs, droot, dm);
             let (sfs, sroot) = self.new_memfs(FsKind::Tmpfs, 0o1777);
             self.mem_hold(shm);
@@ -306,6 +319,18 @@ impl Vfs {
             mount: self.mounts.root,
             node: Node::Ovl(id),
         })
+    }
+
+    /// Takes the host resources of a restored VFS: the stdio of the process
+    /// that restores it (what each descriptor is may differ from before).
+    /// Lower files and directories reopen by path when first used.
+    pub fn reattach_host(&mut self) {
+        let old = std::mem::replace(&mut self.stdio, stdio::Stdio::attach());
+        self.stdio.session = old.session;
+        self.stdio.fg_pgrp = old.fg_pgrp;
+        if self.stdio.tty_rdev == old.tty_rdev {
+            self.stdio.tty_node = old.tty_node;
+        }
     }
 
     fn id(&mut self) -> u64 {
@@ -615,6 +640,11 @@ impl Vfs {
         if let FileKind::Pipe { pipe } = of.kind {
             self.pipe_end_closed(pipe, of.readable(), of.writable());
         }
+        match of.kind {
+            FileKind::PtyMaster(i) => pty::closed(self, i, true),
+            FileKind::PtySlave(i) => pty::closed(self, i, false),
+            _ => {}
+        }
         if let FileKind::Stdio(slot) = of.kind {
             let still_open = self
                 .files
@@ -751,7 +781,10 @@ pub fn reap(k: &mut Kernel) -> bool {
             k.vfs.pending.notify.push(lock::LOCK_QUEUE);
         }
     }
-    if k.vfs.pending.objects.is_empty() && k.vfs.pending.notify.is_empty() {
+    if k.vfs.pending.objects.is_empty()
+        && k.vfs.pending.notify.is_empty()
+        && k.vfs.pending.signals.is_empty()
+    {
         return false;
     }
     let p = std::mem::take(&mut k.vfs.pending);
@@ -764,6 +797,9 @@ pub fn reap(k: &mut Kernel) -> bool {
     }
     for q in p.notify {
         k.notify(q);
+    }
+    for (pgrp, sig) in p.signals {
+        pty::signal_group(k, pgrp, sig);
     }
     true
 }

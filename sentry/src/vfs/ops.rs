@@ -588,8 +588,26 @@ pub fn open_found(
                     return Err(Errno::EACCES.into());
                 }
                 let st = path::stat(k, loc)?;
-                match dev::open_char(&k.vfs, st.rdev)? {
+                let sid = k.tg(tid).sid;
+                match dev::open_char(&k.vfs, st.rdev, sid)? {
                     Opened::Device(d) => FileKind::Device(d),
+                    Opened::PtyMaster => return Ok(super::pty::open_master(k, tid, loc, flags)?),
+                    Opened::PtySlave(i) => {
+                        let at = k.vfs.ptys.get(&i).map(|p| p.node);
+                        let loc = match at {
+                            // /dev/tty reaches the slave through its node.
+                            Some(n)
+                                if st.rdev != super::node::makedev(super::pty::SLAVE_MAJOR, i) =>
+                            {
+                                Loc {
+                                    mount: loc.mount,
+                                    node: Node::Mem(n),
+                                }
+                            }
+                            _ => loc,
+                        };
+                        return Ok(super::pty::open_slave(k, tid, i, loc, flags)?);
+                    }
                     Opened::Tty(slot) => {
                         let f = k.vfs.open_stdio(slot, acc);
                         if let Some(of) = k.vfs.files.get_mut(&f) {

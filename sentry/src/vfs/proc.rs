@@ -1050,8 +1050,16 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
             let (brk_start, brk, argv, envp) = mm.map_or((0, 0, (0, 0), (0, 0)), |m| {
                 (m.brk_start, m.brk, m.argv, m.envp)
             });
-            let tty = k.vfs.stdio.tty_nr(tg.sid);
-            let tpgid = if tty != 0 { k.vfs.stdio.fg_pgrp } else { -1 };
+            let (tty, tpgid) = match super::pty::of_session(&k.vfs, tg.sid) {
+                Some(i) => (
+                    super::node::makedev(super::pty::SLAVE_MAJOR, i),
+                    k.vfs.ptys.get(&i).map_or(-1, |p| p.fg_pgrp),
+                ),
+                None => {
+                    let tty = k.vfs.stdio.tty_nr(tg.sid);
+                    (tty, if tty != 0 { k.vfs.stdio.fg_pgrp } else { -1 })
+                }
+            };
             let start = ticks(t.start_time.saturating_sub(k.clock.boot));
             let (ut, st_) = if r.task {
                 (t.utime, t.stime)

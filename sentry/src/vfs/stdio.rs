@@ -264,12 +264,16 @@ impl Stdio {
 /// Reads from a stdio descriptor.
 pub fn read(
     k: &mut Kernel,
-    _tid: Tid,
+    tid: Tid,
     slot: u8,
     len: usize,
     pos: Option<u64>,
     nonblock: bool,
 ) -> Result<Vec<u8>, SysErr> {
+    if slot < FIRST_DONATED && k.vfs.stdio.is_tty(slot) {
+        let (session, fg) = (k.vfs.stdio.session, k.vfs.stdio.fg_pgrp);
+        super::pty::job_control(k, tid, session, fg, crate::kernel::signal::SIGTTIN)?;
+    }
     let s = &k.vfs.stdio;
     let fd = s.fd(slot);
     let kind = s.kind(slot);
