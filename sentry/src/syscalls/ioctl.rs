@@ -164,10 +164,24 @@ fn pass(
 }
 
 /// Sets host terminal settings without waiting for output to drain.
-fn set_now(k: &mut Kernel, tid: Tid, slot: u8, flush: bool, req: u64, arg: u64, len: usize) -> SysResult {
+fn set_now(
+    k: &mut Kernel,
+    tid: Tid,
+    slot: u8,
+    flush: bool,
+    req: u64,
+    arg: u64,
+    len: usize,
+) -> SysResult {
     if flush {
         // SAFETY: an integer-argument request on our host terminal.
-        unsafe { libc::ioctl(k.vfs.stdio.fd(slot), TCFLSH as _, libc::TCIFLUSH as libc::c_ulong) };
+        unsafe {
+            libc::ioctl(
+                k.vfs.stdio.fd(slot),
+                TCFLSH as _,
+                libc::TCIFLUSH as libc::c_ulong,
+            )
+        };
     }
     pass(k, tid, slot, req, arg, len, false)
 }
