@@ -14,10 +14,13 @@
 //! the system call layer and the kernel loop call.
 //!
 //! Filesystems: the root overlay ([`overlay`]), tmpfs and devtmpfs
-//! ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]), and anonymous
-//! files (eventfd, epoll, timerfd). Operations that need the kernel (procfs
-//! content, memory, wait queues) are free functions taking `&mut Kernel`:
-//! [`ops`] for names, [`file`] for I/O.
+//! ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]),
+//! pseudo-terminals ([`pty`]), the caller's stdio ([`stdio`]), and
+//! anonymous files ([`eventfd`], [`epoll`], [`timerfd`], [`signalfd`]).
+//! Operations that need the kernel (procfs content, memory, wait queues)
+//! are free functions taking `&mut Kernel`: [`ops`] for names, [`file`] for
+//! I/O, [`poll`] for readiness; [`path`] resolves names on the kernel or,
+//! where only the VFS is at hand (boot, the loader), on the VFS alone.
 
 pub mod dev;
 pub mod epoll;
@@ -206,10 +209,6 @@ impl Vfs {
 
     /// Mounts procfs, devtmpfs, and the tmpfs instances.
     fn mount_standard(&mut self, tmp_tmpfs: bool) {
-        let root = Loc {
-            mount: self.mounts.root,
-            node: Node::Ovl(self.ovl.root),
-        };
         if let Some(at) = self.mountpoint_in_root(b"proc") {
             let fs = self.mounts.new_fs(FsKind::Proc);
             self.mounts.add(Mount {
@@ -264,7 +263,6 @@ impl Vfs {
                 });
             }
         }
-        let _ = root;
     }
 
     /// An empty in-memory filesystem: its ID and root directory (held).
