@@ -47,6 +47,8 @@ pub fn runsc(args: Vec<OsString>) -> i32 {
         debug_log: global.debug_log.as_deref(),
         debug_log_format: global.debug_log_format,
         command: command.name(),
+        file_fd: global.log_fd,
+        debug_fd: global.debug_log_fd,
     };
     let logging = match logging::init(&options) {
         Ok(logging) => logging,
@@ -64,11 +66,14 @@ pub fn runsc(args: Vec<OsString>) -> i32 {
         env!("CARGO_PKG_VERSION")
     );
 
+    // The sandbox process's stderr is the container's: it reports its
+    // errors to `create` and the log, never there.
+    let quiet = matches!(command, cli::Command::Boot(_));
     match commands::run(&global, command) {
         Ok(code) => code,
         Err(err) => {
             tracing::error!("{err:#}");
-            if !logging.to_stderr {
+            if !logging.to_stderr && !quiet {
                 eprintln!("runsc: {err:#}");
             }
             1
@@ -98,6 +103,8 @@ fn usage_error(err: clap::Error, normalized: &cli::argv::Normalized) -> i32 {
                 debug_log: None,
                 debug_log_format: global.debug_log_format,
                 command: "runsc",
+                file_fd: None,
+                debug_fd: None,
             };
             if logging::init(&options).is_ok() {
                 tracing::error!("{}", first_line(&err));

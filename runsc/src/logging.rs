@@ -11,6 +11,7 @@ use crate::timefmt;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::fd::RawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -37,6 +38,10 @@ pub struct LogOptions<'a> {
     pub debug_log_format: LogFormat,
     /// The command being run, for `%COMMAND%` in the debug log's name.
     pub command: &'a str,
+    /// An open log to use instead of `file` (the sandbox's, from create).
+    pub file_fd: Option<RawFd>,
+    /// An open debug log to use instead of `debug_log`.
+    pub debug_fd: Option<RawFd>,
 }
 
 /// What `init` set up.
@@ -60,31 +65,49 @@ pub enum LogError {
 
 /// Installs the process-wide logger.
 pub fn init(options: &LogOptions<'_>) -> Result<Logging, LogError> {
-    let main = match options.file {
-        Some(path) => BoxMakeWriter::new(Mutex::new(open_log(path)?)),
-        None => BoxMakeWriter::new(io::stderr),
+    let main = match (options.file_fd, options.file) {
+        (Some(fd), _) => BoxMakeWriter::new(Mutex::new(adopt(fd))),
+        (None, Some(path)) => BoxMakeWriter::new(Mutex::new(open_log(path)?)),
+        (None, None) => BoxMakeWriter::new(io::stderr),
     };
     let level = if options.debug {
         LevelFilter::DEBUG
     } else {
         LevelFilter::INFO
     };
-    let debug = match options.debug_log {
-        Some(path) => {
-            let path = debug_log_path(path, options.command, SystemTime::now());
-            let file = open_log(&path)?;
-            Some((
-                BoxMakeWriter::new(Mutex::new(file)),
-                options.debug_log_format,
-            ))
-        }
-        None => None,
+    let debug = match (options.debug_fd, options.debug_log) {
+        (Some(fd), _) => Some((
+            BoxMakeWriter::new(Mutex::new(adopt(fd))),
+            options.debug_log_format,
+        )),
+        (None, Some(path)) => Some((
+            BoxMakeWriter::new(Mutex::new(open_debug_log(path, options.command)?)),
+            options.debug_log_format,
+        )),
+        (None, None) => None,
     };
     let subscriber = subscriber(main, options.format, level, debug);
     tracing::subscriber::set_global_default(subscriber).map_err(LogError::AlreadyInstalled)?;
     Ok(Logging {
-        to_stderr: options.file.is_none(),
+        to_stderr: options.file.is_none() && options.file_fd.is_none(),
     })
+}
+
+/// Opens the debug log for `--debug-log PATH` and `command`.
+pub fn open_debug_log(path: &Path, command: &str) -> Result<File, LogError> {
+    open_log(&debug_log_path(path, command, SystemTime::now()))
+}
+
+/// Opens a log for appending (as `--log` does).
+pub fn open_log_file(path: &Path) -> Result<File, LogError> {
+    open_log(path)
+}
+
+/// A log descriptor handed over by the parent process.
+fn adopt(fd: RawFd) -> File {
+    // SAFETY: the descriptor was passed to this process to log to; nothing
+    // else in it owns it.
+    unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) }
 }
 
 /// A subscriber writing to `main` at `level`, and to `debug` (if any) at

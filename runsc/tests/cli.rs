@@ -387,10 +387,19 @@ fn create_reports_bundle_problems_before_anything_else() {
     assert_eq!(exit_code(&runsc_in(&bundle, &["spec", "--", "true"])), 1);
     std::fs::remove_file(bundle.join("config.json")).unwrap();
     assert_eq!(exit_code(&runsc_in(&bundle, &["spec", "--", "true"])), 0);
+    // The example spec asks for a terminal, which needs a console socket.
     let output = create("web");
     assert_eq!(exit_code(&output), 1);
     assert!(
-        stderr(&output).contains("not implemented yet: create"),
+        stderr(&output).contains("process.terminal is set in")
+            && stderr(&output).contains("no --console-socket was given"),
+        "{}",
+        stderr(&output)
+    );
+    // Nothing of the container is left.
+    let output = runsc(&["--root", root.to_str().unwrap(), "state", "web"]);
+    assert!(
+        stderr(&output).contains("does not exist"),
         "{}",
         stderr(&output)
     );
@@ -412,7 +421,7 @@ fn kill_checks_the_signal() {
     let output = runsc(&["--root", root, "kill", "web", "KILL"]);
     assert_eq!(exit_code(&output), 1);
     assert!(
-        stderr(&output).contains("cannot kill container \\\"web\\\": it is stopped"),
+        stderr(&output).contains("cannot kill container \\\"web\\\": container not running"),
         "{}",
         stderr(&output)
     );
@@ -425,6 +434,30 @@ fn do_needs_a_command_and_checks_its_flags() {
     assert_eq!(exit_code(&output), 1);
     assert!(
         stderr(&output).contains("--env \\\"NOVALUE\\\": expected NAME=value"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn containerds_single_dash_flags_parse() {
+    let dir = TempDir::new();
+    let root = dir.path().to_str().unwrap();
+    // containerd's restore passes -no-subreaper with a single dash.
+    let output = runsc(&[
+        "--root",
+        root,
+        "restore",
+        "-no-subreaper",
+        "--image-path",
+        root,
+        "--bundle",
+        root,
+        "web",
+    ]);
+    assert_eq!(exit_code(&output), 1);
+    assert!(
+        !stderr(&output).contains("unexpected argument"),
         "{}",
         stderr(&output)
     );

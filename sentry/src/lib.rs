@@ -8,6 +8,7 @@
 //! vDSO every process gets, with the time data the sentry keeps current.
 
 pub mod config;
+pub mod control;
 
 pub use config::{Config, Rlimit};
 pub mod arch;

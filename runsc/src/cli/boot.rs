@@ -9,13 +9,25 @@ pub struct Boot {
     #[arg(long, value_name = "DIR")]
     pub bundle: PathBuf,
 
-    /// Descriptor of the control socket the sandbox serves
+    /// Descriptor of the listening control socket the sandbox serves
     #[arg(long, value_name = "FD")]
-    pub control_fd: Option<i32>,
+    pub control_fd: i32,
 
-    /// Descriptor from which the spec is read
+    /// Descriptor on which the sandbox reports that it booted, or why not
+    #[arg(long, value_name = "FD")]
+    pub sync_fd: Option<i32>,
+
+    /// Descriptor of the file where init's exit status is left
+    #[arg(long, value_name = "FD")]
+    pub exit_fd: Option<i32>,
+
+    /// Accepted for compatibility; the spec is read from the bundle
     #[arg(long, value_name = "FD")]
     pub spec_fd: Option<i32>,
+
+    /// Standard input is a terminal: the container's console
+    #[arg(long)]
+    pub console: bool,
 
     /// The container's ID
     pub container_id: String,

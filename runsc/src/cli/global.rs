@@ -69,6 +69,15 @@ pub struct GlobalOpts {
     #[arg(long, value_name = "PATH")]
     pub criu: Option<PathBuf>,
 
+    /// Descriptor to log to instead of --log (internal: how create hands
+    /// the sandbox its log, which the sandbox may not be able to open)
+    #[arg(long, value_name = "FD", hide = true)]
+    pub log_fd: Option<i32>,
+
+    /// Descriptor of the debug log instead of --debug-log (internal)
+    #[arg(long, value_name = "FD", hide = true)]
+    pub debug_log_fd: Option<i32>,
+
     /// Print the version and the OCI runtime spec version
     #[arg(short = 'v', long)]
     pub version: bool,

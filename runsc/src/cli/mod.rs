@@ -60,7 +60,7 @@ pub enum Command {
     List(list::List),
     /// Run another process in a running container
     Exec(exec::Exec),
-    /// List the processes of a container
+    /// List the processes of a container (PIDs as the container sees them)
     Ps(ps::Ps),
     /// Show a container's events and resource usage
     Events(events::Events),
@@ -161,7 +161,7 @@ mod tests {
                     &["id"][..]
                 }
                 "do" => &["true"][..],
-                "boot" => &["--bundle", "/b", "id"][..],
+                "boot" => &["--bundle", "/b", "--control-fd", "3", "id"][..],
                 "statefile" => &["/img"][..],
                 _ => &[][..],
             });

@@ -1,10 +1,18 @@
-//! `boot`: the sandbox process, started by `create`.
+//! `boot`: the sandbox process, started by `create` (see
+//! `crate::sandbox::boot`).
 
-use super::NotImplemented;
 use crate::cli::boot::Boot;
 use crate::cli::GlobalOpts;
+use crate::sandbox::boot::{self, BootArgs};
 
-pub fn boot(_global: &GlobalOpts, args: Boot) -> anyhow::Result<i32> {
-    tracing::debug!(id = %args.container_id, bundle = %args.bundle.display(), "boot");
-    Err(NotImplemented("boot").into())
+pub fn boot(global: &GlobalOpts, args: Boot) -> anyhow::Result<i32> {
+    boot::boot(BootArgs {
+        id: args.container_id,
+        bundle: args.bundle,
+        exit_fd: args.exit_fd,
+        control_fd: args.control_fd,
+        sync_fd: args.sync_fd,
+        console: args.console,
+        strace: global.strace,
+    })
 }

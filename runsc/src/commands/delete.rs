@@ -1,10 +1,17 @@
-//! `delete`: remove containers. A container whose sandbox is gone is
-//! removed here; stopping a live sandbox is not written yet.
+//! `delete`: remove containers: the sandbox process (with `--force`, or a
+//! container that never started), its cgroup, the state; then the
+//! `poststop` hooks run.
 
-use super::{state_dir, NotImplemented};
+use super::state_dir;
 use crate::cli::delete::Delete;
 use crate::cli::GlobalOpts;
-use crate::container::{ContainerStatus, Operation, StateDir, StateError};
+use crate::container::hooks::{self, Stage};
+use crate::container::{process_alive, ContainerStatus, Operation, State, StateDir, StateError};
+use crate::sandbox::launch;
+use std::time::{Duration, Instant};
+
+/// How long `delete` waits for a killed sandbox to go.
+const KILL_WAIT: Duration = Duration::from_secs(10);
 
 pub fn delete(global: &GlobalOpts, args: Delete) -> anyhow::Result<()> {
     let dir = state_dir(global);
@@ -15,7 +22,7 @@ pub fn delete(global: &GlobalOpts, args: Delete) -> anyhow::Result<()> {
 }
 
 fn delete_one(dir: &StateDir, id: &str, force: bool) -> anyhow::Result<()> {
-    let state = match dir.load(id) {
+    let mut state = match dir.load(id) {
         Ok(state) => state,
         // With --force, what is left of a container that never finished
         // being created, or whose state is unreadable, goes too.
@@ -26,24 +33,64 @@ fn delete_one(dir: &StateDir, id: &str, force: bool) -> anyhow::Result<()> {
         Err(err) => return Err(err.into()),
     };
     let status = state.observed_status();
-    let sandbox_alive = status != ContainerStatus::Stopped && state.pid.is_some();
     if !force {
         status
             .check(id, Operation::Delete)
             .map_err(|err| anyhow::anyhow!("{err} (use --force to delete it anyway)"))?;
     }
-    if sandbox_alive {
-        return Err(NotImplemented("delete of a container whose sandbox is running").into());
+    if state.sandbox_alive() {
+        if let Some(pid) = state.pid {
+            if !kill_sandbox(pid, state.pid_start) {
+                anyhow::bail!(
+                    "the sandbox process {pid} of container {id:?} did not exit within {} s of SIGKILL",
+                    KILL_WAIT.as_secs()
+                );
+            }
+        }
     }
-    dir.remove(id)?;
-    tracing::debug!(id, "deleted");
+    remove_stopped(dir, &mut state)
+}
+
+/// Removes a container whose sandbox has exited: its cgroup, its
+/// state; then its poststop hooks run.
+pub(super) fn remove_stopped(dir: &StateDir, state: &mut State) -> anyhow::Result<()> {
+    if let Some(path) = &state.cgroup {
+        match boot::cgroups::CgroupPath::new(&path.to_string_lossy()) {
+            Ok(p) => launch::remove_cgroup(&p),
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+    state.status = ContainerStatus::Stopped;
+    run_poststop(state);
+    dir.remove(&state.id)?;
+    tracing::debug!(id = %state.id, "deleted");
     Ok(())
+}
+
+fn run_poststop(state: &State) {
+    if let Some(list) = state.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
+        hooks::run_warn(Stage::Poststop, list, &state.oci_state());
+    }
+}
+
+/// Kills the sandbox process `pid` (which started at `start`) and waits
+/// for it to go. False if it is still there after [`KILL_WAIT`].
+pub(super) fn kill_sandbox(pid: i32, start: Option<u64>) -> bool {
+    use nix::sys::signal::{kill, Signal};
+    let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    let deadline = Instant::now() + KILL_WAIT;
+    while process_alive(pid, start) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::State;
     use crate::testutil::TempDir;
 
     fn state(id: &str, status: ContainerStatus, pid: Option<i32>) -> State {
@@ -58,6 +105,7 @@ mod tests {
             annotations: Default::default(),
             owner: "root".into(),
             control_socket: None,
+            ..Default::default()
         }
     }
 
@@ -72,20 +120,30 @@ mod tests {
     }
 
     #[test]
-    fn a_live_container_needs_force_and_the_sandbox() {
+    fn a_live_container_needs_force() {
         let tmp = TempDir::new();
         let dir = StateDir::new(tmp.path());
-        let me = std::process::id() as i32;
-        dir.create(&state("live", ContainerStatus::Running, Some(me)))
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        dir.create(&state("live", ContainerStatus::Running, Some(pid)))
             .unwrap();
         let err = delete_one(&dir, "live", false).unwrap_err().to_string();
         assert_eq!(
             err,
             "cannot delete container \"live\": it is running (use --force to delete it anyway)"
         );
-        let err = delete_one(&dir, "live", true).unwrap_err().to_string();
-        assert!(err.starts_with("not implemented yet: delete"), "{err}");
         assert!(tmp.path().join("live").exists());
+        delete_one(&dir, "live", true).unwrap();
+        assert!(!tmp.path().join("live").exists());
+        // The process was killed.
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
     }
 
     #[test]

@@ -97,6 +97,7 @@ mod tests {
             annotations: Default::default(),
             owner: "root".into(),
             control_socket: None,
+            ..Default::default()
         };
         let text = table(&[state]);
         let lines: Vec<&str> = text.lines().collect();

@@ -1,6 +1,8 @@
 //! What each command does: one short function per command over its
-//! argument struct from `crate::cli`. Commands whose work needs a running
-//! sandbox check what they can (the ID, the bundle, the container's state)
+//! argument struct from `crate::cli`. Commands that act on a live
+//! container load its state, check that its status allows the operation,
+//! and talk to its sandbox over the control socket (`crate::sandbox`).
+//! `checkpoint`, `restore`, `statefile` and `update` check what they can
 //! and then say that they are not implemented yet.
 
 pub mod boot;
@@ -27,8 +29,10 @@ pub mod update;
 pub mod wait;
 
 use crate::cli::{Command, GlobalOpts};
-use crate::container::{validate_id, Operation, State, StateDir, StateError};
+use crate::container::{validate_id, ContainerStatus, Operation, State, StateDir, StateError};
+use crate::sandbox::Client;
 use anyhow::Context;
+use sentry::control::protocol::{Reply, Request};
 use std::io::{ErrorKind, Write};
 
 /// A command that needs a part of the runtime that is not written yet.
@@ -66,8 +70,11 @@ pub fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<i32> {
 }
 
 /// The container state directory chosen by the global flags.
+/// An absolute path, since the sandbox's socket and later commands need
+/// it from anywhere.
 fn state_dir(global: &GlobalOpts) -> StateDir {
-    StateDir::new(global.state_root())
+    let root = global.state_root();
+    StateDir::new(std::path::absolute(&root).unwrap_or(root))
 }
 
 /// Loads container `id`, which must exist.
@@ -81,6 +88,43 @@ fn load_for(global: &GlobalOpts, id: &str, operation: Operation) -> anyhow::Resu
     let state = load(global, id)?;
     state.observed_status().check(id, operation)?;
     Ok(state)
+}
+
+/// Loads container `id`, checks that its status allows `operation`, and
+/// connects to its sandbox.
+fn sandbox_for(
+    global: &GlobalOpts,
+    id: &str,
+    operation: Operation,
+) -> anyhow::Result<(State, Client)> {
+    let state = load_for(global, id, operation)?;
+    let client = Client::connect(&state)?;
+    Ok((state, client))
+}
+
+/// Loads container `id`, which must have a live sandbox (created,
+/// running or paused), and connects to it. `what` names the command.
+fn live_sandbox(global: &GlobalOpts, id: &str, what: &str) -> anyhow::Result<(State, Client)> {
+    let state = load(global, id)?;
+    match state.observed_status() {
+        ContainerStatus::Stopped => {
+            anyhow::bail!("cannot {what} container {id:?}: it is not running (it has stopped)")
+        }
+        ContainerStatus::Creating => {
+            anyhow::bail!("cannot {what} container {id:?}: it is still being created")
+        }
+        _ => {}
+    }
+    let client = Client::connect(&state)?;
+    Ok((state, client))
+}
+
+/// Sends `req` to the sandbox of `client`, which must answer `Done`.
+fn call_done(client: &mut Client, what: &str, req: &Request) -> anyhow::Result<()> {
+    match client.call(req, &[])? {
+        Reply::Done => Ok(()),
+        r => Err(crate::sandbox::client::unexpected(what, &r)),
+    }
 }
 
 /// Checks that `id` is valid and that no container has it yet.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub const STATE_FILE: &str = "state.json";
 
 /// What the runtime remembers about a container between commands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct State {
     /// The OCI runtime spec version the container was created with.
@@ -42,6 +42,17 @@ pub struct State {
     /// The sandbox's control socket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_socket: Option<PathBuf>,
+    /// When the sandbox process started (field 22 of `/proc/<pid>/stat`),
+    /// which tells it apart from a later process given the same PID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
+    /// The sandbox's cgroup, removed by `delete`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<PathBuf>,
+    /// The spec's hooks, for those that run after `create` (poststart,
+    /// poststop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 impl State {
@@ -50,9 +61,16 @@ impl State {
     pub fn observed_status(&self) -> ContainerStatus {
         match (self.status, self.pid) {
             (ContainerStatus::Stopped, _) => ContainerStatus::Stopped,
-            (_, Some(pid)) if !process_exists(pid) => ContainerStatus::Stopped,
+            (_, Some(pid)) if !process_alive(pid, self.pid_start) => ContainerStatus::Stopped,
             (status, _) => status,
         }
+    }
+
+    /// Whether the sandbox process still runs (an exited one may still be
+    /// a zombie that its parent has not reaped; that counts as gone).
+    pub fn sandbox_alive(&self) -> bool {
+        self.pid
+            .is_some_and(|pid| process_alive(pid, self.pid_start))
     }
 
     /// The state as `runsc state` prints it and engines read it.
@@ -265,16 +283,52 @@ fn make_private_dirs(dir: &Path) -> Result<(), StateError> {
         })
 }
 
-/// Whether a process with this PID exists (a process we may not signal
-/// still exists).
-fn process_exists(pid: i32) -> bool {
+/// Whether process `pid` runs: it exists, is not a zombie, and (when
+/// `start` is known) started when the recorded one did. Without a readable
+/// `/proc`, any process with that PID counts (one we may not signal too).
+pub fn process_alive(pid: i32, start: Option<u64>) -> bool {
     use nix::errno::Errno;
     use nix::sys::signal::kill;
     use nix::unistd::Pid;
     if pid <= 0 {
         return false;
     }
-    matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(Errno::EPERM))
+    match proc_stat(pid) {
+        Ok(stat) => !matches!(stat.state, 'Z' | 'X') && start.is_none_or(|s| s == stat.start),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => false,
+        Err(_) => matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(Errno::EPERM)),
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` the runtime looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcStat {
+    /// R, S, D, T, Z, X...
+    pub state: char,
+    /// Start time in clock ticks after boot.
+    pub start: u64,
+}
+
+/// Reads `/proc/<pid>/stat`.
+pub fn proc_stat(pid: i32) -> io::Result<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_proc_stat(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("/proc/{pid}/stat is not as expected"),
+        )
+    })
+}
+
+/// Parses the text of `/proc/<pid>/stat`; the command name may hold
+/// spaces and parentheses, so fields are counted from its last `)`.
+fn parse_proc_stat(text: &str) -> Option<ProcStat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    // Field 3 is the state; the start time is field 22.
+    let start = fields.nth(18)?.parse().ok()?;
+    Some(ProcStat { state, start })
 }
 
 /// The name of the user `uid`, or `#uid` if it has none (as runc shows it).
@@ -302,6 +356,7 @@ mod tests {
             annotations: BTreeMap::from([("org.example/key".into(), "value".into())]),
             owner: "root".into(),
             control_socket: Some(format!("/run/runsc/{id}/control.sock").into()),
+            ..Default::default()
         }
     }
 
@@ -465,6 +520,41 @@ mod tests {
         assert_eq!(value["bundle"], "/bundles/web");
         assert_eq!(value["annotations"]["org.example/key"], "value");
         assert!(value.get("controlSocket").is_none());
+    }
+
+    #[test]
+    fn proc_stat_fields() {
+        let text = "42 (a (weird) name) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 200 18446744073709551615";
+        assert_eq!(
+            parse_proc_stat(text),
+            Some(ProcStat {
+                state: 'S',
+                start: 123456
+            })
+        );
+        assert_eq!(parse_proc_stat("1 (x) R"), None);
+        let me = proc_stat(std::process::id() as i32).unwrap();
+        assert!(me.state != 'Z');
+        assert!(process_alive(std::process::id() as i32, Some(me.start)));
+        assert!(!process_alive(
+            std::process::id() as i32,
+            Some(me.start + 1)
+        ));
+    }
+
+    #[test]
+    fn a_zombie_is_not_alive() {
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Unreaped until `child` is waited for.
+        for _ in 0..200 {
+            if proc_stat(pid).unwrap().state == 'Z' {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!process_alive(pid, None));
+        drop(child);
     }
 
     #[test]

@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Where a container is in its life, with the names the OCI state uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerStatus {
     /// `create` is setting it up; nothing runs yet.
+    #[default]
     Creating,
     /// The sandbox is up and waits for `start`.
     Created,

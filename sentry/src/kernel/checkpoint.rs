@@ -59,10 +59,13 @@ impl Kernel {
                 }
                 last_kick = Instant::now();
             }
-            let events = self
-                .host()
-                .platform
-                .wait(Some(Duration::from_millis(20)), &[])?;
+            // Stops that arrived while the sandbox was paused come first.
+            let mut events = std::mem::take(&mut self.host().held);
+            events.extend(
+                self.host()
+                    .platform
+                    .wait(Some(Duration::from_millis(20)), &[])?,
+            );
             for (thread, ev) in events {
                 let Some(&tid) = self.host().threads.get(&thread) else {
                     continue;
@@ -181,6 +184,9 @@ mod tests {
     /// platform and memory file, and finishes with the right count.
     #[test]
     fn running_shell_survives_checkpoint_and_restore() {
+        let _one_platform = crate::sandbox::TEST_BOOT_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let script = "n=0; while [ $n -lt 25 ]; do n=$((n+1)); echo $n >> /tmp/count; \
                       sleep 0.02; done; \
                       [ $(wc -l < /tmp/count) -eq 25 ] && [ \"$(tail -n 1 /tmp/count)\" = 25 ] && exit 7; exit 1";

@@ -224,6 +224,9 @@ impl Kernel {
         let status = self.thread_groups[&tgid]
             .exiting
             .unwrap_or(ExitStatus::Exited(0));
+        if let Some(slot) = self.host_waited.get_mut(&tgid) {
+            *slot = Some(status);
+        }
         // Reparent children to init (or reap them if we are init).
         let children =
             std::mem::take(&mut self.thread_groups.get_mut(&tgid).expect("live").children);

@@ -50,6 +50,9 @@ impl Kernel {
             }
             return Ok(child as u64);
         }
+        if !(0..=super::signal::NSIG).contains(&a.exit_signal) {
+            return Err(Errno::EINVAL.into());
+        }
         let f = a.flags;
         let has = |x: i32| f & x as u64 != 0;
         if has(libc::CLONE_THREAD) && !has(libc::CLONE_SIGHAND) {

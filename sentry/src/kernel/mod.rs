@@ -15,6 +15,7 @@ pub mod fork;
 pub mod futex;
 pub mod run;
 pub mod signal;
+pub mod spawn;
 pub mod task;
 pub mod time;
 pub mod wait;
@@ -41,6 +42,12 @@ pub struct Host {
     pub logged_enosys: HashSet<u64>,
     /// Host signals forwarded to the sandbox's init (a signalfd).
     pub forward: Option<std::os::fd::OwnedFd>,
+    /// Forwarded host signals go to the foreground process group of the
+    /// console instead of init (the sandbox has a terminal).
+    pub forward_to_foreground: bool,
+    /// Stops of application threads that arrived while the kernel was
+    /// paused; handled on resume.
+    pub held: Vec<(ThreadId, crate::platform::Event)>,
 }
 
 /// The whole kernel state.
@@ -63,6 +70,15 @@ pub struct Kernel {
     pub init: Tid,
     /// Its exit status once it is gone.
     pub init_status: Option<task::ExitStatus>,
+    /// No task runs while set: a created container before `start`, or a
+    /// paused one. Threads that stop meanwhile are held (see [`Host`]).
+    #[serde(default)]
+    pub paused: bool,
+    /// Processes started from outside the sandbox (`exec`) whose exit
+    /// status the host waits for: TGID -> status once it exited. They have
+    /// no parent inside the sandbox, so nobody else reaps them.
+    #[serde(default)]
+    pub host_waited: BTreeMap<Tid, Option<task::ExitStatus>>,
     next_id: u64,
     next_tid: Tid,
     /// Tasks to run in the sentry, in order.
@@ -92,6 +108,8 @@ impl Kernel {
             strace: cfg.strace,
             init: 1,
             init_status: None,
+            paused: false,
+            host_waited: BTreeMap::new(),
             next_id: 1,
             next_tid: 1,
             ready: VecDeque::new(),

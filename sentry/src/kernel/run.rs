@@ -32,15 +32,23 @@ const FORWARDED: [i32; 8] = [
     libc::SIGCONT,
 ];
 
+/// Job-control signals a terminal sends; forwarded too when the sandbox
+/// has a console (see [`Kernel::forward_to_console`]).
+const FORWARDED_JOB_CONTROL: [i32; 3] = [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
+
 /// Blocks the forwarded signals in the calling thread and returns a
 /// signalfd that reports them.
 pub fn forwarding_signalfd() -> Option<std::os::fd::OwnedFd> {
+    signalfd_for(&FORWARDED)
+}
+
+fn signalfd_for(signals: &[i32]) -> Option<std::os::fd::OwnedFd> {
     // SAFETY: sigset manipulation on a local set; sigprocmask and signalfd
     // with valid pointers; the result is checked.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for s in FORWARDED {
+        for &s in signals {
             libc::sigaddset(&mut set, s);
         }
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
@@ -49,8 +57,25 @@ pub fn forwarding_signalfd() -> Option<std::os::fd::OwnedFd> {
     }
 }
 
+/// Something outside the kernel that its loop serves: the control socket
+/// through which the runtime starts, signals, pauses and inspects the
+/// sandbox.
+pub trait Controller {
+    /// Host descriptors (with `poll` events) whose readiness should wake
+    /// the loop.
+    fn fds(&self, out: &mut Vec<(i32, i16)>);
+    /// Does what its descriptors ask; may change the kernel.
+    fn serve(&mut self, k: &mut Kernel);
+    /// The loop ends (every task is gone): last replies go out.
+    fn finish(&mut self, k: &mut Kernel);
+}
+
+/// Longest time a busy loop goes without serving its [`Controller`], in ns.
+pub const CONTROL_INTERVAL: u64 = 5_000_000;
+
 impl Kernel {
-    /// Reads forwarded host signals and sends them to init.
+    /// Reads forwarded host signals and sends them to init, or to the
+    /// console's foreground process group.
     fn forward_host_signals(&mut self, fd: i32) {
         loop {
             // SAFETY: signalfd_siginfo is plain data; read fills it from a
@@ -68,20 +93,114 @@ impl Kernel {
                 return;
             }
             let sig = si.ssi_signo as i32;
+            let from_terminal = matches!(
+                sig,
+                libc::SIGINT
+                    | libc::SIGQUIT
+                    | libc::SIGTSTP
+                    | libc::SIGTTIN
+                    | libc::SIGTTOU
+                    | libc::SIGWINCH
+            );
+            if from_terminal && self.host().forward_to_foreground {
+                if let Some(pgrp) = self.console_foreground() {
+                    tracing::debug!("forwarding host signal {sig} to process group {pgrp}");
+                    self.signal_process_group(pgrp, sig);
+                    continue;
+                }
+            }
             tracing::debug!("forwarding host signal {sig} to init");
             let init = self.init;
             self.send_to_group(init, SigInfo::new(sig, super::signal::SI_USER));
         }
     }
 
+    /// Sends the host signals a terminal generates (and job-control stops)
+    /// to the console's foreground process group instead of init. Call on
+    /// the sentry's thread, when the sandbox process is the console's
+    /// session on the host.
+    pub fn forward_to_console(&mut self) {
+        let mut all = FORWARDED.to_vec();
+        all.extend_from_slice(&FORWARDED_JOB_CONTROL);
+        let fd = signalfd_for(&all);
+        let host = self.host();
+        host.forward = fd;
+        host.forward_to_foreground = true;
+    }
+
+    /// The foreground process group of the console (the sandbox's stdio
+    /// terminal), if it has a live one.
+    pub fn console_foreground(&self) -> Option<Tid> {
+        self.vfs.stdio.tty_slot()?;
+        let fg = self.vfs.stdio.fg_pgrp;
+        self.thread_groups
+            .values()
+            .any(|g| g.pgid == fg && g.zombie.is_none())
+            .then_some(fg)
+    }
+
+    /// Sends `sig` from the kernel to every live process of group `pgrp`.
+    /// Returns how many there were.
+    pub fn signal_process_group(&mut self, pgrp: Tid, sig: i32) -> usize {
+        let members: Vec<Tid> = self
+            .thread_groups
+            .iter()
+            .filter(|(_, g)| g.pgid == pgrp && g.zombie.is_none())
+            .map(|(&t, _)| t)
+            .collect();
+        for &m in &members {
+            self.send_to_group(m, SigInfo::new(sig, super::signal::SI_KERNEL));
+        }
+        members.len()
+    }
+
+    /// Stops running application code: no task is scheduled until
+    /// [`Kernel::resume_all`], and threads running application code are
+    /// interrupted (their stops are held).
+    pub fn pause_all(&mut self) {
+        if self.paused {
+            return;
+        }
+        self.paused = true;
+        let running: Vec<Tid> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| matches!(t.state, TaskState::Running))
+            .map(|(&tid, _)| tid)
+            .collect();
+        for tid in running {
+            self.kick(tid);
+        }
+    }
+
+    /// Lets tasks run again after [`Kernel::pause_all`] (or after boot,
+    /// for a kernel created paused); stops held meanwhile are handled now.
+    pub fn resume_all(&mut self) {
+        if !self.paused {
+            return;
+        }
+        self.paused = false;
+        let held = std::mem::take(&mut self.host().held);
+        for (thread, ev) in held {
+            let Some(&tid) = self.host().threads.get(&thread) else {
+                continue;
+            };
+            self.on_event(tid, ev);
+        }
+    }
+
     /// Runs until the sandbox's init has exited and no task is left.
     /// Returns init's exit status.
     pub fn run(&mut self) -> Result<ExitStatus, RunError> {
-        loop {
-            if let Some(st) = self.run_until(None)? {
-                return Ok(st);
-            }
-        }
+        self.run_with(None)
+    }
+
+    /// [`Kernel::run`], serving `ctl` between steps: its descriptors wake
+    /// the loop, and it is called whenever the loop waited, or at least
+    /// every [`CONTROL_INTERVAL`] while application threads keep it busy.
+    pub fn run_with(&mut self, ctl: Option<&mut dyn Controller>) -> Result<ExitStatus, RunError> {
+        let st = self.run_loop(ctl, None)?;
+        Ok(st.expect("a run without a stop time ends only when init is gone"))
     }
 
     /// Runs until init has exited and no task is left (returning init's
@@ -91,12 +210,24 @@ impl Kernel {
         &mut self,
         stop: Option<std::time::Instant>,
     ) -> Result<Option<ExitStatus>, RunError> {
+        self.run_loop(None, stop)
+    }
+
+    fn run_loop(
+        &mut self,
+        mut ctl: Option<&mut dyn Controller>,
+        stop: Option<std::time::Instant>,
+    ) -> Result<Option<ExitStatus>, RunError> {
+        let mut last_served = self.clock.monotonic();
         loop {
             if stop.is_some_and(|s| std::time::Instant::now() >= s) {
                 return Ok(None);
             }
             self.vdso_tick();
-            while let Some(tid) = self.ready.pop_front() {
+            while !self.paused {
+                let Some(tid) = self.ready.pop_front() else {
+                    break;
+                };
                 self.step(tid);
             }
             // Releases made where only the VFS was at hand may wake tasks.
@@ -104,7 +235,11 @@ impl Kernel {
                 continue;
             }
             if self.tasks.is_empty() {
-                return Ok(Some(self.init_status.unwrap_or(ExitStatus::Exited(0))));
+                let status = self.init_status.unwrap_or(ExitStatus::Exited(0));
+                if let Some(c) = ctl.as_deref_mut() {
+                    c.finish(self);
+                }
+                return Ok(Some(status));
             }
             let now = self.clock.monotonic();
             let mut deadline: Option<u64> = None;
@@ -138,15 +273,30 @@ impl Kernel {
             if let Some(f) = fwd {
                 fds.push((f, libc::POLLIN));
             }
+            if let Some(c) = ctl.as_deref() {
+                c.fds(&mut fds);
+            }
             let events = self.host().platform.wait(timeout, &fds)?;
             if let Some(f) = fwd {
                 self.forward_host_signals(f);
             }
+            let waited = events.is_empty();
             for (thread, ev) in events {
+                if self.paused {
+                    self.host().held.push((thread, ev));
+                    continue;
+                }
                 let Some(&tid) = self.host().threads.get(&thread) else {
                     continue;
                 };
                 self.on_event(tid, ev);
+            }
+            if let Some(c) = ctl.as_deref_mut() {
+                let now = self.clock.monotonic();
+                if waited || now.saturating_sub(last_served) >= CONTROL_INTERVAL {
+                    last_served = now;
+                    c.serve(self);
+                }
             }
             // Time passed, descriptors may be ready: re-run what waited.
             let now = self.clock.monotonic();

@@ -168,7 +168,7 @@ impl super::Kernel {
         for tgid in due {
             let g = self.thread_groups.get_mut(&tgid).expect("live");
             let (_, interval) = g.itimer_real.expect("due");
-            g.itimer_real = (interval > 0).then(|| (now + interval, interval));
+            g.itimer_real = (interval > 0).then(|| (now.saturating_add(interval), interval));
             let info =
                 super::signal::SigInfo::new(super::signal::SIGALRM, super::signal::SI_KERNEL);
             self.send_to_group(tgid, info);
@@ -195,7 +195,7 @@ impl super::Kernel {
             match (now - d).checked_div(t.interval) {
                 Some(missed) => {
                     t.overrun = t.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
-                    t.deadline = Some(d + (missed + 1) * t.interval);
+                    t.deadline = Some(d.saturating_add((missed + 1).saturating_mul(t.interval)));
                 }
                 None => t.deadline = None,
             }

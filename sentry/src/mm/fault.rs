@@ -246,25 +246,27 @@ impl MemoryManager {
             let idx = first + (addr - lo) / PAGE_SIZE;
             let frame = h.objects.lookup(cache, idx).ok_or(FaultResult::Oom)?;
             h.frames.incref(frame, PAGE_SIZE);
-            let merged = match self.pmas.range_mut(..addr).next_back() {
-                Some((&s, p)) if p.end == addr && p.cow && p.frame + (addr - s) == frame => {
-                    p.end = addr + PAGE_SIZE;
-                    true
-                }
-                _ => false,
-            };
-            if !merged {
-                self.pmas.insert(
-                    addr,
-                    Pma {
-                        end: addr + PAGE_SIZE,
-                        frame,
-                        cow: true,
-                    },
-                );
-            }
+            self.add_page(addr, frame, true);
             addr += PAGE_SIZE;
         }
+        self.map_range(lo, hi, v, h)
+    }
+
+    /// Adds a pma for the page at `addr`, extending the previous pma when
+    /// its frames continue contiguously with the same sharing.
+    fn add_page(&mut self, addr: u64, frame: u64, cow: bool) {
+        if let Some((&s, p)) = self.pmas.range_mut(..addr).next_back() {
+            if p.end == addr && p.cow == cow && p.frame + (addr - s) == frame {
+                p.end = addr + PAGE_SIZE;
+                return;
+            }
+        }
+        let end = addr + PAGE_SIZE;
+        self.pmas.insert(addr, Pma { end, frame, cow });
+    }
+
+    /// Maps every pma in `[lo, hi)` into the stub.
+    fn map_range(&self, lo: u64, hi: u64, v: &Vma, h: &mut MmHost) -> Result<(), FaultResult> {
         for (s, e, frame, cow) in self.pmas_in(lo, hi) {
             let prot = host_prot(v, &Pma { end: e, frame, cow });
             h.platform.map(h.via, s, e - s, prot, frame).map_err(|e| {
@@ -296,35 +298,10 @@ impl MemoryManager {
                 .frame(obj, idx, h.frames)
                 .ok_or(FaultResult::Oom)?;
             h.frames.incref(frame, PAGE_SIZE);
-            // Extend the previous pma when the frames are contiguous.
-            let merged = match self.pmas.range_mut(..addr).next_back() {
-                Some((&s, p)) if p.end == addr && p.cow == cow && p.frame + (addr - s) == frame => {
-                    p.end = addr + PAGE_SIZE;
-                    true
-                }
-                _ => false,
-            };
-            if !merged {
-                self.pmas.insert(
-                    addr,
-                    Pma {
-                        end: addr + PAGE_SIZE,
-                        frame,
-                        cow,
-                    },
-                );
-            }
+            self.add_page(addr, frame, cow);
             addr += PAGE_SIZE;
         }
-        // Map the new pmas.
-        for (s, e, frame, cow) in self.pmas_in(lo, hi) {
-            let prot = host_prot(v, &Pma { end: e, frame, cow });
-            h.platform.map(h.via, s, e - s, prot, frame).map_err(|e| {
-                platform_err(e);
-                FaultResult::Oom
-            })?;
-        }
-        Ok(())
+        self.map_range(lo, hi, v, h)
     }
 
     /// Gives the page at `page` a frame of its own and makes it writable.

@@ -779,6 +779,9 @@ mod tests {
 
     #[test]
     fn syscalls_are_caught_not_run() {
+        let _one_platform = crate::sandbox::TEST_BOOT_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let mf = MemoryFile::new().unwrap();
         // mov eax, 39 (getpid); syscall; int3
         mf.write(0, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xcc]);

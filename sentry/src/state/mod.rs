@@ -91,6 +91,9 @@ mod tests {
 
     #[test]
     fn booted_kernel_round_trips() {
+        let _one_platform = crate::sandbox::TEST_BOOT_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let cfg = Config {
             argv: vec!["/bin/true".into()],
             env: vec!["PATH=/bin".into()],
@@ -108,6 +111,9 @@ mod tests {
 
     #[test]
     fn booted_kernel_round_trips_through_an_image() {
+        let _one_platform = crate::sandbox::TEST_BOOT_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let cfg = Config {
             argv: vec!["/bin/true".into()],
             env: vec!["PATH=/bin".into()],

@@ -95,7 +95,8 @@ pub fn iovecs(k: &mut Kernel, tid: Tid, addr: u64, n: usize) -> Result<Vec<(u64,
     let mut v = Vec::with_capacity(n);
     let mut total: usize = 0;
     for i in 0..n {
-        let iov: libc::iovec = k.read_val(tid, addr + i as u64 * 16)?;
+        let at = addr.checked_add(i as u64 * 16).ok_or(Errno::EFAULT)?;
+        let iov: libc::iovec = k.read_val(tid, at)?;
         if (iov.iov_len as isize) < 0 {
             return Err(Errno::EINVAL);
         }
@@ -659,7 +660,10 @@ fn record_lock(k: &mut Kernel, tid: Tid, f: FileId, cmd: i32, addr: u64) -> SysR
             start.checked_add(fl.l_len).ok_or(Errno::EOVERFLOW)? as u64,
         )
     } else if fl.l_len < 0 {
-        (start + fl.l_len, start as u64)
+        (
+            start.checked_add(fl.l_len).ok_or(Errno::EINVAL)?,
+            start as u64,
+        )
     } else {
         (start, u64::MAX)
     };
@@ -748,7 +752,16 @@ fn sys_flock(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             }
             Ok(0)
         }
-        Err(Errno::EAGAIN) if !nb => Err(SysErr::Block(Block::on(vec![lock::LOCK_QUEUE]))),
+        Err(e @ (Errno::EAGAIN | Errno::EDEADLK)) => {
+            if e == Errno::EDEADLK {
+                k.notify(lock::LOCK_QUEUE);
+            }
+            if nb {
+                Err(Errno::EAGAIN.into())
+            } else {
+                Err(SysErr::Block(Block::on(vec![lock::LOCK_QUEUE])))
+            }
+        }
         Err(e) => Err(e.into()),
     }
 }

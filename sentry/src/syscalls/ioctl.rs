@@ -45,6 +45,11 @@ const TCSETS2: u64 = 0x402c_542b;
 const TCSETSW2: u64 = 0x402c_542c;
 const TCSETSF2: u64 = 0x402c_542d;
 const TIOCGDEV: u64 = 0x8004_5432;
+const TIOCPKT: u64 = 0x5420;
+const TIOCGPTN: u64 = 0x8004_5430;
+const TIOCSPTLCK: u64 = 0x4004_5431;
+const TIOCGPTLCK: u64 = 0x8004_5439;
+const TIOCGPTPEER: u64 = 0x5441;
 const FIONBIO: u64 = 0x5421;
 const FIONCLEX: u64 = 0x5450;
 const FIOCLEX: u64 = 0x5451;
@@ -109,6 +114,11 @@ fn sys_ioctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             }
             _ => Err(Errno::ENOTTY.into()),
         },
+        FileKind::PtyMaster(i) | FileKind::PtySlave(i) => {
+            let master = matches!(of.kind, FileKind::PtyMaster(_));
+            let i = *i;
+            pty_ioctl(k, tid, i, master, req, arg)
+        }
         FileKind::Stdio(slot) => {
             let slot = *slot;
             if k.vfs.stdio.is_tty(slot) {
@@ -153,14 +163,62 @@ fn pass(
     Ok(0)
 }
 
+/// Sets host terminal settings without waiting for output to drain.
+fn set_now(
+    k: &mut Kernel,
+    tid: Tid,
+    slot: u8,
+    flush: bool,
+    req: u64,
+    arg: u64,
+    len: usize,
+) -> SysResult {
+    if flush {
+        // SAFETY: an integer-argument request on our host terminal.
+        unsafe {
+            libc::ioctl(
+                k.vfs.stdio.fd(slot),
+                TCFLSH as _,
+                libc::TCIFLUSH as libc::c_ulong,
+            )
+        };
+    }
+    pass(k, tid, slot, req, arg, len, false)
+}
+
+/// Requests that change a terminal (a background process gets `SIGTTOU`).
+fn changes_settings(req: u64) -> bool {
+    matches!(
+        req,
+        TCSETS
+            | TCSETSW
+            | TCSETSF
+            | TCSETS2
+            | TCSETSW2
+            | TCSETSF2
+            | TCSETA
+            | TCSETAW
+            | TCSETAF
+            | TIOCSPGRP
+            | TCFLSH
+            | TIOCSWINSZ
+    )
+}
+
 fn tty_ioctl(k: &mut Kernel, tid: Tid, slot: u8, req: u64, arg: u64) -> SysResult {
+    if changes_settings(req) && slot < crate::vfs::stdio::FIRST_DONATED {
+        let (session, fg) = (k.vfs.stdio.session, k.vfs.stdio.fg_pgrp);
+        crate::vfs::pty::job_control(k, tid, session, fg, crate::kernel::signal::SIGTTOU)?;
+    }
     match req {
         TCGETS => pass(k, tid, slot, req, arg, 36, true),
-        TCSETS | TCSETSW | TCSETSF => pass(k, tid, slot, req, arg, 36, false),
+        // Waiting for output to drain would block the sentry: the settings
+        // apply at once (input is still flushed for the *F forms).
+        TCSETS | TCSETSW | TCSETSF => set_now(k, tid, slot, req == TCSETSF, TCSETS, arg, 36),
         TCGETS2 => pass(k, tid, slot, req, arg, 44, true),
-        TCSETS2 | TCSETSW2 | TCSETSF2 => pass(k, tid, slot, req, arg, 44, false),
+        TCSETS2 | TCSETSW2 | TCSETSF2 => set_now(k, tid, slot, req == TCSETSF2, TCSETS2, arg, 44),
         TCGETA => pass(k, tid, slot, req, arg, 18, true),
-        TCSETA | TCSETAW | TCSETAF => pass(k, tid, slot, req, arg, 18, false),
+        TCSETA | TCSETAW | TCSETAF => set_now(k, tid, slot, req == TCSETAF, TCSETA, arg, 18),
         TIOCGWINSZ => pass(k, tid, slot, req, arg, 8, true),
         TIOCSWINSZ => {
             pass(k, tid, slot, req, arg, 8, false)?;
@@ -260,6 +318,219 @@ fn tty_ioctl(k: &mut Kernel, tid: Tid, slot: u8, req: u64, arg: u64) -> SysResul
         TIOCGDEV => {
             let d = k.vfs.stdio.tty_rdev;
             let enc = (crate::vfs::node::major(d) << 8) | (crate::vfs::node::minor(d) & 0xff);
+            k.write_val(tid, arg, &enc)?;
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY.into()),
+    }
+}
+
+/// Terminal requests on either side of a pseudo-terminal.
+fn pty_ioctl(k: &mut Kernel, tid: Tid, index: u32, master: bool, req: u64, arg: u64) -> SysResult {
+    use crate::vfs::pty::Termios;
+    let p = k.vfs.ptys.get(&index).ok_or(Errno::EIO)?;
+    let (session, fg, termios, winsize) = (p.session, p.fg_pgrp, p.termios, p.winsize);
+    let sid = k.tg(tid).sid;
+    // Job control requests on a slave need it to be the caller's terminal.
+    let mine = master || session == sid;
+    if !master && changes_settings(req) {
+        crate::vfs::pty::job_control(k, tid, session, fg, crate::kernel::signal::SIGTTOU)?;
+    }
+    let set = |k: &mut Kernel, t: Termios| {
+        if let Some(p) = k.vfs.ptys.get_mut(&index) {
+            p.set_termios(t);
+            let q = p.queue;
+            k.notify(q);
+        }
+    };
+    match req {
+        TCGETS | TCGETS2 => {
+            k.copy_out(tid, arg, &termios.to_bytes(req == TCGETS2))?;
+            Ok(0)
+        }
+        TCSETS | TCSETSW | TCSETSF | TCSETS2 | TCSETSW2 | TCSETSF2 => {
+            let two = matches!(req, TCSETS2 | TCSETSW2 | TCSETSF2);
+            let b = k.read_bytes(tid, arg, if two { 44 } else { 36 })?;
+            if matches!(req, TCSETSF | TCSETSF2) {
+                if let Some(p) = k.vfs.ptys.get_mut(&index) {
+                    p.flush(0);
+                }
+            }
+            set(k, Termios::from_bytes(&b, two));
+            Ok(0)
+        }
+        TCGETA => {
+            k.copy_out(tid, arg, &termios.to_termio())?;
+            Ok(0)
+        }
+        TCSETA | TCSETAW | TCSETAF => {
+            let b = k.read_bytes(tid, arg, 18)?;
+            let mut t = termios;
+            t.set_from_termio(&b);
+            set(k, t);
+            Ok(0)
+        }
+        TIOCGWINSZ => {
+            let mut b = [0u8; 8];
+            for (j, v) in winsize.iter().enumerate() {
+                b[j * 2..j * 2 + 2].copy_from_slice(&v.to_le_bytes());
+            }
+            k.copy_out(tid, arg, &b)?;
+            Ok(0)
+        }
+        TIOCSWINSZ => {
+            let b = k.read_bytes(tid, arg, 8)?;
+            let w = [0, 1, 2, 3].map(|j| u16::from_le_bytes([b[j * 2], b[j * 2 + 1]]));
+            if let Some(p) = k.vfs.ptys.get_mut(&index) {
+                if p.winsize != w {
+                    p.winsize = w;
+                    crate::vfs::pty::signal_group(k, fg, crate::kernel::signal::SIGWINCH);
+                }
+            }
+            Ok(0)
+        }
+        FIONREAD | TIOCOUTQ => {
+            let p = k.vfs.ptys.get(&index).ok_or(Errno::EIO)?;
+            let n = match (master, req == FIONREAD) {
+                (true, true) => p.output.len(),
+                (false, true) => p.slave_pending(),
+                (false, false) => p.output.len(),
+                (true, false) => 0,
+            };
+            k.write_val(tid, arg, &(n.min(i32::MAX as usize) as i32))?;
+            Ok(0)
+        }
+        TCFLSH => {
+            let which = arg as i32;
+            if !(0..=2).contains(&which) {
+                return Err(Errno::EINVAL.into());
+            }
+            if let Some(p) = k.vfs.ptys.get_mut(&index) {
+                // The master's "input" is the slave's output.
+                let which = if master { 2 - which } else { which };
+                p.flush(which);
+                let q = p.queue;
+                k.notify(q);
+            }
+            Ok(0)
+        }
+        TCSBRK | TCSBRKP | TCXONC | TIOCEXCL | TIOCNXCL => Ok(0),
+        TIOCGPGRP => {
+            if !mine {
+                return Err(Errno::ENOTTY.into());
+            }
+            k.write_val(tid, arg, &fg)?;
+            Ok(0)
+        }
+        TIOCSPGRP => {
+            if !mine || session == 0 {
+                return Err(Errno::ENOTTY.into());
+            }
+            let pg: i32 = k.read_val(tid, arg)?;
+            if pg < 0 {
+                return Err(Errno::EINVAL.into());
+            }
+            let groups: Vec<_> = k.thread_groups.values().filter(|g| g.pgid == pg).collect();
+            if groups.is_empty() {
+                return Err(Errno::ESRCH.into());
+            }
+            if groups.iter().any(|g| g.sid != session) {
+                return Err(Errno::EPERM.into());
+            }
+            if let Some(p) = k.vfs.ptys.get_mut(&index) {
+                p.fg_pgrp = pg;
+            }
+            Ok(0)
+        }
+        TIOCGSID => {
+            if !mine || session == 0 {
+                return Err(Errno::ENOTTY.into());
+            }
+            k.write_val(tid, arg, &session)?;
+            Ok(0)
+        }
+        TIOCSCTTY => {
+            let g = k.tg(tid);
+            let (tgid, pgid) = (g.tgid, g.pgid);
+            if sid != tgid {
+                return Err(Errno::EPERM.into());
+            }
+            if session == sid {
+                return Ok(0);
+            }
+            let steal = arg == 1 && k.task(tid).creds.euid == 0;
+            if session != 0 && !steal {
+                return Err(Errno::EPERM.into());
+            }
+            if crate::vfs::pty::of_session(&k.vfs, sid).is_some() {
+                return Err(Errno::EPERM.into());
+            }
+            if let Some(p) = k.vfs.ptys.get_mut(&index) {
+                p.session = sid;
+                p.fg_pgrp = pgid;
+            }
+            Ok(0)
+        }
+        TIOCNOTTY => {
+            if !mine || master {
+                return Err(Errno::ENOTTY.into());
+            }
+            // The session leader gives the terminal up.
+            if k.tg(tid).tgid == sid {
+                crate::vfs::pty::signal_group(k, fg, crate::kernel::signal::SIGHUP);
+                crate::vfs::pty::signal_group(k, fg, crate::kernel::signal::SIGCONT);
+                if let Some(p) = k.vfs.ptys.get_mut(&index) {
+                    p.session = 0;
+                    p.fg_pgrp = 0;
+                }
+            }
+            Ok(0)
+        }
+        TIOCGPTN if master => {
+            k.write_val(tid, arg, &index)?;
+            Ok(0)
+        }
+        TIOCSPTLCK if master => {
+            let v: i32 = k.read_val(tid, arg)?;
+            if let Some(p) = k.vfs.ptys.get_mut(&index) {
+                p.locked = v != 0;
+            }
+            Ok(0)
+        }
+        TIOCGPTLCK if master => {
+            let v = k.vfs.ptys.get(&index).is_some_and(|p| p.locked) as i32;
+            k.write_val(tid, arg, &v)?;
+            Ok(0)
+        }
+        TIOCPKT if master => {
+            let v: i32 = k.read_val(tid, arg)?;
+            if v != 0 {
+                return Err(Errno::EINVAL.into());
+            }
+            Ok(0)
+        }
+        TIOCGPTPEER if master => {
+            let flags = arg as i32;
+            let node = k.vfs.ptys.get(&index).ok_or(Errno::EIO)?.node;
+            let (_, fs) = k.vfs.pts_dir.ok_or(Errno::EIO)?;
+            let mount = k
+                .vfs
+                .mounts
+                .mounts
+                .iter()
+                .find(|(_, m)| m.fs == fs)
+                .map(|(&id, _)| id)
+                .ok_or(Errno::EIO)?;
+            let loc = crate::vfs::node::Loc {
+                mount,
+                node: crate::vfs::node::Node::Mem(node),
+            };
+            let f = crate::vfs::pty::open_slave(k, tid, index, loc, flags | libc::O_NOCTTY)?;
+            Ok(file::install_fd(k, tid, f, flags & libc::O_CLOEXEC != 0, 0)? as u64)
+        }
+        TIOCGDEV => {
+            let enc =
+                (crate::vfs::pty::SLAVE_MAJOR << 8) | (index & 0xff) | ((index & !0xff) << 12);
             k.write_val(tid, arg, &enc)?;
             Ok(0)
         }

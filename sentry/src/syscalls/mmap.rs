@@ -119,7 +119,17 @@ fn sys_mmap(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         name,
         dev_ino,
     };
-    let r = k.with_mm(tid, |m, h| m.mmap(opts, h));
+    // RLIMIT_AS bounds the address space (a MAP_FIXED that replaces
+    // mappings is counted as growth too; Linux subtracts the overlap).
+    let limit = k.rlimit(tid, libc::RLIMIT_AS as usize).0;
+    let size = crate::memory::page_up(len).unwrap_or(u64::MAX);
+    let r = if limit != u64::MAX
+        && k.mms[&k.task(tid).mm].virtual_size().saturating_add(size) > limit
+    {
+        Err(Errno::ENOMEM)
+    } else {
+        k.with_mm(tid, |m, h| m.mmap(opts, h))
+    };
     if r.is_err() {
         // Give back the reference the VMA would have held.
         match backing {

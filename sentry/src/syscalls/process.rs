@@ -257,9 +257,7 @@ fn exec_done(k: &mut Kernel, tid: Tid, new: Tid) -> SysResult {
 fn sys_execveat(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let dirfd = a.fd(0);
     let path = k.read_cstr(tid, a.ptr(1), libc::PATH_MAX as usize - 1)?;
-    if path.is_empty() || (dirfd != libc::AT_FDCWD && path[0] != b'/') {
-        return Err(Errno::ENOSYS.into());
-    }
+    let path = crate::vfs::ops::execveat_path(k, tid, dirfd, &path, a.i32(4))?;
     let argv = k.read_str_array(tid, a.ptr(2))?;
     let envp = k.read_str_array(tid, a.ptr(3))?;
     let new = k.execve(tid, path, argv, envp)?;

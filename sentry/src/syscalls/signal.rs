@@ -402,7 +402,9 @@ fn tv_ns(tv: &libc::timeval) -> Option<u64> {
     if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
         return None;
     }
-    Some(tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000)
+    (tv.tv_sec as u64)
+        .checked_mul(1_000_000_000)?
+        .checked_add(tv.tv_usec as u64 * 1000)
 }
 
 fn ns_tv(ns: u64) -> libc::timeval {
@@ -441,7 +443,7 @@ fn sys_setitimer(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         let val = tv_ns(&v.it_value).ok_or(Errno::EINVAL)?;
         let iv = tv_ns(&v.it_interval).ok_or(Errno::EINVAL)?;
         let now = k.clock.monotonic();
-        k.tg_mut(tid).itimer_real = (val > 0).then(|| (now + val, iv));
+        k.tg_mut(tid).itimer_real = (val > 0).then(|| (now.saturating_add(val), iv));
     }
     if a.ptr(2) != 0 {
         k.write_val(tid, a.ptr(2), &old)?;

@@ -259,9 +259,9 @@ fn sys_timer_settime(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         None
     } else if flags & libc::TIMER_ABSTIME != 0 {
         let cnow = k.clock.read(clock).unwrap_or(now);
-        Some(now + val.saturating_sub(cnow))
+        Some(now.saturating_add(val.saturating_sub(cnow)))
     } else {
-        Some(now + val)
+        Some(now.saturating_add(val))
     };
     let t = k.tg_mut(tid).timers.get_mut(&id).expect("checked");
     t.deadline = deadline;

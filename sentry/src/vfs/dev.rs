@@ -22,22 +22,34 @@ pub enum Device {
 /// What opening a character device gives.
 pub enum Opened {
     Device(Device),
-    /// The controlling terminal: stdio slot.
+    /// The host terminal: stdio slot.
     Tty(u8),
+    /// A new pseudo-terminal pair (`/dev/ptmx`).
+    PtyMaster,
+    /// The slave of pseudo-terminal N.
+    PtySlave(u32),
 }
 
-/// The device of character device number `rdev`.
-pub fn open_char(v: &Vfs, rdev: u64) -> Result<Opened, Errno> {
+/// The device of character device number `rdev`, opened by a process of
+/// session `sid` (`/dev/tty` is its controlling terminal).
+pub fn open_char(v: &Vfs, rdev: u64, sid: crate::kernel::Tid) -> Result<Opened, Errno> {
     let d = match (super::node::major(rdev), super::node::minor(rdev)) {
         (1, 3) => Device::Null,
         (1, 5) => Device::Zero,
         (1, 7) => Device::Full,
         (1, 8) => Device::Random,
         (1, 9) => Device::Urandom,
-        (5, 0) => return v.stdio.tty_slot().map(Opened::Tty).ok_or(Errno::ENXIO),
+        (5, 0) => {
+            if let Some(i) = super::pty::of_session(v, sid) {
+                return Ok(Opened::PtySlave(i));
+            }
+            return v.stdio.tty_slot().map(Opened::Tty).ok_or(Errno::ENXIO);
+        }
+        (5, 2) => return Ok(Opened::PtyMaster),
         _ if rdev == v.stdio.tty_rdev && rdev != 0 => {
             return v.stdio.tty_slot().map(Opened::Tty).ok_or(Errno::ENXIO)
         }
+        (super::pty::SLAVE_MAJOR, n) => return Ok(Opened::PtySlave(n)),
         _ => return Err(Errno::ENXIO),
     };
     Ok(Opened::Device(d))
@@ -129,6 +141,7 @@ pub fn populate(v: &mut Vfs, fs: FsId, root: InodeId) -> InodeId {
         ("random", 1, 8, 0o666),
         ("urandom", 1, 9, 0o666),
         ("tty", 5, 0, 0o666),
+        ("ptmx", 5, 2, 0o666),
     ] {
         let ino = v.mounts.alloc_ino(fs);
         let mut i = MemInode::new(fs, ino, libc::S_IFCHR | perm, 0, 0, MemData::Special);
@@ -141,7 +154,6 @@ pub fn populate(v: &mut Vfs, fs: FsId, root: InodeId) -> InodeId {
         ("stdin", "/proc/self/fd/0"),
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
-        ("ptmx", "pts/ptmx"),
     ] {
         let ino = v.mounts.alloc_ino(fs);
         let i = MemInode::new(

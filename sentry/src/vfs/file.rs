@@ -55,6 +55,9 @@ pub enum FileKind {
     Epoll(super::epoll::Epoll),
     TimerFd(super::timerfd::TimerFd),
     SignalFd(super::signalfd::SignalFd),
+    /// The master or a slave side of pseudo-terminal N.
+    PtyMaster(u32),
+    PtySlave(u32),
 }
 
 /// An open file description.
@@ -443,6 +446,14 @@ pub fn read(
         FileKind::EventFd(_) => super::eventfd::read(k, f, len),
         FileKind::TimerFd(_) => super::timerfd::read(k, f, len),
         FileKind::SignalFd(_) => super::signalfd::read(k, tid, f, len),
+        FileKind::PtyMaster(i) => {
+            let i = *i;
+            super::pty::read(k, tid, i, true, len, nonblock)
+        }
+        FileKind::PtySlave(i) => {
+            let i = *i;
+            super::pty::read(k, tid, i, false, len, nonblock)
+        }
         FileKind::Epoll(_) => Err(Errno::EINVAL.into()),
     }
 }
@@ -582,6 +593,14 @@ pub fn write(
             Ok(super::proc::write(k, tid, node, data)?)
         }
         FileKind::EventFd(_) => super::eventfd::write(k, f, data),
+        FileKind::PtyMaster(i) => {
+            let i = *i;
+            super::pty::write(k, tid, i, true, data, nonblock)
+        }
+        FileKind::PtySlave(i) => {
+            let i = *i;
+            super::pty::write(k, tid, i, false, data, nonblock)
+        }
         FileKind::TimerFd(_) | FileKind::Epoll(_) | FileKind::SignalFd(_) => {
             Err(Errno::EINVAL.into())
         }

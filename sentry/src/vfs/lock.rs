@@ -48,7 +48,9 @@ pub struct Locks {
 
 impl Locks {
     /// `flock`: `op` is `LOCK_SH`, `LOCK_EX` or `LOCK_UN`. `Err(EAGAIN)`
-    /// means a conflict (the caller blocks or fails).
+    /// means a conflict (the caller blocks or fails); `Err(EDEADLK)` a
+    /// conflict after the caller's old lock was dropped (others must be
+    /// woken).
     pub fn flock(&mut self, node: Node, f: FileId, op: i32) -> Result<bool, Errno> {
         let l = self.flocks.entry(node).or_default();
         match op {
@@ -62,22 +64,36 @@ impl Locks {
                 }
                 Ok(changed)
             }
-            libc::LOCK_SH => {
-                if l.excl.is_some_and(|x| x != f) {
+            libc::LOCK_SH | libc::LOCK_EX => {
+                // As Linux: a conversion drops the old lock first, so a
+                // failed (or waiting) upgrade leaves none.
+                let want_ex = op == libc::LOCK_EX;
+                let holds = if want_ex {
+                    l.excl == Some(f)
+                } else {
+                    l.shared.contains(&f)
+                };
+                if holds {
+                    return Ok(false);
+                }
+                let mut changed = l.shared.remove(&f);
+                if l.excl == Some(f) {
+                    l.excl = None;
+                    changed = true;
+                }
+                let conflict = l.excl.is_some() || (want_ex && !l.shared.is_empty());
+                if conflict {
+                    if changed {
+                        return Err(Errno::EDEADLK);
+                    }
                     return Err(Errno::EAGAIN);
                 }
-                let changed = l.excl == Some(f);
-                l.excl = None;
-                l.shared.insert(f);
+                if want_ex {
+                    l.excl = Some(f);
+                } else {
+                    l.shared.insert(f);
+                }
                 Ok(changed)
-            }
-            libc::LOCK_EX => {
-                if l.excl.is_some_and(|x| x != f) || l.shared.iter().any(|&x| x != f) {
-                    return Err(Errno::EAGAIN);
-                }
-                l.shared.remove(&f);
-                l.excl = Some(f);
-                Ok(false)
             }
             _ => Err(Errno::EINVAL),
         }
@@ -188,7 +204,9 @@ mod tests {
         let n = Node::Mem(1);
         assert!(l.flock(n, 1, libc::LOCK_SH).is_ok());
         assert!(l.flock(n, 2, libc::LOCK_SH).is_ok());
-        assert_eq!(l.flock(n, 1, libc::LOCK_EX), Err(Errno::EAGAIN));
+        // A failed upgrade drops the shared lock it held.
+        assert_eq!(l.flock(n, 1, libc::LOCK_EX), Err(Errno::EDEADLK));
+        assert!(!l.flocks[&n].shared.contains(&1));
         l.flock(n, 2, libc::LOCK_UN).unwrap();
         assert!(l.flock(n, 1, libc::LOCK_EX).is_ok());
         assert_eq!(l.flock(n, 2, libc::LOCK_SH), Err(Errno::EAGAIN));

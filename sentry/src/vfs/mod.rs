@@ -14,10 +14,13 @@
 //! the system call layer and the kernel loop call.
 //!
 //! Filesystems: the root overlay ([`overlay`]), tmpfs and devtmpfs
-//! ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]), and anonymous
-//! files (eventfd, epoll, timerfd). Operations that need the kernel (procfs
-//! content, memory, wait queues) are free functions taking `&mut Kernel`:
-//! [`ops`] for names, [`file`] for I/O.
+//! ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]),
+//! pseudo-terminals ([`pty`]), the caller's stdio ([`stdio`]), and
+//! anonymous files ([`eventfd`], [`epoll`], [`timerfd`], [`signalfd`]).
+//! Operations that need the kernel (procfs content, memory, wait queues)
+//! are free functions taking `&mut Kernel`: [`ops`] for names, [`file`] for
+//! I/O, [`poll`] for readiness; [`path`] resolves names on the kernel or,
+//! where only the VFS is at hand (boot, the loader), on the VFS alone.
 
 pub mod dev;
 pub mod epoll;
@@ -35,6 +38,7 @@ pub mod perm;
 pub mod pipe;
 pub mod poll;
 pub mod proc;
+pub mod pty;
 pub mod signalfd;
 pub mod stdio;
 pub mod timerfd;
@@ -101,6 +105,9 @@ pub enum VfsError {
 pub struct Pending {
     pub objects: Vec<MemObjectId>,
     pub notify: Vec<WaitQueueId>,
+    /// (process group, signal) to send.
+    #[serde(default)]
+    pub signals: Vec<(crate::kernel::Tid, i32)>,
 }
 
 /// All files of a sandbox.
@@ -113,6 +120,12 @@ pub struct Vfs {
     pub ovl: Overlay,
     pub mounts: Mounts,
     pub pipes: BTreeMap<PipeId, pipe::Pipe>,
+    /// Pseudo-terminals by index, and the devtmpfs directory of their
+    /// slaves (with its filesystem).
+    #[serde(default)]
+    pub ptys: BTreeMap<u32, pty::Pty>,
+    #[serde(default)]
+    pub pts_dir: Option<(InodeId, FsId)>,
     pub stdio: stdio::Stdio,
     pub locks: lock::Locks,
     pub proc: proc::ProcState,
@@ -154,7 +167,7 @@ impl Vfs {
             root: root_node,
             mountpoint: None,
             flags: root_flags,
-            source: "none".into(),
+            source: "overlay".into(),
             options: String::new(),
         });
         mounts.root = root_mount;
@@ -180,6 +193,8 @@ impl Vfs {
             ovl,
             mounts,
             pipes: BTreeMap::new(),
+            ptys: BTreeMap::new(),
+            pts_dir: None,
             stdio: stdio::Stdio::attach(),
             locks: lock::Locks::default(),
             proc: proc::ProcState::new(),
@@ -194,10 +209,6 @@ impl Vfs {
 
     /// Mounts procfs, devtmpfs, and the tmpfs instances.
     fn mount_standard(&mut self, tmp_tmpfs: bool) {
-        let root = Loc {
-            mount: self.mounts.root,
-            node: Node::Ovl(self.ovl.root),
-        };
         if let Some(at) = self.mountpoint_in_root(b"proc") {
             let fs = self.mounts.new_fs(FsKind::Proc);
             self.mounts.add(Mount {
@@ -216,10 +227,11 @@ impl Vfs {
                 root: Node::Mem(droot),
                 mountpoint: Some(at),
                 flags: mount::MS_NOSUID,
-                source: "none".into(),
+                source: "devtmpfs".into(),
                 options: "mode=755".into(),
             });
             let shm = dev::populate(self, fs, droot);
+            self.pts_dir = self.mem.lookup(droot, b"pts").map(|d| (d, fs));
             dev::add_tty_node(self, fs, droot, dm);
             let (sfs, sroot) = self.new_memfs(FsKind::Tmpfs, 0o1777);
             self.mem_hold(shm);
@@ -231,7 +243,7 @@ impl Vfs {
                     node: Node::Mem(shm),
                 }),
                 flags: mount::MS_NOSUID | mount::MS_NODEV,
-                source: "none".into(),
+                source: "tmpfs".into(),
                 options: "mode=1777".into(),
             });
         }
@@ -246,12 +258,11 @@ impl Vfs {
                     root: Node::Mem(troot),
                     mountpoint: Some(at),
                     flags: mount::MS_NOSUID | mount::MS_NODEV,
-                    source: "none".into(),
+                    source: "tmpfs".into(),
                     options: "mode=1777".into(),
                 });
             }
         }
-        let _ = root;
     }
 
     /// An empty in-memory filesystem: its ID and root directory (held).
@@ -306,6 +317,18 @@ impl Vfs {
             mount: self.mounts.root,
             node: Node::Ovl(id),
         })
+    }
+
+    /// Takes the host resources of a restored VFS: the stdio of the process
+    /// that restores it (what each descriptor is may differ from before).
+    /// Lower files and directories reopen by path when first used.
+    pub fn reattach_host(&mut self) {
+        let old = std::mem::replace(&mut self.stdio, stdio::Stdio::attach());
+        self.stdio.session = old.session;
+        self.stdio.fg_pgrp = old.fg_pgrp;
+        if self.stdio.tty_rdev == old.tty_rdev {
+            self.stdio.tty_node = old.tty_node;
+        }
     }
 
     fn id(&mut self) -> u64 {
@@ -401,6 +424,34 @@ impl Vfs {
         let id = self.id();
         self.fdtables.insert(id, t);
         id
+    }
+
+    /// A descriptor table holding `stdio` (host descriptors handed over
+    /// for a process started from outside, `exec`) as 0, 1, 2.
+    pub fn new_fdtable_from_host(
+        &mut self,
+        stdio: [std::os::fd::OwnedFd; 3],
+    ) -> Result<u64, Errno> {
+        let mut t = FdTable {
+            refs: 1,
+            ..Default::default()
+        };
+        for (fd, host) in (0..).zip(stdio) {
+            let slot = match self.stdio.donate(host) {
+                Ok(slot) => slot,
+                Err(e) => {
+                    for (f, _) in t.fds.into_values() {
+                        self.file_release(f);
+                    }
+                    return Err(e);
+                }
+            };
+            let f = self.open_stdio(slot, self.stdio.access(slot));
+            t.fds.insert(fd, (f, false));
+        }
+        let id = self.id();
+        self.fdtables.insert(id, t);
+        Ok(id)
     }
 
     /// A new open file description for stdio slot `slot`.
@@ -587,6 +638,20 @@ impl Vfs {
         if let FileKind::Pipe { pipe } = of.kind {
             self.pipe_end_closed(pipe, of.readable(), of.writable());
         }
+        match of.kind {
+            FileKind::PtyMaster(i) => pty::closed(self, i, true),
+            FileKind::PtySlave(i) => pty::closed(self, i, false),
+            _ => {}
+        }
+        if let FileKind::Stdio(slot) = of.kind {
+            let still_open = self
+                .files
+                .values()
+                .any(|f| matches!(f.kind, FileKind::Stdio(s) if s == slot));
+            if slot >= stdio::FIRST_DONATED && !still_open {
+                self.stdio.release(slot);
+            }
+        }
         if self.locks.release_file(id) {
             self.pending.notify.push(lock::LOCK_QUEUE);
         }
@@ -704,7 +769,20 @@ pub fn reap(k: &mut Kernel) -> bool {
     k.vfs.drain_overlay();
     k.vfs.ovl.sweep();
     k.vfs.drain_overlay();
-    if k.vfs.pending.objects.is_empty() && k.vfs.pending.notify.is_empty() {
+    // Record locks of processes that are gone.
+    if !k.vfs.locks.ranges.is_empty() {
+        let tgs = &k.thread_groups;
+        if k.vfs
+            .locks
+            .prune(|p| tgs.get(&p).is_some_and(|g| g.zombie.is_none()))
+        {
+            k.vfs.pending.notify.push(lock::LOCK_QUEUE);
+        }
+    }
+    if k.vfs.pending.objects.is_empty()
+        && k.vfs.pending.notify.is_empty()
+        && k.vfs.pending.signals.is_empty()
+    {
         return false;
     }
     let p = std::mem::take(&mut k.vfs.pending);
@@ -717,6 +795,9 @@ pub fn reap(k: &mut Kernel) -> bool {
     }
     for q in p.notify {
         k.notify(q);
+    }
+    for (pgrp, sig) in p.signals {
+        pty::signal_group(k, pgrp, sig);
     }
     true
 }

@@ -588,8 +588,26 @@ pub fn open_found(
                     return Err(Errno::EACCES.into());
                 }
                 let st = path::stat(k, loc)?;
-                match dev::open_char(&k.vfs, st.rdev)? {
+                let sid = k.tg(tid).sid;
+                match dev::open_char(&k.vfs, st.rdev, sid)? {
                     Opened::Device(d) => FileKind::Device(d),
+                    Opened::PtyMaster => return Ok(super::pty::open_master(k, tid, loc, flags)?),
+                    Opened::PtySlave(i) => {
+                        let at = k.vfs.ptys.get(&i).map(|p| p.node);
+                        let loc = match at {
+                            // /dev/tty reaches the slave through its node.
+                            Some(n)
+                                if st.rdev != super::node::makedev(super::pty::SLAVE_MAJOR, i) =>
+                            {
+                                Loc {
+                                    mount: loc.mount,
+                                    node: Node::Mem(n),
+                                }
+                            }
+                            _ => loc,
+                        };
+                        return Ok(super::pty::open_slave(k, tid, i, loc, flags)?);
+                    }
                     Opened::Tty(slot) => {
                         let f = k.vfs.open_stdio(slot, acc);
                         if let Some(of) = k.vfs.files.get_mut(&f) {
@@ -768,6 +786,51 @@ fn exec_checks<N: path::Ns + ?Sized>(n: &N, creds: &Creds, loc: Loc) -> Result<(
         return Err(Errno::EACCES);
     }
     perm::check(creds, mode, uid, gid, MAY_EXEC)
+}
+
+/// The path `execveat` executes: relative paths and `AT_EMPTY_PATH` name
+/// the descriptor through `/dev/fd/N` (what Linux shows as the file name,
+/// and what reaches an unnamed file such as a memfd).
+pub fn execveat_path(
+    k: &mut Kernel,
+    tid: Tid,
+    dirfd: i32,
+    path: &[u8],
+    flags: i32,
+) -> Result<Vec<u8>, Errno> {
+    if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if path.is_empty() && flags & libc::AT_EMPTY_PATH == 0 {
+        return Err(Errno::ENOENT);
+    }
+    if !path.is_empty() && flags & libc::AT_SYMLINK_NOFOLLOW != 0 {
+        let loc = lookup_at(k, tid, dirfd, path, libc::AT_SYMLINK_NOFOLLOW)?;
+        if path::file_type(k, loc.node) == libc::S_IFLNK {
+            return Err(Errno::ELOOP);
+        }
+    }
+    if path.first() == Some(&b'/') {
+        return Ok(path.to_vec());
+    }
+    if dirfd == libc::AT_FDCWD {
+        return Ok(if path.is_empty() {
+            b".".to_vec()
+        } else {
+            path.to_vec()
+        });
+    }
+    let f = file::get(k, tid, dirfd)?;
+    let loc = k.vfs.files.get(&f).ok_or(Errno::EBADF)?.loc;
+    let mut p = format!("/dev/fd/{dirfd}").into_bytes();
+    if !path.is_empty() {
+        if !path::is_dir(k, loc.node) {
+            return Err(Errno::ENOTDIR);
+        }
+        p.push(b'/');
+        p.extend_from_slice(path);
+    }
+    Ok(p)
 }
 
 /// [`open_exec`] with only the VFS at hand (boot, the loader's

@@ -82,6 +82,9 @@ pub struct Overlay {
     /// them.
     #[serde(default)]
     pub unref: Vec<InodeId>,
+    /// Cache size that triggers the next sweep.
+    #[serde(default)]
+    sweep_at: usize,
     #[serde(skip)]
     root_fd: Option<OwnedFd>,
 }
@@ -163,6 +166,7 @@ impl Overlay {
                 root_dev: st.st_dev,
                 root_path,
                 unref: Vec::new(),
+                sweep_at: 0,
                 root_fd: Some(root_fd),
             },
             upper_root,
@@ -305,9 +309,11 @@ impl Overlay {
         }
     }
 
-    /// Drops unreferenced nodes when the cache is large.
+    /// Drops unreferenced nodes when the cache has grown: past the soft
+    /// limit, and to twice what the last sweep left (so that many nodes in
+    /// use do not make every call scan them).
     pub fn sweep(&mut self) {
-        if self.nodes.len() <= CACHE_SOFT_LIMIT {
+        if self.nodes.len() <= CACHE_SOFT_LIMIT.max(self.sweep_at) {
             return;
         }
         let idle: Vec<OvlId> = self
@@ -319,6 +325,7 @@ impl Overlay {
         for id in idle {
             self.evict(id);
         }
+        self.sweep_at = self.nodes.len() * 2;
     }
 
     /// Mode (type and permissions), owner and group of a node.

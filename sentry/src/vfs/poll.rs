@@ -97,6 +97,13 @@ pub fn ready(k: &mut Kernel, tid: crate::kernel::Tid, f: FileId, events: u32, de
             r.queues.push(p.queue);
             r.gen = p.gen;
         }
+        FileKind::PtyMaster(i) | FileKind::PtySlave(i) => {
+            let master = matches!(of.kind, FileKind::PtyMaster(_));
+            let (m, q, gen) = super::pty::ready(&k.vfs, *i, master);
+            r.mask = m;
+            r.queues.push(q);
+            r.gen = gen;
+        }
         FileKind::Stdio(slot) => {
             let slot = *slot;
             let want = (events & (IN | OUT | PRI | RDNORM | WRNORM | RDHUP)) as i16;

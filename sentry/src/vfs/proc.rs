@@ -205,7 +205,9 @@ pub struct ProcState {
     pub cpuinfo: Vec<u8>,
     pub mem_total_kb: u64,
     pub ncpus: usize,
-    pub oom_score_adj: BTreeMap<Tid, i32>,
+    /// Process -> (value, start time of its leader): an entry of a process
+    /// that is gone does not apply to a new one with the same ID.
+    pub oom_score_adj: BTreeMap<Tid, (i32, u64)>,
 }
 
 fn random_uuid() -> String {
@@ -1048,8 +1050,16 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
             let (brk_start, brk, argv, envp) = mm.map_or((0, 0, (0, 0), (0, 0)), |m| {
                 (m.brk_start, m.brk, m.argv, m.envp)
             });
-            let tty = k.vfs.stdio.tty_nr(tg.sid);
-            let tpgid = if tty != 0 { k.vfs.stdio.fg_pgrp } else { -1 };
+            let (tty, tpgid) = match super::pty::of_session(&k.vfs, tg.sid) {
+                Some(i) => (
+                    super::node::makedev(super::pty::SLAVE_MAJOR, i),
+                    k.vfs.ptys.get(&i).map_or(-1, |p| p.fg_pgrp),
+                ),
+                None => {
+                    let tty = k.vfs.stdio.tty_nr(tg.sid);
+                    (tty, if tty != 0 { k.vfs.stdio.fg_pgrp } else { -1 })
+                }
+            };
             let start = ticks(t.start_time.saturating_sub(k.clock.boot));
             let (ut, st_) = if r.task {
                 (t.utime, t.stime)
@@ -1127,14 +1137,8 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
                 .map_or(k.vfs.root_loc(), |c| c.root_loc);
             text(mounts_text(k, root, e == PidEntry::MountInfo))
         }
-        PidEntry::OomScoreAdj => text(format!(
-            "{}\n",
-            k.vfs.proc.oom_score_adj.get(&r.tgid).copied().unwrap_or(0)
-        )),
-        PidEntry::OomAdj => text(format!(
-            "{}\n",
-            k.vfs.proc.oom_score_adj.get(&r.tgid).copied().unwrap_or(0) * 17 / 1000
-        )),
+        PidEntry::OomScoreAdj => text(format!("{}\n", oom_score_adj(k, r.tgid))),
+        PidEntry::OomAdj => text(format!("{}\n", oom_score_adj(k, r.tgid) * 17 / 1000)),
         PidEntry::OomScore => text("0\n".into()),
         PidEntry::Cgroup => text("0::/\n".into()),
         PidEntry::Io => text(
@@ -1151,6 +1155,25 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
         PidEntry::Cwd | PidEntry::Exe | PidEntry::Root => Err(Errno::ELOOP),
         PidEntry::FdDir | PidEntry::FdInfoDir | PidEntry::TaskDir => Err(Errno::EISDIR),
     }
+}
+
+/// A process's `oom_score_adj`: its own, or what it inherited from its
+/// ancestors when it was made.
+fn oom_score_adj(k: &Kernel, tgid: Tid) -> i32 {
+    let mut g = tgid;
+    for _ in 0..64 {
+        let start = k.tasks.get(&g).map(|t| t.start_time);
+        if let Some(&(v, s)) = k.vfs.proc.oom_score_adj.get(&g) {
+            if Some(s) == start {
+                return v;
+            }
+        }
+        match k.thread_groups.get(&g) {
+            Some(tg) if tg.parent != 0 && tg.parent != g => g = tg.parent,
+            _ => break,
+        }
+    }
+    0
 }
 
 /// `/proc/[pid]/mounts` or `mountinfo`, as seen from `root`.
@@ -1206,7 +1229,12 @@ fn mounts_text(k: &Kernel, root: Loc, info: bool) -> String {
                 m.source
             );
         } else {
-            let _ = writeln!(s, "{} {at} {} {super_opts} 0 0", m.source, fs.kind.name());
+            let mut all = opts.clone();
+            if !m.options.is_empty() {
+                all.push(',');
+                all.push_str(&m.options);
+            }
+            let _ = writeln!(s, "{} {at} {} {all} 0 0", m.source, fs.kind.name());
         }
     }
     s
@@ -1237,12 +1265,15 @@ pub fn write(k: &mut Kernel, tid: Tid, n: ProcNode, data: &[u8]) -> Result<usize
                 }
                 x
             };
-            let old = k.vfs.proc.oom_score_adj.get(&r.tgid).copied().unwrap_or(0);
+            let old = oom_score_adj(k, r.tgid);
             let root = k.tasks.get(&tid).is_some_and(|t| t.creds.euid == 0);
             if x < old && !root {
                 return Err(Errno::EACCES);
             }
-            k.vfs.proc.oom_score_adj.insert(r.tgid, x);
+            let start = k.tasks.get(&r.tgid).map_or(0, |t| t.start_time);
+            let live: std::collections::BTreeSet<Tid> = k.thread_groups.keys().copied().collect();
+            k.vfs.proc.oom_score_adj.retain(|g, _| live.contains(g));
+            k.vfs.proc.oom_score_adj.insert(r.tgid, (x, start));
             Ok(data.len())
         }
         ProcNode::Entry(

@@ -17,6 +17,10 @@ use crate::syscalls::SysErr;
 use serde::{Deserialize, Serialize};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+/// The first slot of descriptors donated for an `exec`'s stdio; 0, 1 and 2
+/// are the sandbox's own.
+pub const FIRST_DONATED: u8 = 3;
+
 /// What a stdio descriptor is on the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostKind {
@@ -40,6 +44,11 @@ pub struct Slot {
     /// Our nonblocking description of it.
     #[serde(skip)]
     own: Option<OwnedFd>,
+    /// A descriptor handed over for an `exec`'s stdio (slots 3 and up),
+    /// used as it is: its description is shared with the runtime, so it
+    /// is never made nonblocking.
+    #[serde(skip, default)]
+    donated: Option<OwnedFd>,
 }
 
 /// The caller's stdio and the terminal state kept in the sentry.
@@ -69,6 +78,7 @@ impl Stdio {
                     access: 0,
                     name: Vec::new(),
                     own: None,
+                    donated: None,
                 });
                 continue;
             };
@@ -102,6 +112,7 @@ impl Stdio {
                 access,
                 name,
                 own,
+                donated: None,
             });
         }
         Stdio {
@@ -139,8 +150,81 @@ impl Stdio {
     /// The host descriptor to use for slot `slot`.
     pub fn fd(&self, slot: u8) -> RawFd {
         match self.slots.get(slot as usize) {
+            Some(s) if slot >= FIRST_DONATED => s.donated.as_ref().map_or(-1, |o| o.as_raw_fd()),
             Some(s) => s.own.as_ref().map_or(slot as RawFd, |o| o.as_raw_fd()),
             None => -1,
+        }
+    }
+
+    /// Takes `fd`, a descriptor handed over for the stdio of a process
+    /// started from outside (`exec`), as a slot of its own. `EMFILE` when
+    /// every slot is in use.
+    pub fn donate(&mut self, fd: OwnedFd) -> Result<u8, Errno> {
+        let st = host::stat_fd(fd.as_raw_fd())?;
+        // SAFETY: fcntl and isatty on a descriptor we own.
+        let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+        // SAFETY: as above.
+        let tty = unsafe { libc::isatty(fd.as_raw_fd()) } == 1;
+        let (kind, name) = match st.st_mode & libc::S_IFMT {
+            _ if tty => (HostKind::Tty, b"/dev/console".to_vec()),
+            libc::S_IFREG | libc::S_IFBLK | libc::S_IFDIR => {
+                (HostKind::File, b"/dev/stdio".to_vec())
+            }
+            libc::S_IFSOCK => (
+                HostKind::Socket,
+                format!("socket:[{}]", st.st_ino).into_bytes(),
+            ),
+            libc::S_IFIFO => (
+                HostKind::Stream,
+                format!("pipe:[{}]", st.st_ino).into_bytes(),
+            ),
+            _ => (HostKind::Stream, b"/dev/stdio".to_vec()),
+        };
+        let slot = Slot {
+            kind,
+            access: if fl < 0 {
+                libc::O_RDWR
+            } else {
+                fl & libc::O_ACCMODE
+            },
+            name,
+            own: None,
+            donated: Some(fd),
+        };
+        let free = (FIRST_DONATED as usize..self.slots.len())
+            .find(|&i| self.slots[i].kind == HostKind::Absent);
+        match free {
+            Some(i) => {
+                self.slots[i] = slot;
+                Ok(i as u8)
+            }
+            None if self.slots.len() <= u8::MAX as usize => {
+                // Slots below the first donated one are the caller's.
+                while self.slots.len() < FIRST_DONATED as usize {
+                    self.slots.push(Slot {
+                        kind: HostKind::Absent,
+                        access: 0,
+                        name: Vec::new(),
+                        own: None,
+                        donated: None,
+                    });
+                }
+                self.slots.push(slot);
+                Ok((self.slots.len() - 1) as u8)
+            }
+            None => Err(Errno::EMFILE),
+        }
+    }
+
+    /// Gives back a donated slot (its last open file closed).
+    pub fn release(&mut self, slot: u8) {
+        if slot < FIRST_DONATED {
+            return;
+        }
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            s.kind = HostKind::Absent;
+            s.donated = None;
+            s.name.clear();
         }
     }
 
@@ -180,12 +264,16 @@ impl Stdio {
 /// Reads from a stdio descriptor.
 pub fn read(
     k: &mut Kernel,
-    _tid: Tid,
+    tid: Tid,
     slot: u8,
     len: usize,
     pos: Option<u64>,
     nonblock: bool,
 ) -> Result<Vec<u8>, SysErr> {
+    if slot < FIRST_DONATED && k.vfs.stdio.is_tty(slot) {
+        let (session, fg) = (k.vfs.stdio.session, k.vfs.stdio.fg_pgrp);
+        super::pty::job_control(k, tid, session, fg, crate::kernel::signal::SIGTTIN)?;
+    }
     let s = &k.vfs.stdio;
     let fd = s.fd(slot);
     let kind = s.kind(slot);

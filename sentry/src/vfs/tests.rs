@@ -33,8 +33,12 @@ impl Drop for HostDir {
     }
 }
 
-/// A kernel whose root is `root`, and the TID of its init (as root).
-fn kernel(root: &Path) -> (Kernel, Tid) {
+/// A kernel whose root is `root`, and the TID of its init (as root). The
+/// guard keeps other tests from booting a kernel meanwhile.
+fn kernel(root: &Path) -> (Kernel, Tid, std::sync::MutexGuard<'static, ()>) {
+    let guard = crate::sandbox::TEST_BOOT_LOCK
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let cfg = Config {
         argv: vec!["/bin/true".into()],
         ..Default::default()
@@ -51,7 +55,7 @@ fn kernel(root: &Path) -> (Kernel, Tid) {
     let t = k.task_mut(tid);
     t.fs = fs;
     t.fdtable = fdt;
-    (k, tid)
+    (k, tid, guard)
 }
 
 fn open(k: &mut Kernel, tid: Tid, p: &str, flags: i32) -> Result<u64, Errno> {
@@ -128,7 +132,7 @@ fn lower_tree(name: &str) -> HostDir {
 #[test]
 fn resolution_follows_links_and_dotdot() {
     let d = lower_tree("resolve");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     assert_eq!(read_all(&mut k, tid, "/lib/libx.so").unwrap(), b"lib");
     assert_eq!(
         read_all(&mut k, tid, "/abs/hosts").unwrap(),
@@ -191,7 +195,7 @@ fn permissions_follow_credentials() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(d.path("secret"), std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::set_permissions(d.path("etc/shadow"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     // Root reads through anything.
     assert!(read_all(&mut k, tid, "/secret/key").is_ok());
     k.task_mut(tid).creds = crate::kernel::task::Creds::new(1000, 1000, vec![]);
@@ -215,7 +219,7 @@ fn permissions_follow_credentials() {
 #[test]
 fn overlay_copy_up_keeps_host_unchanged() {
     let d = lower_tree("copyup");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     let before = stat(&mut k, tid, "/etc/hosts", 0).unwrap();
     write_file(&mut k, tid, "/etc/hosts", b"changed\n", libc::O_TRUNC).unwrap();
     assert_eq!(read_all(&mut k, tid, "/etc/hosts").unwrap(), b"changed\n");
@@ -257,7 +261,7 @@ fn overlay_copy_up_keeps_host_unchanged() {
 #[test]
 fn overlay_whiteouts_and_opaque_directories() {
     let d = lower_tree("whiteout");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     ops::unlink(&mut k, tid, libc::AT_FDCWD, b"/etc/conf.d/a", false).unwrap();
     assert_eq!(read_all(&mut k, tid, "/etc/conf.d/a"), Err(Errno::ENOENT));
     assert_eq!(list(&mut k, tid, "/etc/conf.d"), ["b"]);
@@ -291,7 +295,7 @@ fn overlay_whiteouts_and_opaque_directories() {
 #[test]
 fn overlay_renames_and_links() {
     let d = lower_tree("rename");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     // A lower file moves; its old name is whited out.
     ops::rename(
         &mut k,
@@ -405,7 +409,7 @@ fn overlay_renames_and_links() {
 #[test]
 fn open_file_survives_unlink_and_sees_copy_up() {
     let d = lower_tree("unlinked");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     let r = open(&mut k, tid, "/etc/conf.d/b", libc::O_RDONLY).unwrap();
     write_file(&mut k, tid, "/etc/conf.d/b", b"B2", libc::O_TRUNC).unwrap();
     // The earlier read-only description reads the new data.
@@ -431,7 +435,7 @@ fn open_file_survives_unlink_and_sees_copy_up() {
 #[test]
 fn pipes_block_eof_and_epipe() {
     let d = lower_tree("pipes");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     let q = k.new_id();
     let id = k.new_id();
     let mut p = super::pipe::Pipe::new(q, id, false);
@@ -485,7 +489,7 @@ fn pipes_block_eof_and_epipe() {
 #[test]
 fn paths_of_directories_follow_renames() {
     let d = lower_tree("cwd");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     ops::mkdir(&mut k, tid, libc::AT_FDCWD, b"/tmp/x", 0o755).unwrap();
     let loc = ops::lookup_at(&mut k, tid, libc::AT_FDCWD, b"/tmp/x", 0).unwrap();
     ops::set_dir(&mut k, tid, loc, false).unwrap();
@@ -514,7 +518,7 @@ fn paths_of_directories_follow_renames() {
 #[test]
 fn readonly_root_refuses_writes() {
     let d = lower_tree("ro");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     let cfg = Config {
         root: d.0.clone(),
         readonly_root: true,
@@ -542,7 +546,7 @@ fn readonly_root_refuses_writes() {
 #[test]
 fn kernel_state_round_trips_with_files() {
     let d = lower_tree("state");
-    let (mut k, tid) = kernel(&d.0);
+    let (mut k, tid, _g) = kernel(&d.0);
     write_file(&mut k, tid, "/etc/hosts", b"mine", libc::O_TRUNC).unwrap();
     ops::unlink(&mut k, tid, libc::AT_FDCWD, b"/etc/conf.d/a", false).unwrap();
     let img = crate::state::encode(&k).expect("encode");

@@ -1,0 +1,318 @@
+//! containerd (through `ctr`, runc shim v2 with our binary) and Docker 20.10
+//! (`dockerd --add-runtime`) driving `runsc`. Each test starts its own
+//! daemons on scratch directories and stops them at the end; the image is
+//! a busybox root filesystem in `docker save` format, loaded locally.
+//! Skipped, saying so, where the daemons are not installed.
+
+mod common;
+
+use common::{can_run, run, Bundle, Run};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "localhost/runsc-busybox:latest";
+
+/// A `docker save` archive of the bundle's root filesystem.
+fn image_archive(b: &Bundle) -> PathBuf {
+    let dir = b.file("image");
+    std::fs::create_dir_all(&dir).unwrap();
+    let layer = dir.join("layer.tar");
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(b.dir().join("rootfs"))
+        .arg("-cf")
+        .arg(&layer)
+        .arg(".")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tar of the root filesystem failed");
+    let sum = Command::new("sha256sum").arg(&layer).output().unwrap();
+    let digest = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": { "Cmd": ["sh"], "Env": ["PATH=/bin"] },
+        "rootfs": { "type": "layers", "diff_ids": [format!("sha256:{digest}")] },
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let manifest = serde_json::json!([{
+        "Config": "config.json",
+        "RepoTags": [IMAGE],
+        "Layers": ["layer.tar"],
+    }]);
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let archive = b.file("image.tar");
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(&dir)
+        .arg("-cf")
+        .arg(&archive)
+        .args(["manifest.json", "config.json", "layer.tar"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    archive
+}
+
+/// A daemon started by a test, stopped (and reaped) when dropped: asked
+/// with SIGTERM so that it undoes its mounts, killed if it lingers.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: kill of our own child.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_socket(path: &Path, what: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn installed(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// containerd on scratch directories of `b`.
+fn start_containerd(b: &Bundle) -> (Daemon, PathBuf) {
+    let sock = b.file("c.sock");
+    let log = b.file("containerd.log");
+    let child = Command::new("containerd")
+        .arg("--root")
+        .arg(b.file("ctd-root"))
+        .arg("--state")
+        .arg(b.file("ctd-state"))
+        .arg("--address")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let d = Daemon(child);
+    wait_for_socket(&sock, "containerd", &log);
+    (d, sock)
+}
+
+fn ctr(sock: &Path, args: &[&str]) -> Run {
+    run(
+        Command::new("ctr").arg("--address").arg(sock).args(args),
+        Duration::from_secs(120),
+    )
+}
+
+#[test]
+fn containerd_runs_exec_pauses_and_kills() {
+    if !can_run("containerd_runs_exec_pauses_and_kills") {
+        return;
+    }
+    if !installed("containerd") || !installed("ctr") {
+        eprintln!("SKIP containerd_runs_exec_pauses_and_kills: containerd is not installed");
+        return;
+    }
+    let b = Bundle::new("ctd", &["true"]);
+    let archive = image_archive(&b);
+    let (_containerd, sock) = start_containerd(&b);
+    ctr(&sock, &["image", "import", archive.to_str().unwrap()]).ok();
+    let runsc = common::runsc_bin();
+    let runsc = runsc.to_str().unwrap();
+
+    let r = ctr(
+        &sock,
+        &[
+            "run",
+            "--rm",
+            "--runc-binary",
+            runsc,
+            IMAGE,
+            "t1",
+            "echo",
+            "hi",
+        ],
+    )
+    .ok();
+    assert_eq!(r.stdout, "hi\n");
+    let r = ctr(
+        &sock,
+        &[
+            "run",
+            "--rm",
+            "--runc-binary",
+            runsc,
+            IMAGE,
+            "t2",
+            "sh",
+            "-c",
+            "exit 5",
+        ],
+    );
+    assert_eq!(r.code(), 5, "{r:#?}");
+
+    ctr(
+        &sock,
+        &[
+            "run",
+            "-d",
+            "--runc-binary",
+            runsc,
+            IMAGE,
+            "t3",
+            "sleep",
+            "1000",
+        ],
+    )
+    .ok();
+    let r = ctr(
+        &sock,
+        &[
+            "task",
+            "exec",
+            "--exec-id",
+            "e1",
+            "t3",
+            "sh",
+            "-c",
+            "echo in; exit 2",
+        ],
+    );
+    assert_eq!((r.code(), r.stdout.as_str()), (2, "in\n"), "{r:#?}");
+    let r = ctr(&sock, &["task", "ps", "t3"]).ok();
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("1 ")),
+        "{}",
+        r.stdout
+    );
+    ctr(&sock, &["task", "pause", "t3"]).ok();
+    let r = ctr(&sock, &["task", "ls"]).ok();
+    assert!(r.stdout.contains("PAUSED"), "{}", r.stdout);
+    ctr(&sock, &["task", "resume", "t3"]).ok();
+    ctr(&sock, &["task", "kill", "-s", "SIGKILL", "t3"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = ctr(&sock, &["task", "ls"]).ok();
+        if r.stdout.contains("STOPPED") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "t3 did not stop: {}", r.stdout);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ctr(&sock, &["task", "rm", "t3"]).ok();
+    ctr(&sock, &["container", "rm", "t3"]).ok();
+}
+
+#[test]
+fn docker_runs_execs_pauses_and_stops() {
+    if !can_run("docker_runs_execs_pauses_and_stops") {
+        return;
+    }
+    if !installed("dockerd") || !installed("docker") || !installed("containerd") {
+        eprintln!("SKIP docker_runs_execs_pauses_and_stops: docker.io is not installed");
+        return;
+    }
+    let b = Bundle::new("dkr", &["true"]);
+    let archive = image_archive(&b);
+    let (_containerd, csock) = start_containerd(&b);
+    let dsock = b.file("d.sock");
+    let log = b.file("dockerd.log");
+    let _dockerd = Daemon(
+        Command::new("dockerd")
+            .arg("--containerd")
+            .arg(&csock)
+            .arg("--data-root")
+            .arg(b.file("dk-data"))
+            .arg("--exec-root")
+            .arg(b.file("dk-exec"))
+            .arg("--pidfile")
+            .arg(b.file("dk.pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", dsock.display()))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--bridge=none",
+            ])
+            .arg("--add-runtime")
+            .arg(format!("runsc={}", common::runsc_bin().display()))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_socket(&dsock, "dockerd", &log);
+    let host = format!("unix://{}", dsock.display());
+    let docker = |args: &[&str]| {
+        run(
+            Command::new("docker").arg("-H").arg(&host).args(args),
+            Duration::from_secs(120),
+        )
+    };
+    // dockerd answers once its API is up.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while docker(&["version"]).code() != 0 {
+        assert!(Instant::now() < deadline, "dockerd does not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    docker(&["load", "-i", archive.to_str().unwrap()]).ok();
+    let base = ["run", "--rm", "--runtime", "runsc", "--network", "none"];
+    let r = docker(&[&base[..], &[IMAGE, "echo", "hi"]].concat()).ok();
+    assert_eq!(r.stdout, "hi\n");
+    let r = docker(&[&base[..], &[IMAGE, "sh", "-c", "exit 6"]].concat());
+    assert_eq!(r.code(), 6, "{r:#?}");
+
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "dc",
+        "--runtime",
+        "runsc",
+        "--network",
+        "none",
+        IMAGE,
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let r = docker(&["exec", "dc", "sh", "-c", "echo in; exit 3"]);
+    assert_eq!((r.code(), r.stdout.as_str()), (3, "in\n"), "{r:#?}");
+    docker(&["pause", "dc"]).ok();
+    let r = docker(&["inspect", "--format", "{{.State.Status}}", "dc"]).ok();
+    assert_eq!(r.stdout.trim(), "paused");
+    docker(&["unpause", "dc"]).ok();
+    docker(&["stop", "-t", "2", "dc"]).ok();
+    let r = docker(&["inspect", "--format", "{{.State.Status}}", "dc"]).ok();
+    assert_eq!(r.stdout.trim(), "exited");
+    docker(&["rm", "dc"]).ok();
+    // dockerd goes before its containerd.
+    drop(_dockerd);
+}

@@ -1,0 +1,204 @@
+//! podman with our `runsc` as its OCI runtime (`podman --runtime`), on an
+//! image imported from a busybox root filesystem (no registry is
+//! reachable). Each test has podman storage of its own under a scratch
+//! directory. Skipped, saying so, where podman is not installed.
+
+mod common;
+
+use common::{can_run, run, Bundle, Run};
+use std::process::Command;
+use std::time::Duration;
+
+/// podman with scratch storage and our runtime.
+struct Podman {
+    b: Bundle,
+    /// podman refuses a run root longer than 50 characters.
+    runroot: common::TempDir,
+}
+
+impl Podman {
+    fn new(tag: &str) -> Option<Podman> {
+        if !can_run(tag) {
+            return None;
+        }
+        if Command::new("podman").arg("--version").output().is_err() {
+            eprintln!("SKIP {tag}: podman is not installed (apt-get install podman)");
+            return None;
+        }
+        let p = Podman {
+            b: Bundle::new(tag, &["true"]),
+            runroot: common::TempDir::new("prr"),
+        };
+        // The image: the bundle's root filesystem as one layer.
+        let tar = p.b.file("rootfs.tar");
+        let made = Command::new("tar")
+            .arg("-C")
+            .arg(p.b.dir().join("rootfs"))
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(made.success());
+        p.podman(&[
+            "import",
+            tar.to_str().unwrap(),
+            "localhost/runsc-test:latest",
+        ])
+        .ok();
+        Some(p)
+    }
+
+    fn podman(&self, args: &[&str]) -> Run {
+        let dir = self.b.tmp.path();
+        let mut cmd = Command::new("podman");
+        cmd.arg("--root")
+            .arg(dir.join("storage"))
+            .arg("--runroot")
+            .arg(self.runroot.path())
+            .arg("--storage-driver")
+            .arg("vfs")
+            .arg("--cgroup-manager")
+            .arg("cgroupfs")
+            .arg("--events-backend")
+            .arg("file")
+            .arg("--tmpdir")
+            .arg(self.runroot.path().join("tmp"))
+            .arg("--runtime")
+            .arg(common::runsc_bin())
+            .arg("--runtime-flag")
+            .arg(format!("root={}", self.b.root().display()))
+            .args(args);
+        run(&mut cmd, Duration::from_secs(120))
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
+        // Whatever podman left to the runtime goes too.
+        let listed = self.b.runsc(&["list", "--quiet"]);
+        for id in listed.stdout.lines() {
+            let _ = self.b.runsc(&["delete", "--force", id]);
+        }
+    }
+}
+
+const IMAGE: &str = "localhost/runsc-test:latest";
+
+#[test]
+fn podman_run_echo_and_exit_codes() {
+    let Some(p) = Podman::new("podman_run_echo_and_exit_codes") else {
+        return;
+    };
+    let r = p
+        .podman(&["run", "--rm", "--network", "none", IMAGE, "echo", "hi"])
+        .ok();
+    assert_eq!(r.stdout, "hi\n");
+    let r = p.podman(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(r.code(), 3, "{r:#?}");
+    // Standard input, and podman's default nofile (1048576, above the
+    // host's hard limit).
+    let r = p
+        .podman(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "ulimit -n",
+        ])
+        .ok();
+    assert_eq!(r.stdout, "1048576\n");
+    // podman's default network (a namespace the runtime joins by path).
+    let r = p.podman(&["run", "--rm", IMAGE, "echo", "networked"]).ok();
+    assert_eq!(r.stdout, "networked\n");
+}
+
+#[test]
+fn podman_detached_exec_stop_kill() {
+    let Some(p) = Podman::new("podman_detached_exec_stop_kill") else {
+        return;
+    };
+    p.podman(&[
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "--network",
+        "none",
+        IMAGE,
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let r = p.podman(&["exec", "c", "echo", "from-exec"]).ok();
+    assert_eq!(r.stdout, "from-exec\n");
+    let r = p.podman(&["exec", "c", "sh", "-c", "exit 4"]);
+    assert_eq!(r.code(), 4, "{r:#?}");
+    p.podman(&["pause", "c"]).ok();
+    p.podman(&["unpause", "c"]).ok();
+    p.podman(&["stop", "--time", "2", "c"]).ok();
+    let r = p
+        .podman(&["inspect", "--format", "{{.State.Status}}", "c"])
+        .ok();
+    assert_eq!(r.stdout.trim(), "exited");
+
+    p.podman(&[
+        "run",
+        "-d",
+        "--name",
+        "k",
+        "--network",
+        "none",
+        IMAGE,
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    p.podman(&["kill", "k"]).ok();
+    let r = p.podman(&["wait", "k"]).ok();
+    assert_eq!(r.stdout.trim(), "137");
+}
+
+#[test]
+fn podman_volume_is_an_expected_failure() {
+    let Some(p) = Podman::new("podman_volume_is_an_expected_failure") else {
+        return;
+    };
+    let host = p.b.file("vol");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f"), "from the host\n").unwrap();
+    let mount = format!("{}:/data", host.display());
+    let r = p.podman(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &mount,
+        IMAGE,
+        "cat",
+        "/data/f",
+    ]);
+    if r.code() == 0 && r.stdout == "from the host\n" {
+        return;
+    }
+    // The sentry's file system serves the root only: spec mounts (bind,
+    // tmpfs, proc...) come with the VFS rewrite.
+    eprintln!(
+        "EXPECTED FAILURE podman -v: bind mounts need mount support in the sentry's VFS: {}",
+        r.stderr.trim()
+    );
+}
