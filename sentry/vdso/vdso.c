@@ -14,7 +14,7 @@
  * CPU-time clocks), every function makes the real system call, which the
  * sentry serves.
  *
- * The layout of struct vvar is shared with sentry/src/vdso/data.rs. The
+ * The layout of struct vvar is shared with sentry/src/vdso/mod.rs. The
  * fields `seq` and `mode` keep their offsets forever: an image restored
  * from an older checkpoint is told to use system calls through them.
  *
@@ -57,6 +57,10 @@ struct vvar {
 #define MODE_TSC 1
 
 #define NSEC_PER_SEC 1000000000ULL
+
+/* Rounds of `pause` a reader waits for the sentry to finish a write
+ * before it makes the system call instead. */
+#define MAX_WAIT 2000
 
 #define CLOCK_REALTIME_ 0
 #define CLOCK_MONOTONIC_ 1
@@ -110,9 +114,15 @@ static inline int read_clock(uint64_t *mono, uint64_t *wall)
 	const volatile struct vvar *v = &vvar_page;
 	uint32_t seq;
 	uint64_t ns, off;
+	unsigned waited = 0;
 	do {
 		seq = v->seq;
 		if (seq & 1) {
+			/* The sentry is writing. It takes about a microsecond,
+			 * unless the host preempted it: then the system call
+			 * (served once the write is done) beats spinning. */
+			if (++waited > MAX_WAIT)
+				return 0;
 			cpu_relax();
 			continue;
 		}

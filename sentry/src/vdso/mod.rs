@@ -221,12 +221,20 @@ impl Kernel {
     /// ran out (programs then run without a vDSO).
     pub fn vdso_object(&mut self) -> Option<MemObjectId> {
         if let Some(v) = self.clock.vdso {
-            if self.objects.get(v.object).is_some() {
+            if v.current && self.objects.get(v.object).is_some() {
                 return Some(v.object);
             }
         }
         let mf = &self.host.as_ref()?.mf;
         let object = create_object(&mut self.objects, &mut self.frames, mf)?;
+        // A restored image's vDSO of another build stays with the
+        // processes that map it (in system call mode); new programs get
+        // this build's.
+        if let Some(old) = self.clock.vdso.take() {
+            if self.objects.get(old.object).is_some() {
+                self.objects.release(old.object, &mut self.frames, mf);
+            }
+        }
         self.clock.vdso = Some(VdsoObject {
             object,
             current: true,

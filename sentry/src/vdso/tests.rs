@@ -383,3 +383,133 @@ fn code_runs_and_agrees_with_the_host() {
     let tsc_after = tsc::rdtsc();
     assert!(p.mono_at(tsc_before) <= ns(&ts) && ns(&ts) <= p.mono_at(tsc_after));
 }
+
+/// A program that reads `CLOCK_MONOTONIC` for 600 ms of its own time,
+/// alternately through the vDSO and the system call, and exits 7 if it
+/// never went back (1 if it did).
+const MIXED_CLOCK_PROGRAM: &str = r#"
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+static long long ns(struct timespec *t) { return t->tv_sec * 1000000000LL + t->tv_nsec; }
+int main(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	long long prev = ns(&t), end = prev + 600000000LL;
+	for (long i = 0; prev < end; i++) {
+		if (i & 1)
+			syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t);
+		else
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		if (ns(&t) < prev)
+			return 1;
+		prev = ns(&t);
+	}
+	return 7;
+}
+"#;
+
+fn compile(dir: &std::path::Path, src: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let c = dir.join("prog.c");
+    std::fs::write(&c, src).unwrap();
+    let bin = dir.join("prog");
+    let st = std::process::Command::new("gcc")
+        .arg("-O1")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&c)
+        .status()
+        .expect("gcc");
+    assert!(st.success());
+    bin.display().to_string()
+}
+
+fn data_mode(k: &Kernel, object: MemObjectId) -> u32 {
+    let frame = k.objects.lookup(object, 0).expect("data page");
+    let page = DataPage {
+        mf: &k.host.as_ref().expect("host").mf,
+        frame,
+    };
+    page.read_u32(field::MODE)
+}
+
+/// Checkpoint and restore in the middle of a program that mixes vDSO and
+/// system call reads of monotonic time: time goes on from where it was,
+/// and the vDSO uses the TSC again after the restore. With `foreign`, the
+/// saved vDSO object is made to look like another build's: the restored
+/// program's vDSO then makes system calls, and new programs get a new one.
+fn checkpoint_in_the_middle(foreign: bool) {
+    let _one_platform = crate::sandbox::TEST_BOOT_LOCK
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    // Beside the test binary: the sandbox's /tmp is its own.
+    let exe = std::env::current_exe().expect("test binary");
+    let dir = exe
+        .parent()
+        .expect("a directory")
+        .join(format!("vdso-ckpt-{}-{foreign}", std::process::id()));
+    let prog = compile(&dir, MIXED_CLOCK_PROGRAM);
+    let cfg = crate::config::Config {
+        argv: vec![prog],
+        env: vec!["PATH=/usr/bin:/bin".into()],
+        ..crate::config::Config::default()
+    };
+    let mut k = crate::sandbox::boot(&cfg).expect("boot");
+    let stop = std::time::Instant::now() + std::time::Duration::from_millis(250);
+    let done = k.run_until(Some(stop)).expect("run");
+    assert!(done.is_none(), "the program ended before the checkpoint");
+    k.quiesce().expect("quiesce");
+    let old = k.clock.vdso.expect("a vDSO").object;
+    if k.clock.tsc.params().is_some() {
+        assert_eq!(data_mode(&k, old), MODE_TSC);
+    }
+    let before = k.clock.monotonic();
+    if foreign {
+        // A byte of the ELF header's padding: harmless to run, but not
+        // this build's image.
+        let mf = &k.host.as_ref().unwrap().mf;
+        k.objects
+            .write(old, VVAR_PAGES * PAGE_SIZE + 12, b"x", &mut k.frames, mf);
+    }
+    let image_dir = dir.join("image");
+    std::fs::create_dir_all(&image_dir).unwrap();
+    crate::state::save(&k, "test", &image_dir).expect("save");
+    drop(k);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let mut k = crate::sandbox::restore(&image_dir).expect("restore");
+    let after = k.clock.monotonic();
+    assert!(after >= before, "monotonic went back over the restore");
+    assert!(
+        after - before < 50_000_000,
+        "monotonic jumped by {} ns over the restore",
+        after - before
+    );
+    let v = k.clock.vdso.expect("a vDSO");
+    assert_eq!(v.object, old);
+    assert_eq!(v.current, !foreign);
+    if foreign {
+        assert_eq!(data_mode(&k, old), MODE_SYSCALL);
+        let new = k.vdso_object().expect("a new vDSO object");
+        assert_ne!(new, old);
+        assert!(k.objects.get(old).is_some(), "still mapped by the program");
+        assert_eq!(data_mode(&k, old), MODE_SYSCALL);
+    } else if tsc::tsc_usable() {
+        assert!(k.clock.tsc.params().is_some(), "calibrated again");
+        assert_eq!(data_mode(&k, old), MODE_TSC);
+    }
+    let status = k.run().expect("run after restore");
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(status, crate::kernel::task::ExitStatus::Exited(7));
+}
+
+#[test]
+fn monotonic_time_continues_across_checkpoint_and_restore() {
+    checkpoint_in_the_middle(false);
+}
+
+#[test]
+fn another_builds_vdso_makes_system_calls_after_restore() {
+    checkpoint_in_the_middle(true);
+}

@@ -29,7 +29,8 @@
 //!   clock): then it follows the host in one step, as Linux's does.
 //! - **Invariant checks.** Without constant and non-stop TSC flags, or if an
 //!   update finds the TSC going backwards or its frequency out of range or
-//!   changed, the TSC is given up for good: the clocks go back to the
+//!   changed (by more than the samples' own uncertainty explains), the TSC
+//!   is given up for good: the clocks go back to the
 //!   host's (with the offset raised if needed so monotonic time does not go
 //!   back) and the vDSO makes system calls.
 
@@ -59,8 +60,9 @@ const MAX_SAMPLE_SPREAD: u64 = 20_000;
 const MIN_HZ: u128 = 100_000_000;
 const MAX_HZ: u128 = 20_000_000_000;
 /// How far (in parts per million) a refined frequency may differ from the
-/// one in use before the TSC is deemed unreliable.
-const MAX_FREQ_CHANGE_PPM: u128 = 10_000;
+/// one in use, beyond what the samples' own uncertainty explains, before
+/// the TSC is deemed unreliable.
+const MAX_FREQ_CHANGE_PPM: u128 = 1_000;
 
 /// What the sentry and the vDSO compute time from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -98,6 +100,9 @@ pub struct Sample {
     pub mono: u64,
     /// Host `CLOCK_REALTIME`, ns.
     pub real: u64,
+    /// How long the host clock reads took, ns: `tsc` and `mono` may be
+    /// this far apart.
+    pub spread: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -128,8 +133,10 @@ pub struct Timekeeper {
     next_update: u64,
 }
 
-/// Why the TSC can or cannot be used, decided once per sentry process.
-fn tsc_usable() -> bool {
+/// True if the TSC can be used: decided once per sentry process, from
+/// `/proc/cpuinfo` when it can be read (call this before the sandbox
+/// loses it), else from CPUID.
+pub fn tsc_usable() -> bool {
     static USABLE: OnceLock<bool> = OnceLock::new();
     *USABLE.get_or_init(|| {
         if std::env::var_os("RUNSC_VDSO_NO_TSC").is_some() {
@@ -211,6 +218,7 @@ fn sample() -> Option<Sample> {
             tsc: t0 + (t1 - t0) / 2,
             mono: m0 + spread / 2,
             real,
+            spread,
         };
         if best.is_none_or(|(b, _)| spread < b) {
             best = Some((spread, s));
@@ -280,10 +288,18 @@ pub fn follow(old: &Params, s: &Sample, mult: u64, offset: i64) -> (Params, u64)
     )
 }
 
-/// True if two frequency estimates differ by more than the TSC may drift.
-fn freq_changed(a: u64, b: u64) -> bool {
-    let d = a.abs_diff(b) as u128;
-    d * 1_000_000 > b as u128 * MAX_FREQ_CHANGE_PPM
+/// How uncertain (ppm) a frequency measured between `a` and `b` is, from
+/// how long their clock reads took.
+fn uncertainty_ppm(a: &Sample, b: &Sample) -> u128 {
+    let ns = b.mono.saturating_sub(a.mono).max(1) as u128;
+    (a.spread as u128 + b.spread as u128) * 1_000_000 / ns
+}
+
+/// True if estimate `new` differs from `old` by more than the TSC may
+/// drift plus `uncertainty_ppm` (that of both estimates).
+fn freq_changed(new: u64, old: u64, uncertainty_ppm: u128) -> bool {
+    let d = new.abs_diff(old) as u128;
+    d * 1_000_000 > old as u128 * (MAX_FREQ_CHANGE_PPM + uncertainty_ppm)
 }
 
 impl Timekeeper {
@@ -334,10 +350,17 @@ impl Timekeeper {
         ) && host_clock(libc::CLOCK_MONOTONIC) >= self.next_update
     }
 
-    /// How long the main loop may sleep at most.
+    /// How long the main loop may sleep at most: until calibration ends,
+    /// then [`MAX_SLEEP`].
     pub fn max_sleep(&self) -> Option<Duration> {
         match self.state {
-            State::Calibrating { .. } | State::Running { .. } => Some(MAX_SLEEP),
+            State::Calibrating { .. } => {
+                let left = self
+                    .next_update
+                    .saturating_sub(host_clock(libc::CLOCK_MONOTONIC));
+                Some(Duration::from_nanos(left).min(MAX_SLEEP))
+            }
+            State::Running { .. } => Some(MAX_SLEEP),
             _ => None,
         }
     }
@@ -387,9 +410,10 @@ impl Timekeeper {
                 nominal,
                 params: old,
             } => {
+                let uncertainty = uncertainty_ppm(&first, &last) + uncertainty_ppm(&first, &s);
                 let mult = mult_between(&first, &s)
                     .filter(|_| s.tsc > last.tsc)
-                    .filter(|&m| !freq_changed(m, nominal));
+                    .filter(|&m| !freq_changed(m, nominal, uncertainty));
                 let Some(mult) = mult else {
                     tracing::warn!("vDSO: the TSC is not steady; clocks make system calls");
                     self.give_up(offset, &old, &s);
@@ -468,17 +492,42 @@ mod tests {
             tsc: 0,
             mono: 0,
             real: 0,
+            spread: 0,
         };
         let b = Sample {
             tsc: 3_000_000,
             mono: 1_000_000,
             real: 1_000_000,
+            spread: 0,
         };
         assert_eq!(mult_between(&a, &b), Some(MULT_3GHZ));
         // 3 kHz is no TSC; neither is time standing still.
         let slow = Sample { tsc: 3, ..b };
         assert_eq!(mult_between(&a, &slow), None);
         assert_eq!(mult_between(&b, &a), None);
+    }
+
+    #[test]
+    fn frequency_check_allows_for_sample_uncertainty() {
+        // Reads of 10 µs around a 2 ms calibration: 1% either way.
+        let a = Sample {
+            tsc: 0,
+            mono: 0,
+            real: 0,
+            spread: 10_000,
+        };
+        let b = Sample {
+            tsc: 6_000_000,
+            mono: 2_000_000,
+            real: 2_000_000,
+            spread: 10_000,
+        };
+        assert_eq!(uncertainty_ppm(&a, &b), 10_000);
+        let half_percent = MULT_3GHZ + MULT_3GHZ / 200;
+        assert!(!freq_changed(half_percent, MULT_3GHZ, 10_000));
+        assert!(freq_changed(half_percent, MULT_3GHZ, 0));
+        // Precise samples still leave room for a small error.
+        assert!(!freq_changed(MULT_3GHZ + MULT_3GHZ / 2000, MULT_3GHZ, 0));
     }
 
     /// An update continues time exactly where the old parameters had it,
@@ -493,6 +542,7 @@ mod tests {
             tsc,
             mono: host_mono,
             real: host_mono.wrapping_add(old.wall_offset),
+            spread: 0,
         };
         // The host is 2 µs ahead: continue from `carried`, run faster.
         let (p, raise) = follow(&old, &at(carried + 2_000), MULT_3GHZ, 0);
@@ -533,6 +583,7 @@ mod tests {
             real: carried
                 .wrapping_add(old.wall_offset)
                 .wrapping_add(wall_shift),
+            spread: 0,
         };
         let (p, _) = follow(&old, &s(50), MULT_3GHZ, 0);
         assert_eq!(p.wall_offset, old.wall_offset);
