@@ -78,8 +78,9 @@ static long long via_syscall(clockid_t c)
 	return ns(&t);
 }
 
-/* The maps line of the mapping named `name`: its start and permissions. */
-static int find_mapping(const char *name, uintptr_t *start, char perms[5])
+/* The maps line of the mapping named `name`: its start, permissions and
+ * offset. */
+static int find_mapping(const char *name, uintptr_t *start, char perms[5], unsigned long *off)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
 	if (!f)
@@ -94,7 +95,7 @@ static int find_mapping(const char *name, uintptr_t *start, char perms[5])
 		if (n < k || strcmp(line + n - k, name) != 0)
 			continue;
 		unsigned long s, e;
-		if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
+		if (sscanf(line, "%lx-%lx %4s %lx", &s, &e, perms, off) == 4) {
 			*start = s;
 			found = 1;
 		}
@@ -139,12 +140,13 @@ int main(void)
 	YESNO("has PT_LOAD and PT_DYNAMIC", have_load && dyn);
 
 	uintptr_t vdso_start = 0, vvar_start = 0;
+	unsigned long vdso_off = 1, vvar_off = 1;
 	char perms[5] = "", vvar_perms[5] = "";
-	YESNO("maps has [vdso]", find_mapping("[vdso]", &vdso_start, perms));
-	printf("[vdso] permissions: %s\n", perms);
+	YESNO("maps has [vdso]", find_mapping("[vdso]", &vdso_start, perms, &vdso_off));
+	printf("[vdso] permissions: %s, offset %lx\n", perms, vdso_off);
 	YESNO("[vdso] starts at AT_SYSINFO_EHDR", vdso_start == ehdr);
-	YESNO("maps has [vvar]", find_mapping("[vvar]", &vvar_start, vvar_perms));
-	printf("[vvar] permissions: %s\n", vvar_perms);
+	YESNO("maps has [vvar]", find_mapping("[vvar]", &vvar_start, vvar_perms, &vvar_off));
+	printf("[vvar] permissions: %s, offset %lx\n", vvar_perms, vvar_off);
 	YESNO("[vvar] below [vdso]", vvar_start && vvar_start < vdso_start);
 
 	const char *names[] = { "__vdso_clock_gettime", "__vdso_gettimeofday", "__vdso_time",

@@ -39,9 +39,9 @@ pub struct LoadArgs<'a> {
     pub stack_limit: u64,
     /// 16 random bytes for `AT_RANDOM`.
     pub random: [u8; 16],
-    /// The vDSO's memory object, mapped into the new address space and
+    /// The vDSO's memory objects, mapped into the new address space and
     /// passed as `AT_SYSINFO_EHDR`; `None` runs the program without one.
-    pub vdso: Option<crate::memory::MemObjectId>,
+    pub vdso: Option<crate::vdso::VdsoObject>,
 }
 
 struct Image {
@@ -242,7 +242,7 @@ pub fn load(
     mm.brk = main.end;
     let vdso = args
         .vdso
-        .and_then(|obj| match crate::vdso::map(mm, obj, h) {
+        .and_then(|obj| match crate::vdso::map(mm, &obj, h) {
             Ok(addr) => Some(addr),
             Err(e) => {
                 tracing::warn!("mapping the vDSO failed ({e:?}); the program runs without");

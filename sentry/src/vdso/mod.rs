@@ -3,16 +3,18 @@
 //! gVisor do.
 //!
 //! The image is a small position-independent shared object built from
-//! `sentry/vdso/vdso.c` by `build.rs` and embedded here ([`IMAGE`]). One
-//! memory object per kernel holds it, with the time data page in front:
+//! `sentry/vdso/vdso.c` by `build.rs` and embedded here ([`IMAGE`]). Two
+//! memory objects per kernel ([`VdsoObject`]) hold it and the time data
+//! page, which every address space maps right below the image:
 //!
 //! ```text
-//! object page 0        [vvar]  time data, written by the sentry
-//! object pages 1..     [vdso]  the image (AT_SYSINFO_EHDR points here)
+//! [vvar]  one page: time data, written by the sentry
+//! [vdso]  the image (AT_SYSINFO_EHDR points here)
 //! ```
 //!
-//! Every new address space maps both ([`map`]), private and read-only, so
-//! all of them share the same frames: one write through the memory file
+//! Every new address space maps both ([`map`]), private and read-only
+//! (each at offset 0 of its object, as `/proc/self/maps` shows on Linux),
+//! so all of them share the same frames: one write through the memory file
 //! reaches every process. `fork` copies the mappings like any other;
 //! `execve` maps them afresh.
 //!
@@ -68,10 +70,13 @@ pub const MODE_SYSCALL: u32 = 0;
 /// The vDSO computes time from the TSC and the page's parameters.
 pub const MODE_TSC: u32 = 1;
 
-/// The kernel's vDSO memory object.
+/// The kernel's vDSO memory objects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VdsoObject {
-    pub object: MemObjectId,
+    /// The time data page ([`VVAR_PAGES`] long).
+    pub data: MemObjectId,
+    /// The image.
+    pub image: MemObjectId,
     /// The object holds this build's image, so the data page may be
     /// written in this build's layout (false until checked after restore).
     #[serde(skip)]
@@ -134,47 +139,50 @@ impl DataPage<'_> {
     }
 }
 
-/// Creates the vDSO memory object: the image at page [`VVAR_PAGES`], a
-/// zeroed data page (mode: system calls) at page 0. The caller owns its
-/// one reference. `None` if memory ran out.
-pub fn create_object(
+/// Creates the vDSO's memory objects: a zeroed data page (mode: system
+/// calls) and the image. The caller owns one reference to each. `None` if
+/// memory ran out.
+pub fn create_objects(
     objects: &mut MemObjects,
     frames: &mut FrameAllocator,
     mf: &MemoryFile,
-) -> Option<MemObjectId> {
-    let id = objects.create((VVAR_PAGES + image_pages()) * PAGE_SIZE);
-    // The image's frames first, then the data page's: the data page's
-    // frame does not directly precede the image's, so the two mappings
-    // never merge into one populated range.
+) -> Option<VdsoObject> {
+    let data = objects.create(VVAR_PAGES * PAGE_SIZE);
+    let image = objects.create(image_pages() * PAGE_SIZE);
     let ok = objects
-        .write(id, VVAR_PAGES * PAGE_SIZE, IMAGE, frames, mf)
-        .and_then(|_| objects.frame(id, 0, frames))
+        .write(image, 0, IMAGE, frames, mf)
+        .and_then(|_| objects.frame(data, 0, frames))
         .is_some();
     if !ok {
-        objects.release(id, frames, mf);
+        objects.release(data, frames, mf);
+        objects.release(image, frames, mf);
         return None;
     }
-    Some(id)
+    Some(VdsoObject {
+        data,
+        image,
+        current: true,
+    })
 }
 
 /// True if `object` holds this build's image.
 fn holds_this_image(objects: &MemObjects, object: MemObjectId, mf: &MemoryFile) -> bool {
-    if objects.get(object).map(|o| o.size) != Some((VVAR_PAGES + image_pages()) * PAGE_SIZE) {
+    if objects.get(object).map(|o| o.size) != Some(image_pages() * PAGE_SIZE) {
         return false;
     }
     let mut b = vec![0u8; IMAGE.len()];
-    objects.read(object, VVAR_PAGES * PAGE_SIZE, &mut b, mf);
+    objects.read(object, 0, &mut b, mf);
     b == IMAGE
 }
 
-/// Maps the vDSO object into `mm`, data page first and the image right
-/// above it, anywhere free in the mmap area (as Linux does), and populates
-/// both. Returns the image's address (`AT_SYSINFO_EHDR`).
-pub fn map(mm: &mut MemoryManager, object: MemObjectId, h: &mut MmHost) -> Result<u64, Errno> {
+/// Maps the vDSO into `mm`, data page first and the image right above it,
+/// anywhere free in the mmap area (as Linux does), and populates both.
+/// Returns the image's address (`AT_SYSINFO_EHDR`).
+pub fn map(mm: &mut MemoryManager, vdso: &VdsoObject, h: &mut MmHost) -> Result<u64, Errno> {
     let vvar_len = VVAR_PAGES * PAGE_SIZE;
     let image_len = image_pages() * PAGE_SIZE;
     let start = mm.find_free(vvar_len + image_len, 0).ok_or(Errno::ENOMEM)?;
-    let opts = |addr, len, prot, max_prot, offset, name: &str| MmapOpts {
+    let opts = |addr, len, prot, max_prot, object, name: &str| MmapOpts {
         addr,
         len,
         prot,
@@ -183,23 +191,23 @@ pub fn map(mm: &mut MemoryManager, object: MemObjectId, h: &mut MmHost) -> Resul
         fixed: true,
         noreplace: false,
         grows_down: false,
-        backing: Backing::Object { object, offset },
+        backing: Backing::Object { object, offset: 0 },
         name: name.to_string(),
         dev_ino: (0, 0),
     };
     let read = libc::PROT_READ;
     let rx = libc::PROT_READ | libc::PROT_EXEC;
     let rwx = rx | libc::PROT_WRITE;
-    // Each mapping holds the object.
-    h.objects.hold(object);
-    if let Err(e) = mm.mmap(opts(start, vvar_len, read, read, 0, "[vvar]"), h) {
-        h.objects.release(object, h.frames, h.mf);
+    // Each mapping holds its object.
+    h.objects.hold(vdso.data);
+    if let Err(e) = mm.mmap(opts(start, vvar_len, read, read, vdso.data, "[vvar]"), h) {
+        h.objects.release(vdso.data, h.frames, h.mf);
         return Err(e);
     }
-    h.objects.hold(object);
+    h.objects.hold(vdso.image);
     let image = start + vvar_len;
-    if let Err(e) = mm.mmap(opts(image, image_len, rx, rwx, vvar_len, "[vdso]"), h) {
-        h.objects.release(object, h.frames, h.mf);
+    if let Err(e) = mm.mmap(opts(image, image_len, rx, rwx, vdso.image, "[vdso]"), h) {
+        h.objects.release(vdso.image, h.frames, h.mf);
         mm.unmap_range(start, start + vvar_len, h)?;
         return Err(e);
     }
@@ -217,30 +225,26 @@ pub fn map(mm: &mut MemoryManager, object: MemObjectId, h: &mut MmHost) -> Resul
 }
 
 impl Kernel {
-    /// The vDSO's memory object, created on first use. `None` if memory
+    /// The vDSO's memory objects, created on first use. `None` if memory
     /// ran out (programs then run without a vDSO).
-    pub fn vdso_object(&mut self) -> Option<MemObjectId> {
+    pub fn vdso_object(&mut self) -> Option<VdsoObject> {
         if let Some(v) = self.clock.vdso {
-            if v.current && self.objects.get(v.object).is_some() {
-                return Some(v.object);
+            if v.current {
+                return Some(v);
             }
         }
         let mf = &self.host.as_ref()?.mf;
-        let object = create_object(&mut self.objects, &mut self.frames, mf)?;
+        let vdso = create_objects(&mut self.objects, &mut self.frames, mf)?;
         // A restored image's vDSO of another build stays with the
         // processes that map it (in system call mode); new programs get
         // this build's.
         if let Some(old) = self.clock.vdso.take() {
-            if self.objects.get(old.object).is_some() {
-                self.objects.release(old.object, &mut self.frames, mf);
-            }
+            self.objects.release(old.data, &mut self.frames, mf);
+            self.objects.release(old.image, &mut self.frames, mf);
         }
-        self.clock.vdso = Some(VdsoObject {
-            object,
-            current: true,
-        });
+        self.clock.vdso = Some(vdso);
         self.vdso_publish(false);
-        Some(object)
+        Some(vdso)
     }
 
     /// Called by the main loop whenever it wakes: refreshes the time
@@ -256,7 +260,7 @@ impl Kernel {
     /// goes on with the old parameters past the new base.
     fn vdso_publish(&mut self, update: bool) {
         let vdso = self.clock.vdso;
-        let frame = vdso.and_then(|v| self.objects.lookup(v.object, 0));
+        let frame = vdso.and_then(|v| self.objects.lookup(v.data, 0));
         let page = match (self.host.as_ref(), frame) {
             (Some(host), Some(frame)) => Some(DataPage {
                 mf: &host.mf,
@@ -280,7 +284,7 @@ impl Kernel {
     /// for (a few ms). `Clock::resume_from_saved` must have run.
     pub fn vdso_restore(&mut self) {
         if let (Some(v), Some(host)) = (self.clock.vdso.as_mut(), self.host.as_ref()) {
-            v.current = holds_this_image(&self.objects, v.object, &host.mf);
+            v.current = holds_this_image(&self.objects, v.image, &host.mf);
             if !v.current {
                 tracing::info!(
                     "vDSO: the restored image's vDSO is another build's; it makes system calls"

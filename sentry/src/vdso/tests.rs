@@ -173,14 +173,15 @@ fn image_is_a_loadable_vdso() {
 }
 
 #[test]
-fn object_holds_image_and_data_page() {
+fn objects_hold_image_and_data_page() {
     let mf = MemoryFile::new().expect("memory file");
     let mut frames = FrameAllocator::default();
     let mut objects = MemObjects::default();
-    let id = create_object(&mut objects, &mut frames, &mf).expect("object");
-    assert!(holds_this_image(&objects, id, &mf));
-    let frame = objects.lookup(id, 0).expect("data page");
-    assert_ne!(objects.lookup(id, VVAR_PAGES), Some(frame + PAGE_SIZE));
+    let v = create_objects(&mut objects, &mut frames, &mf).expect("objects");
+    assert!(holds_this_image(&objects, v.image, &mf));
+    assert!(!holds_this_image(&objects, v.data, &mf));
+    assert_eq!(objects.get(v.data).map(|o| o.size), Some(PAGE_SIZE));
+    let frame = objects.lookup(v.data, 0).expect("data page");
     let page = DataPage { mf: &mf, frame };
     assert_eq!(page.read_u32(field::SEQ), 0);
     assert_eq!(page.read_u32(field::MODE), MODE_SYSCALL);
@@ -210,8 +211,8 @@ fn object_holds_image_and_data_page() {
     assert_eq!(page.read_u32(field::SEQ), 10);
     assert_eq!(page.read_u32(field::MODE), MODE_SYSCALL);
     // Another build's image is noticed.
-    objects.write(id, VVAR_PAGES * PAGE_SIZE + 100, b"x", &mut frames, &mf);
-    assert!(!holds_this_image(&objects, id, &mf));
+    objects.write(v.image, 100, b"x", &mut frames, &mf);
+    assert!(!holds_this_image(&objects, v.image, &mf));
 }
 
 /// The image and a data page mapped into this process, as the loader
@@ -461,17 +462,16 @@ fn checkpoint_in_the_middle(foreign: bool) {
     let done = k.run_until(Some(stop)).expect("run");
     assert!(done.is_none(), "the program ended before the checkpoint");
     k.quiesce().expect("quiesce");
-    let old = k.clock.vdso.expect("a vDSO").object;
+    let old = k.clock.vdso.expect("a vDSO");
     if k.clock.tsc.params().is_some() {
-        assert_eq!(data_mode(&k, old), MODE_TSC);
+        assert_eq!(data_mode(&k, old.data), MODE_TSC);
     }
     let before = k.clock.monotonic();
     if foreign {
         // A byte of the ELF header's padding: harmless to run, but not
         // this build's image.
         let mf = &k.host.as_ref().unwrap().mf;
-        k.objects
-            .write(old, VVAR_PAGES * PAGE_SIZE + 12, b"x", &mut k.frames, mf);
+        k.objects.write(old.image, 12, b"x", &mut k.frames, mf);
     }
     let image_dir = dir.join("image");
     std::fs::create_dir_all(&image_dir).unwrap();
@@ -487,17 +487,23 @@ fn checkpoint_in_the_middle(foreign: bool) {
         after - before
     );
     let v = k.clock.vdso.expect("a vDSO");
-    assert_eq!(v.object, old);
+    assert_eq!((v.data, v.image), (old.data, old.image));
     assert_eq!(v.current, !foreign);
     if foreign {
-        assert_eq!(data_mode(&k, old), MODE_SYSCALL);
-        let new = k.vdso_object().expect("a new vDSO object");
-        assert_ne!(new, old);
-        assert!(k.objects.get(old).is_some(), "still mapped by the program");
-        assert_eq!(data_mode(&k, old), MODE_SYSCALL);
+        assert_eq!(data_mode(&k, old.data), MODE_SYSCALL);
+        let new = k.vdso_object().expect("new vDSO objects");
+        assert!(new.data != old.data && new.image != old.image);
+        assert!(
+            k.objects.get(old.data).is_some() && k.objects.get(old.image).is_some(),
+            "still mapped by the program"
+        );
+        assert_eq!(data_mode(&k, old.data), MODE_SYSCALL);
+        if k.clock.tsc.params().is_some() {
+            assert_eq!(data_mode(&k, new.data), MODE_TSC);
+        }
     } else if tsc::tsc_usable() {
         assert!(k.clock.tsc.params().is_some(), "calibrated again");
-        assert_eq!(data_mode(&k, old), MODE_TSC);
+        assert_eq!(data_mode(&k, old.data), MODE_TSC);
     }
     let status = k.run().expect("run after restore");
     std::fs::remove_dir_all(&dir).ok();
