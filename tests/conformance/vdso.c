@@ -7,7 +7,9 @@
  * or fails the same way, and getcpu names a CPU the process may run on. */
 #include "common.h"
 #include <elf.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <sys/auxv.h>
 #include <sys/time.h>
 
@@ -117,6 +119,29 @@ static int backwards_mixed(clockid_t c, int ms)
 		prev = t;
 	}
 	return back;
+}
+
+/* The latest monotonic time any thread has read. */
+static _Atomic long long latest;
+
+/* Reads monotonic time both ways for `arg` ms; counts readings below one
+ * that another thread (or this one) had already seen. */
+static void *shared_reader(void *arg)
+{
+	long ms = (long)arg;
+	long back = 0;
+	long long end = via_vdso(CLOCK_MONOTONIC) + ms * 1000000LL;
+	for (long i = 0;; i++) {
+		long long seen = atomic_load(&latest);
+		long long t = (i % 3 == 2) ? via_syscall(CLOCK_MONOTONIC) : via_vdso(CLOCK_MONOTONIC);
+		back += t < seen;
+		long long cur = atomic_load(&latest);
+		while (t > cur && !atomic_compare_exchange_weak(&latest, &cur, t))
+			;
+		if (t > end)
+			break;
+	}
+	return (void *)back;
 }
 
 int main(void)
@@ -254,6 +279,18 @@ int main(void)
 	printf("getcpu syscall: %ld, cpu allowed %s\n", sgc, scpu < CPU_SETSIZE && CPU_ISSET(scpu, &set) ? "yes" : "no");
 	int sc = sched_getcpu();
 	YESNO("sched_getcpu allowed", sc >= 0 && sc < CPU_SETSIZE && CPU_ISSET(sc, &set));
+
+	/* Threads on any CPU never see time before what another saw. */
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, shared_reader, (void *)100L);
+	long shared_back = 0;
+	for (int i = 0; i < 3; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		shared_back += (long)r;
+	}
+	printf("threads: readings before another thread's: %ld\n", shared_back);
 
 	/* A forked child has the vDSO at the same place, and its time
 	 * continues from the parent's. */

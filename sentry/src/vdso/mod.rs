@@ -256,8 +256,10 @@ impl Kernel {
     }
 
     /// Rewrites the data page, after recomputing the parameters if
-    /// `update`. Readers wait while the sample is taken, so that no reader
-    /// goes on with the old parameters past the new base.
+    /// `update`. The sample is taken while the counter is odd, so that no
+    /// reader goes on with the old parameters past the new base: readers
+    /// wait meanwhile (about a microsecond), or make the system call if it
+    /// takes long (the host preempted the sentry), which is served after.
     fn vdso_publish(&mut self, update: bool) {
         let vdso = self.clock.vdso;
         let frame = vdso.and_then(|v| self.objects.lookup(v.data, 0));
