@@ -4,7 +4,8 @@
 //! Parts, as in the design: `platform` (how application code runs),
 //! `memory` (the memory file), `mm` (address spaces), `loader` (ELF),
 //! `kernel` (tasks, signals, futexes, time), `vfs` (files), `syscalls`
-//! (the x86-64 table) and `state` (checkpoint and restore).
+//! (the x86-64 table) and `state` (checkpoint and restore); `vdso` is the
+//! vDSO every process gets, with the time data the sentry keeps current.
 
 pub mod config;
 pub mod control;
@@ -20,6 +21,7 @@ pub mod platform;
 pub mod sandbox;
 pub mod state;
 pub mod syscalls;
+pub mod vdso;
 pub mod vfs;
 
 pub use sandbox::{run, SandboxError};

@@ -562,6 +562,7 @@ macro_rules! for_each_program {
             truncate,
             uname_random,
             utimensat,
+            vdso,
             vfork,
         }
     };

@@ -99,6 +99,8 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
     }
     let filter = confine::sentry_filter();
     let files = sentry::sandbox::open_host_files(&cfg)?;
+    // Decided while /proc/cpuinfo is still reachable.
+    sentry::vdso::tsc::tsc_usable();
 
     confine::enter_empty_root(std::path::Path::new(DEFAULT_MOUNT_POINT))
         .context("cannot confine the sandbox")?;

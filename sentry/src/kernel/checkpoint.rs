@@ -121,6 +121,8 @@ impl Kernel {
     /// system calls run again.
     pub fn rebuild_host(&mut self) -> Result<(), CheckpointError> {
         self.clock.resume_from_saved();
+        // The vDSO's time data is the old host's: replace it first.
+        self.vdso_restore();
         let mms: Vec<MmId> = self.mms.keys().copied().collect();
         for id in mms {
             let users: Vec<Tid> = self

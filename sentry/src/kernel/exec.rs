@@ -77,6 +77,7 @@ impl Kernel {
         let mut random = [0u8; 16];
         // SAFETY: getrandom into a local buffer.
         unsafe { libc::getrandom(random.as_mut_ptr() as *mut libc::c_void, 16, 0) };
+        let vdso = self.vdso_object();
         let args = LoadArgs {
             argv,
             envp,
@@ -87,6 +88,7 @@ impl Kernel {
             egid: creds.egid,
             stack_limit,
             random,
+            vdso,
         };
         let (asid, thread) = self.host().platform.new_address_space().map_err(|e| {
             tracing::warn!("execve: {e}");

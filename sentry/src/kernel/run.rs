@@ -223,6 +223,7 @@ impl Kernel {
             if stop.is_some_and(|s| std::time::Instant::now() >= s) {
                 return Ok(None);
             }
+            self.vdso_tick();
             while !self.paused {
                 let Some(tid) = self.ready.pop_front() else {
                     break;
@@ -259,6 +260,10 @@ impl Kernel {
             if let Some(s) = stop {
                 let left = s.saturating_duration_since(std::time::Instant::now());
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
+            // The vDSO's time data needs refreshing now and then.
+            if let Some(cap) = self.clock.tsc.max_sleep() {
+                timeout = Some(timeout.map_or(cap, |t| t.min(cap)));
             }
             let fwd = self
                 .host()

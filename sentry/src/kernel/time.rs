@@ -1,6 +1,8 @@
 //! Clocks. `CLOCK_MONOTONIC` of the sandbox is the host's plus an offset
 //! that a restore adjusts, so monotonic time continues across a checkpoint;
-//! `CLOCK_REALTIME` is the host's.
+//! `CLOCK_REALTIME` is the host's. While the TSC is usable both are read
+//! from it, with the parameters the vDSO uses too, kept close to the
+//! host's clocks (see `crate::vdso::tsc`).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +12,7 @@ pub fn host_monotonic() -> u64 {
     host_clock(libc::CLOCK_MONOTONIC)
 }
 
-fn host_clock(id: libc::clockid_t) -> u64 {
+pub(crate) fn host_clock(id: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -29,6 +31,12 @@ pub struct Clock {
     pub boot: u64,
     /// Monotonic time saved at checkpoint.
     pub saved_mono: u64,
+    /// The vDSO's memory object (image and time data page), once made.
+    pub vdso: Option<crate::vdso::VdsoObject>,
+    /// The TSC time base shared with the vDSO; host state, started anew
+    /// after a restore.
+    #[serde(skip)]
+    pub tsc: crate::vdso::Timekeeper,
 }
 
 impl Clock {
@@ -38,17 +46,25 @@ impl Clock {
             mono_offset: 0,
             boot: now,
             saved_mono: 0,
+            vdso: None,
+            tsc: crate::vdso::Timekeeper::start(),
         }
     }
 
     /// Sandbox `CLOCK_MONOTONIC` in ns.
     pub fn monotonic(&self) -> u64 {
-        (host_clock(libc::CLOCK_MONOTONIC) as i64 + self.mono_offset) as u64
+        match self.tsc.monotonic() {
+            Some(ns) => ns,
+            None => (host_clock(libc::CLOCK_MONOTONIC) as i64 + self.mono_offset) as u64,
+        }
     }
 
     /// `CLOCK_REALTIME` in ns.
     pub fn realtime(&self) -> u64 {
-        host_clock(libc::CLOCK_REALTIME)
+        match self.tsc.realtime() {
+            Some(ns) => ns,
+            None => host_clock(libc::CLOCK_REALTIME),
+        }
     }
 
     /// Nanoseconds since the sandbox booted.

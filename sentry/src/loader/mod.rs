@@ -39,6 +39,9 @@ pub struct LoadArgs<'a> {
     pub stack_limit: u64,
     /// 16 random bytes for `AT_RANDOM`.
     pub random: [u8; 16],
+    /// The vDSO's memory objects, mapped into the new address space and
+    /// passed as `AT_SYSINFO_EHDR`; `None` runs the program without one.
+    pub vdso: Option<crate::vdso::VdsoObject>,
 }
 
 struct Image {
@@ -237,7 +240,16 @@ pub fn load(
     }
     mm.brk_start = main.end;
     mm.brk = main.end;
-    let sp = build_stack(mm, args, &main, base, h)?;
+    let vdso = args
+        .vdso
+        .and_then(|obj| match crate::vdso::map(mm, &obj, h) {
+            Ok(addr) => Some(addr),
+            Err(e) => {
+                tracing::warn!("mapping the vDSO failed ({e:?}); the program runs without");
+                None
+            }
+        });
+    let sp = build_stack(mm, args, &main, base, vdso, h)?;
     Ok(Loaded { entry, sp })
 }
 
@@ -260,6 +272,7 @@ const AT_SECURE: u64 = 23;
 const AT_RANDOM: u64 = 25;
 const AT_HWCAP2: u64 = 26;
 const AT_EXECFN: u64 = 31;
+const AT_SYSINFO_EHDR: u64 = 33;
 const AT_MINSIGSTKSZ: u64 = 51;
 
 /// Writes argv, envp and auxv onto a new stack VMA; returns the initial
@@ -269,6 +282,7 @@ fn build_stack(
     a: &LoadArgs,
     main: &Image,
     base: u64,
+    vdso: Option<u64>,
     h: &mut MmHost,
 ) -> Result<u64, Errno> {
     let strings: usize = a
@@ -334,7 +348,8 @@ fn build_stack(
     mm.copy_out(random, &a.random, h)?;
 
     let (hwcap, hwcap2) = host_hwcaps();
-    let auxv: Vec<(u64, u64)> = vec![
+    let mut auxv: Vec<(u64, u64)> = vdso.map(|a| (AT_SYSINFO_EHDR, a)).into_iter().collect();
+    auxv.extend([
         (AT_MINSIGSTKSZ, 2048),
         (AT_HWCAP, hwcap),
         (AT_PAGESZ, PAGE_SIZE),
@@ -355,7 +370,7 @@ fn build_stack(
         (AT_EXECFN, execfn),
         (AT_PLATFORM, platform),
         (AT_NULL, 0),
-    ];
+    ]);
     mm.auxv = auxv.clone();
     let words = 1 + argv_addrs.len() + 1 + envp_addrs.len() + 1 + auxv.len() * 2;
     sp -= words as u64 * 8;

@@ -154,7 +154,8 @@ impl MemoryManager {
             Backing::Object { object, offset } => {
                 let off = offset + (lo - vstart);
                 let hi = clip_to_object(object, page, lo, hi, off, h)?;
-                self.populate_object(lo, hi, &v, object, off, false, h)
+                // A private mapping of an object (the vDSO) copies on write.
+                self.populate_object(lo, hi, &v, object, off, !v.shared, h)
             }
         }
     }
