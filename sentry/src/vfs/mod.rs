@@ -322,6 +322,9 @@ impl Vfs {
     /// Takes the host resources of a restored VFS: the stdio of the process
     /// that restores it (what each descriptor is may differ from before).
     /// Lower files and directories reopen by path when first used.
+    /// The stdio slots of processes started by `exec` stay, without their
+    /// host descriptors: those belonged to the runtime processes that held
+    /// them, which a restore cannot bring back (see [`stdio::Stdio::fd`]).
     pub fn reattach_host(&mut self) {
         let old = std::mem::replace(&mut self.stdio, stdio::Stdio::attach());
         self.stdio.session = old.session;
@@ -329,6 +332,20 @@ impl Vfs {
         if self.stdio.tty_rdev == old.tty_rdev {
             self.stdio.tty_node = old.tty_node;
         }
+        self.stdio.keep_orphaned_slots(old);
+    }
+
+    /// Makes the host directory `root` the lower layer of the restored root
+    /// filesystem (the bundle of a restore may keep its root elsewhere than
+    /// the checkpointed container did). Opens it now, so that a confined
+    /// sandbox can call this before it loses its view of the host.
+    pub fn reattach_root(&mut self, root: &std::path::Path) -> Result<(), VfsError> {
+        let fd = host::open_root(root).map_err(|err| VfsError::Root {
+            path: root.display().to_string(),
+            err,
+        })?;
+        self.ovl.set_root(root.to_path_buf(), fd);
+        Ok(())
     }
 
     fn id(&mut self) -> u64 {
