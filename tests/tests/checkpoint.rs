@@ -15,7 +15,7 @@ mod common;
 use common::{can_run, run, Bundle, Run};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -207,4 +207,276 @@ fn a_counting_program_goes_on_where_it_was() {
     assert_eq!(common::wait_pid(pid as i32, Duration::from_secs(20)), 137);
     b.wait_status("ctr", "stopped");
     b.runsc(&["delete", "ctr"]).ok();
+}
+
+/// A bundle whose root filesystem is the host's own (read-only; writes
+/// stay in the sandbox), running `args`.
+fn host_root_bundle(tag: &str, args: &[&str]) -> Bundle {
+    let mut b = Bundle::new(tag, args);
+    b.spec["root"] = serde_json::json!({ "path": "/", "readonly": true });
+    b.spec["process"]["env"] = serde_json::json!(["PATH=/usr/bin:/bin", "HOME=/root"]);
+    b.save();
+    b
+}
+
+/// Lines of output `tag` that start with `prefix`, without it.
+fn lines_with(b: &Bundle, tag: &str, prefix: &str) -> Vec<String> {
+    std::fs::read_to_string(b.file(&format!("{tag}.out")))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+fn wait_line(b: &Bundle, tag: &str, prefix: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(l) = lines_with(b, tag, prefix).pop() {
+            return l;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{tag}: no line {prefix:?}; output: {}; errors: {}",
+            std::fs::read_to_string(b.file(&format!("{tag}.out"))).unwrap_or_default(),
+            std::fs::read_to_string(b.file(&format!("{tag}.err"))).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn python_keeps_200_mb_and_a_dict_of_100k_entries() {
+    if !can_run("python_keeps_200_mb_and_a_dict_of_100k_entries") {
+        return;
+    }
+    if !Path::new("/usr/bin/python3").is_file() {
+        eprintln!("SKIP python_keeps_200_mb_and_a_dict_of_100k_entries: no /usr/bin/python3");
+        return;
+    }
+    let script = "\
+import hashlib, os, signal, time
+data = bytearray(b''.join(os.urandom(1 << 20) for _ in range(200)))
+table = {i: str(i * 7919) for i in range(100000)}
+def digest():
+    h = hashlib.sha256(data)
+    h.update(repr(sorted(table.items())).encode())
+    return h.hexdigest()
+signal.signal(signal.SIGUSR1, lambda *a: print('after', len(data), len(table), digest(), flush=True))
+print('ready', len(data), len(table), digest(), flush=True)
+while True:
+    time.sleep(0.05)
+";
+    let b = host_root_bundle("ckpt-python", &["/usr/bin/python3", "-c", script]);
+    start(&b, "py");
+    let ready = wait_line(&b, "py", "ready ", Duration::from_secs(120));
+    assert!(ready.starts_with("209715200 100000 "), "{ready}");
+
+    let image = b.file("image");
+    let took = checkpoint(&b, "py", &image, &[]);
+    let size = image_size(&image);
+    eprintln!(
+        "python 200 MB: checkpoint {took:?}, image {size} bytes ({:.0} MB/s)",
+        size as f64 / 1e6 / took.as_secs_f64()
+    );
+    // The image holds the data, not much more.
+    assert!(size > 200 << 20, "{size}");
+    b.runsc(&["delete", "py"]).ok();
+
+    let (r, took) = restore(&b, "py", &image, "py-restored", &[]);
+    assert_eq!(r.code(), 0, "{r:#?}");
+    eprintln!(
+        "python 200 MB: restore {took:?} ({:.0} MB/s)",
+        size as f64 / 1e6 / took.as_secs_f64()
+    );
+    b.runsc(&["kill", "py", "USR1"]).ok();
+    let after = wait_line(&b, "py-restored", "after ", Duration::from_secs(60));
+    assert_eq!(after, ready, "the data changed across the restore");
+    b.runsc(&["delete", "--force", "py"]).ok();
+}
+
+#[test]
+fn leave_running_then_a_clone_runs_beside_the_original() {
+    if !can_run("leave_running_then_a_clone_runs_beside_the_original") {
+        return;
+    }
+    let b = counter_bundle("ckpt-clone", 50);
+    start(&b, "orig");
+    wait_tick(&b, "orig", "tick 5", |t| num(t, "tick") >= 5);
+    let image = b.file("image");
+    let before_checkpoint = ticks(&b, "orig").len() as i64;
+    checkpoint(&b, "orig", &image, &["--leave-running"]);
+    assert_eq!(b.status("orig"), "running");
+    let at_checkpoint = ticks(&b, "orig").len() as i64;
+    wait_tick(&b, "orig", "a tick after the checkpoint", |t| {
+        num(t, "tick") > at_checkpoint + 3
+    });
+
+    // The same image under another ID: both run, each on its own.
+    let (r, _) = restore(&b, "clone", &image, "clone", &[]);
+    assert_eq!(r.code(), 0, "{r:#?}");
+    assert_eq!(b.status("clone"), "running");
+    assert_eq!(b.status("orig"), "running");
+    b.runsc(&["kill", "clone", "USR1"]).ok();
+    let clone = wait_tick(&b, "clone", "usr1=1", |t| t["usr1"] == "1");
+    let first = num(&clone[0], "tick");
+    assert!(
+        (before_checkpoint..=at_checkpoint).contains(&(first - 1)),
+        "the clone starts at tick {first}, the checkpoint was between ticks \
+         {before_checkpoint} and {at_checkpoint}"
+    );
+    check_consistent(&clone, first);
+    let orig_now = ticks(&b, "orig").len();
+    wait_tick(&b, "orig", "more ticks", |t| {
+        num(t, "tick") > orig_now as i64 + 3
+    });
+    let orig = ticks(&b, "orig");
+    check_consistent(&orig, 1);
+    assert!(
+        orig.iter().all(|t| t["usr1"] == "0"),
+        "the original got the clone's signal"
+    );
+    // Each has its own sandbox.
+    assert_ne!(pid_of(&b, "orig"), pid_of(&b, "clone"));
+    b.clean(&["orig", "clone"]);
+}
+
+#[test]
+fn a_paused_container_checkpoints_as_containerd_drives_it() {
+    if !can_run("a_paused_container_checkpoints_as_containerd_drives_it") {
+        return;
+    }
+    let b = counter_bundle("ckpt-paused", 50);
+    start(&b, "p");
+    wait_tick(&b, "p", "tick 3", |t| num(t, "tick") >= 3);
+
+    // pause, checkpoint --leave-running, resume: it stays paused until
+    // resumed, then goes on.
+    b.runsc(&["pause", "p"]).ok();
+    let image = b.file("image");
+    checkpoint(&b, "p", &image, &["--leave-running"]);
+    assert_eq!(b.status("p"), "paused");
+    let paused_at = ticks(&b, "p").len();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(ticks(&b, "p").len(), paused_at, "it ran while paused");
+    b.runsc(&["resume", "p"]).ok();
+    wait_tick(&b, "p", "a tick after resume", |t| {
+        num(t, "tick") > paused_at as i64 + 2
+    });
+
+    // pause, checkpoint (the container stops), resume: resume says the
+    // container is stopped, and nothing else breaks.
+    b.runsc(&["pause", "p"]).ok();
+    let last = ticks(&b, "p").len() as i64;
+    let image2 = b.file("image2");
+    checkpoint(&b, "p", &image2, &[]);
+    assert_eq!(b.status("p"), "stopped");
+    let r = b.runsc(&["resume", "p"]);
+    assert_eq!(r.code(), 1, "{r:#?}");
+    assert!(r.stderr.contains("stopped"), "{}", r.stderr);
+    b.runsc(&["delete", "p"]).ok();
+
+    // The image of the paused container restores running.
+    let (r, _) = restore(&b, "p", &image2, "p-restored", &[]);
+    assert_eq!(r.code(), 0, "{r:#?}");
+    assert_eq!(b.status("p"), "running");
+    let after = wait_tick(&b, "p-restored", "ticks", |t| num(t, "tick") > last + 2);
+    check_consistent(&after, last + 1);
+    b.clean(&["p"]);
+}
+
+/// Writes a copy of the image in `good` to a new directory `name`, changed
+/// by `damage`.
+fn damaged(b: &Bundle, good: &Path, name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let dir = b.file(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut bytes = std::fs::read(good.join("checkpoint.img")).unwrap();
+    damage(&mut bytes);
+    std::fs::write(dir.join("checkpoint.img"), bytes).unwrap();
+    dir
+}
+
+#[test]
+fn bad_images_are_refused_and_the_container_stays() {
+    if !can_run("bad_images_are_refused_and_the_container_stays") {
+        return;
+    }
+    let b = counter_bundle("ckpt-bad", 50);
+    start(&b, "orig");
+    wait_tick(&b, "orig", "tick 3", |t| num(t, "tick") >= 3);
+    let good = b.file("good");
+    checkpoint(&b, "orig", &good, &["--leave-running"]);
+    let len = image_size(&good);
+
+    let corrupted = damaged(&b, &good, "corrupted", |v| {
+        let i = v.len() - 4096 * 3;
+        v[i] ^= 0x55;
+    });
+    let truncated = damaged(&b, &good, "truncated", |v| v.truncate(v.len() / 2));
+    let foreign = damaged(&b, &good, "foreign", |v| {
+        v[..8].copy_from_slice(b"QEVM\0\0\0\0")
+    });
+    let newer = damaged(&b, &good, "newer", |v| {
+        v[8..10].copy_from_slice(&2u16.to_le_bytes())
+    });
+    let state = b.file("state-damaged");
+    let state = {
+        let dir = damaged(&b, &good, "state-damaged", |v| {
+            // The first byte of the state section, right after the header.
+            let header_len = u32::from_le_bytes([v[20], v[21], v[22], v[23]]) as usize;
+            v[header_len + 1] ^= 0xff;
+        });
+        assert_eq!(dir, state);
+        dir
+    };
+    let missing = b.file("missing");
+    let cases: [(&Path, &str); 6] = [
+        (&corrupted, "memory pages section is corrupted"),
+        (&truncated, &format!("truncated: expected {len} bytes")),
+        (&foreign, "is not a runsc checkpoint image"),
+        (&newer, "written by format 2.0"),
+        (&state, "state section is corrupted"),
+        (&missing, "does not exist"),
+    ];
+    for (dir, problem) in cases {
+        // Meant to replace the running container, or as a new one.
+        for id in ["orig", "other"] {
+            let (r, _) = restore(&b, id, dir, &format!("bad-{id}"), &[]);
+            assert_eq!(r.code(), 1, "{}: {r:#?}", dir.display());
+            assert!(
+                r.stderr.contains(problem),
+                "{}: expected {problem:?} in {}",
+                dir.display(),
+                r.stderr
+            );
+            assert!(b.state("other").is_err(), "a container was left for other");
+        }
+        assert_eq!(b.status("orig"), "running");
+    }
+    // The original goes on as before; the good image is good.
+    let now = ticks(&b, "orig").len() as i64;
+    let list = wait_tick(&b, "orig", "more ticks", |t| num(t, "tick") > now + 2);
+    check_consistent(&list, 1);
+    b.runsc(&["statefile", good.to_str().unwrap()]).ok();
+
+    // An existing ID is refused after the image is checked, and the
+    // container with that ID is not touched.
+    let (r, _) = restore(&b, "orig", &good, "dup", &[]);
+    assert_eq!(r.code(), 1, "{r:#?}");
+    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    assert_eq!(b.status("orig"), "running");
+
+    // A checkpoint that cannot be written leaves the container running
+    // and no image.
+    let blocked = b.file("not-a-dir");
+    std::fs::write(&blocked, "").unwrap();
+    let r = b.runsc(&[
+        "checkpoint",
+        "--image-path",
+        blocked.to_str().unwrap(),
+        "orig",
+    ]);
+    assert_eq!(r.code(), 1, "{r:#?}");
+    assert_eq!(b.status("orig"), "running");
+    b.clean(&["orig"]);
 }
