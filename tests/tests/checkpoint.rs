@@ -133,6 +133,15 @@ fn image_size(dir: &Path) -> u64 {
     std::fs::metadata(dir.join("checkpoint.img")).unwrap().len()
 }
 
+/// The PIDs inside container `id`.
+fn pids(b: &Bundle, id: &str) -> Vec<i64> {
+    let ps = b.runsc(&["ps", "--format", "json", id]).ok();
+    let listed: Vec<Value> = serde_json::from_str(&ps.stdout).unwrap();
+    let mut pids: Vec<i64> = listed.iter().filter_map(Value::as_i64).collect();
+    pids.sort();
+    pids
+}
+
 fn pid_of(b: &Bundle, id: &str) -> i64 {
     b.state(id).unwrap()["pid"].as_i64().unwrap()
 }
@@ -148,6 +157,12 @@ fn a_counting_program_goes_on_where_it_was() {
     start(&b, "ctr");
     let before = wait_tick(&b, "ctr", "tick 10", |t| num(t, "tick") >= 10);
     assert_eq!(before[0]["pid"], "1", "{:?}", before[0]);
+
+    // A process started by exec is saved and restored too.
+    b.runsc_detached("exec", &["exec", "--detach", "ctr", "/bin/sleep", "1000"])
+        .ok();
+    let pids_before = pids(&b, "ctr");
+    assert_eq!(pids_before.len(), 3, "{pids_before:?}");
 
     let image = b.file("image");
     let took = checkpoint(&b, "ctr", &image, &[]);
@@ -197,10 +212,10 @@ fn a_counting_program_goes_on_where_it_was() {
             assert_eq!(t[key], last[key], "{key} changed: {t:?} after {last:?}");
         }
     }
-    // The processes inside are the same ones, by PID.
-    let ps = b.runsc(&["ps", "--format", "json", "ctr"]).ok();
-    let listed: Vec<Value> = serde_json::from_str(&ps.stdout).unwrap();
-    assert!(listed.len() >= 2, "{}", ps.stdout);
+    // The processes inside are the same ones, by PID, the exec'd one too.
+    assert_eq!(pids(&b, "ctr"), pids_before);
+    let ps = b.runsc(&["ps", "ctr"]).ok();
+    assert!(ps.stdout.contains("/bin/sleep 1000"), "{}", ps.stdout);
 
     // The sandbox's PID exits with init's status.
     b.runsc(&["kill", "ctr", "KILL"]).ok();
