@@ -2,11 +2,13 @@
 //! ID given (the checkpointed one, or another for a copy).
 //!
 //! As engines call it, without a `create` first: the image is checked
-//! whole (header, every checksum, the state decoded) before anything is
-//! made, then the container is created from the bundle as `create` does
-//! (same namespaces, cgroup, confinement, state), except that its sandbox
-//! loads the image instead of starting init; it is `running` once this
-//! returns. Without `--detach` it then waits like `run`, exits with init's
+//! (header, metadata, the state's checksum and that it decodes, the memory
+//! map) before anything is made, then the container is created from the
+//! bundle as `create` does (same namespaces, cgroup, confinement, state),
+//! except that its sandbox loads the image instead of starting init. The
+//! sandbox checks each run of pages against its checksum as it loads it,
+//! before any task runs; a damaged one fails the restore, and the new
+//! container is removed. It is `running` once this returns. Without `--detach` it then waits like `run`, exits with init's
 //! status and deletes the container.
 //!
 //! Processes started by `exec` that were alive at the checkpoint are
@@ -32,8 +34,8 @@ pub fn restore(global: &GlobalOpts, args: Restore) -> anyhow::Result<i32> {
         None => super::checkpoint::default_image_dir()?,
     };
     let path = std::path::absolute(image::image_path(&dir)).unwrap_or(image::image_path(&dir));
-    // The whole image is checked before anything is made or touched.
-    let meta = image::verify(&path)?;
+    // Checked before anything is made or touched (the pages as they load).
+    let meta = image::check_for_restore(&path)?;
     let file = std::fs::File::open(&path).map_err(|source| ImageError::Open {
         path: path.clone(),
         source,

@@ -615,6 +615,19 @@ pub fn verify(path: &Path) -> Result<Meta, ImageError> {
         .meta)
 }
 
+/// Checks everything of the image at `path` but the page data: the header,
+/// the state (its checksum, and that it decodes as this kernel's), and the
+/// memory map (its checksum and every entry). What a restore checks before
+/// it makes anything; the pages are checked extent by extent as they are
+/// loaded, before any task runs, so each byte is read once.
+pub fn check_for_restore(path: &Path) -> Result<Meta, ImageError> {
+    let image = Image::open(path)?;
+    let state = image.read_state()?;
+    decode_kernel(&image, &state)?;
+    image.read_map()?;
+    Ok(image.meta)
+}
+
 /// Checks the image at `path` completely, then writes its pages into `mf`
 /// (a fresh memory file) at the offsets they were saved from, and returns
 /// the metadata and the state bytes for [`crate::state::decode`].
