@@ -489,7 +489,8 @@ fn bad_images_are_refused_and_the_container_stays() {
     assert_eq!(b.status("orig"), "running");
 
     // A checkpoint that cannot be written leaves the container running
-    // and no image.
+    // and no image: a directory that is not one, and a file system too
+    // small for the image (the sandbox's write fails half way).
     let blocked = b.file("not-a-dir");
     std::fs::write(&blocked, "").unwrap();
     let r = b.runsc(&[
@@ -500,6 +501,36 @@ fn bad_images_are_refused_and_the_container_stays() {
     ]);
     assert_eq!(r.code(), 1, "{r:#?}");
     assert_eq!(b.status("orig"), "running");
+    let small = b.file("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&small)
+        .status()
+        .is_ok_and(|s| s.success());
+    if mounted {
+        let r = b.runsc(&[
+            "checkpoint",
+            "--image-path",
+            small.to_str().unwrap(),
+            "orig",
+        ]);
+        let left: Vec<_> = std::fs::read_dir(&small)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let _ = Command::new("umount").arg(&small).status();
+        assert_eq!(r.code(), 1, "{r:#?}");
+        assert!(r.stderr.contains("No space left"), "{}", r.stderr);
+        assert!(left.is_empty(), "the failed checkpoint left {left:?}");
+        assert_eq!(b.status("orig"), "running");
+        let now = ticks(&b, "orig").len() as i64;
+        wait_tick(&b, "orig", "ticks after the failure", |t| {
+            num(t, "tick") > now + 2
+        });
+    } else {
+        eprintln!("a tmpfs cannot be mounted here: the full-disk case is not checked");
+    }
     b.clean(&["orig"]);
 }
 

@@ -216,6 +216,19 @@ mod tests {
             json(&Request::Wait { pid: None }),
             serde_json::json!({"request": "wait", "pid": null})
         );
+        assert_eq!(
+            json(&Request::Checkpoint {
+                id: "c".into(),
+                image: "/i/checkpoint.img".into(),
+                leave_running: true
+            }),
+            serde_json::json!({"request": "checkpoint", "id": "c",
+                "image": "/i/checkpoint.img", "leave_running": true})
+        );
+        assert_eq!(
+            json(&Request::FinishCheckpoint { stop: true }),
+            serde_json::json!({"request": "finish_checkpoint", "stop": true})
+        );
         // Fields an older runtime leaves out take their defaults.
         let exec: Request = serde_json::from_value(serde_json::json!({
             "request": "exec", "argv": ["sh"], "env": [], "cwd": "/", "uid": 0, "gid": 0
