@@ -10,14 +10,14 @@
 //! If anything fails before that, the container goes on as it was (paused
 //! if it was paused) and no image is left under the real name.
 
-use super::{call_done, load_for, state_dir};
+use super::{call_done, criu_stats, load_for, state_dir};
 use crate::cli::checkpoint::Checkpoint;
 use crate::cli::GlobalOpts;
 use crate::container::{process_alive, ContainerStatus, Operation};
 use crate::sandbox::client::unexpected;
 use crate::sandbox::Client;
 use anyhow::Context;
-use sentry::control::protocol::{Checkpointed, Reply, Request};
+use sentry::control::protocol::{Reply, Request};
 use sentry::state::image::PendingImage;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
@@ -77,9 +77,17 @@ pub fn checkpoint(global: &GlobalOpts, args: Checkpoint) -> anyhow::Result<()> {
     let path = committed?;
     if let Some(work) = &args.work_path {
         // What podman reads for `checkpoint --print-stats` and exports.
-        if let Err(e) = write_stats(work, &done) {
-            tracing::warn!("cannot write {}: {e}", work.join(STATS_FILE).display());
-        }
+        let frozen = done.quiesce_us + done.write_us;
+        criu_stats::write(
+            work,
+            &criu_stats::Stats::Dump {
+                freezing_us: done.quiesce_us,
+                frozen_us: frozen,
+                memdump_us: done.write_us,
+                pages_scanned: done.pages_saved + done.zero_pages_skipped,
+                pages_written: done.pages_saved,
+            },
+        );
     }
     tracing::debug!(
         image = %path.display(),
@@ -91,54 +99,6 @@ pub fn checkpoint(global: &GlobalOpts, args: Checkpoint) -> anyhow::Result<()> {
         "checkpointed"
     );
     Ok(())
-}
-
-/// The file in the work directory where CRIU leaves its statistics.
-const STATS_FILE: &str = "stats-dump";
-
-/// Writes the statistics of this checkpoint in the work directory as CRIU
-/// does (`stats-dump`), which engines read: two magics, then one
-/// length-prefixed protobuf `stats_entry` whose `dump` holds the times
-/// (microseconds) and page counts.
-fn write_stats(work: &std::path::Path, c: &Checkpointed) -> std::io::Result<()> {
-    /// CRIU's magic of "service" images, then that of the statistics.
-    const SERVICE_MAGIC: u32 = 0x5510_5940;
-    const STATS_MAGIC: u32 = 0x5709_3306;
-    let frozen = c.quiesce_us + c.write_us;
-    let fields: [(u32, u64); 8] = [
-        (1, c.quiesce_us),                         // freezing_time
-        (2, frozen),                               // frozen_time
-        (3, c.write_us),                           // memdump_time
-        (4, c.write_us),                           // memwrite_time
-        (5, c.pages_saved + c.zero_pages_skipped), // pages_scanned
-        (6, 0),                                    // pages_skipped_parent
-        (7, c.pages_saved),                        // pages_written
-        (9, 0),                                    // pages_lazy
-    ];
-    let mut dump = Vec::new();
-    for (field, value) in fields {
-        varint(&mut dump, u64::from(field << 3));
-        varint(&mut dump, value);
-    }
-    let mut entry = vec![(1 << 3) | 2];
-    varint(&mut entry, dump.len() as u64);
-    entry.extend_from_slice(&dump);
-    let mut file = Vec::with_capacity(entry.len() + 12);
-    file.extend_from_slice(&SERVICE_MAGIC.to_le_bytes());
-    file.extend_from_slice(&STATS_MAGIC.to_le_bytes());
-    file.extend_from_slice(&(entry.len() as u32).to_le_bytes());
-    file.extend_from_slice(&entry);
-    std::fs::create_dir_all(work)?;
-    std::fs::write(work.join(STATS_FILE), file)
-}
-
-/// Appends `v` as a protobuf varint.
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 /// runc's default: `checkpoint` in the current directory.
@@ -189,44 +149,5 @@ fn note_ignored(a: &Checkpoint) {
     }
     if a.status_fd >= 0 {
         tracing::debug!("checkpoint --status-fd {}: ignored", a.status_fd);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn varints_as_protobuf_writes_them() {
-        let mut out = Vec::new();
-        for v in [0, 1, 127, 128, 300, u64::from(u32::MAX)] {
-            varint(&mut out, v);
-        }
-        assert_eq!(
-            out,
-            [0, 1, 0x7f, 0x80, 0x01, 0xac, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f]
-        );
-    }
-
-    #[test]
-    fn statistics_are_framed_as_criu_frames_them() {
-        let dir = crate::testutil::TempDir::new();
-        let c = Checkpointed {
-            meta: sentry::state::Meta::new("x", Default::default()),
-            bytes: 1,
-            pages_saved: 300,
-            zero_pages_skipped: 2,
-            quiesce_us: 5,
-            write_us: 1000,
-        };
-        write_stats(dir.path(), &c).unwrap();
-        let b = std::fs::read(dir.path().join(STATS_FILE)).unwrap();
-        assert_eq!(b[..8], [0x40, 0x59, 0x10, 0x55, 0x06, 0x33, 0x09, 0x57]);
-        let len = u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize;
-        assert_eq!(b.len(), 12 + len);
-        // stats_entry.dump, then freezing_time = 5 first.
-        assert_eq!(b[12], 0x0a);
-        assert_eq!(b[13] as usize, len - 2);
-        assert_eq!(b[14..16], [0x08, 5]);
     }
 }

@@ -8,6 +8,7 @@
 pub mod boot;
 pub mod checkpoint;
 pub mod create;
+mod criu_stats;
 pub mod delete;
 pub mod r#do;
 pub mod events;

@@ -19,7 +19,7 @@
 use super::create::{create_container, NewContainer};
 use super::run::wait_foreground;
 use super::start::started;
-use super::state_dir;
+use super::{criu_stats, state_dir};
 use crate::cli::restore::Restore;
 use crate::cli::GlobalOpts;
 use crate::sandbox::launch::RestoreImage;
@@ -28,6 +28,7 @@ use crate::sandbox::Client;
 use sentry::state::image::{self, ImageError};
 
 pub fn restore(global: &GlobalOpts, args: Restore) -> anyhow::Result<i32> {
+    let begun = std::time::Instant::now();
     note_ignored(&args);
     let dir = match &args.image_path {
         Some(dir) => dir.clone(),
@@ -64,6 +65,16 @@ pub fn restore(global: &GlobalOpts, args: Restore) -> anyhow::Result<i32> {
     )?;
     drop(image);
     started(global, &mut state)?;
+    if let Some(work) = &args.work_path {
+        // What podman reads for `restore --print-stats` and exports.
+        criu_stats::write(
+            work,
+            &criu_stats::Stats::Restore {
+                restore_us: begun.elapsed().as_micros() as u64,
+                pages_restored: meta.memory.pages_saved,
+            },
+        );
+    }
     let Some(signals) = signals else {
         return Ok(0);
     };
@@ -77,7 +88,6 @@ pub fn restore(global: &GlobalOpts, args: Restore) -> anyhow::Result<i32> {
 /// Logs the runc flags that mean nothing to this runtime.
 fn note_ignored(a: &Restore) {
     let flags = [
-        ("--work-path", a.work_path.is_some()),
         ("--tcp-established", a.tcp_established),
         ("--ext-unix-sk", a.ext_unix_sk),
         ("--shell-job", a.shell_job),
