@@ -534,6 +534,44 @@ fn bad_images_are_refused_and_the_container_stays() {
     b.clean(&["orig"]);
 }
 
+#[test]
+fn a_host_file_gone_since_the_checkpoint_is_named() {
+    if !can_run("a_host_file_gone_since_the_checkpoint_is_named") {
+        return;
+    }
+    let b = Bundle::new(
+        "ckpt-gone",
+        &[
+            "sh",
+            "-c",
+            "exec 3</data.txt; echo open; while true; do sleep 0.1; done",
+        ],
+    );
+    let data = b.dir().join("rootfs/data.txt");
+    std::fs::write(&data, "from the host\n").unwrap();
+    start(&b, "g");
+    wait_line(&b, "g", "open", Duration::from_secs(20));
+    let image = b.file("image");
+    checkpoint(&b, "g", &image, &[]);
+    b.runsc(&["delete", "g"]).ok();
+    std::fs::remove_file(&data).unwrap();
+    let (r, _) = restore(&b, "g", &image, "g-restored", &[]);
+    assert_eq!(r.code(), 1, "{r:#?}");
+    assert!(
+        r.stderr
+            .contains("the host file /data.txt that a process had open is gone"),
+        "{}",
+        r.stderr
+    );
+    assert!(b.state("g").is_err(), "a container was left behind");
+    // Back in place, the same image restores.
+    std::fs::write(&data, "from the host\n").unwrap();
+    let (r, _) = restore(&b, "g", &image, "g-restored", &[]);
+    assert_eq!(r.code(), 0, "{r:#?}");
+    assert_eq!(b.status("g"), "running");
+    b.clean(&["g"]);
+}
+
 /// podman with scratch storage and our runtime (as in `oci_podman.rs`);
 /// podman checkpoints with a runtime named `runsc` without CRIU.
 struct Podman {

@@ -56,7 +56,7 @@ use crate::mm::FileSource;
 use file::{FileKind, OpenFile};
 use mem::{MemData, MemDir, MemFs, MemInode};
 use mount::{FsKind, Mount, Mounts};
-use node::{AnonNode, FsId, InodeId, Loc, Node, PipeId};
+use node::{AnonNode, FsId, InodeId, Loc, Node, OvlId, PipeId};
 use overlay::Overlay;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -98,6 +98,12 @@ pub enum VfsError {
     },
     #[error("cannot set up the root filesystem from {path}: {err}")]
     Overlay { path: String, err: Errno },
+    #[error("the host file {path} that a process had open is gone from {root}: {err}")]
+    HostFileGone {
+        path: String,
+        root: String,
+        err: Errno,
+    },
 }
 
 /// Work left for [`reap`]: memory objects to free, queues to notify.
@@ -345,6 +351,36 @@ impl Vfs {
             err,
         })?;
         self.ovl.set_root(root.to_path_buf(), fd);
+        self.check_host_files()
+    }
+
+    /// Checks that every host file a restored sandbox has open (a lower
+    /// file of the overlay, not copied up) is still there.
+    fn check_host_files(&mut self) -> Result<(), VfsError> {
+        let open: Vec<(OvlId, Vec<u8>)> = self
+            .files
+            .values()
+            .filter_map(|f| match f.loc.node {
+                Node::Ovl(id) => Some((id, f.path.clone())),
+                _ => None,
+            })
+            .collect();
+        for (id, path) in open {
+            let from_host = self
+                .ovl
+                .get(id)
+                .is_some_and(|n| n.upper.is_none() && n.lower.is_some() && !n.deleted);
+            if !from_host {
+                continue;
+            }
+            if let Err(err) = self.ovl.lower_stat(id) {
+                return Err(VfsError::HostFileGone {
+                    path: String::from_utf8_lossy(&path).into_owned(),
+                    root: self.ovl.root_path.display().to_string(),
+                    err,
+                });
+            }
+        }
         Ok(())
     }
 
