@@ -8,6 +8,13 @@
 //! JSON ([`wire`], [`protocol`]); a request is answered at once, except
 //! `Wait`, whose reply comes when the process exits. The server never
 //! blocks: a client that stops reading only delays its own replies.
+//!
+//! `Checkpoint` is served in the loop too: the tasks are stopped where
+//! they can be saved and the image is written into the file the request
+//! brings. A checkpoint that stops the container is two-phase: the sandbox
+//! stays paused for the client that asked until it says `FinishCheckpoint`
+//! (the image is in place: every process ends; or it is not: the container
+//! goes on), and goes on by itself if that client disappears first.
 
 mod ops;
 pub mod protocol;

@@ -330,7 +330,8 @@ impl Vfs {
     /// Lower files and directories reopen by path when first used.
     /// The stdio slots of processes started by `exec` stay, without their
     /// host descriptors: those belonged to the runtime processes that held
-    /// them, which a restore cannot bring back (see [`stdio::Stdio::fd`]).
+    /// them, which a restore cannot bring back (see
+    /// [`stdio::Stdio::orphaned`]).
     pub fn reattach_host(&mut self) {
         let old = std::mem::replace(&mut self.stdio, stdio::Stdio::attach());
         self.stdio.session = old.session;
