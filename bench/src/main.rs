@@ -6,6 +6,7 @@
 //! that need something missing here say "n/a (reason)"; a run that fails
 //! or times out makes its cell FAILED, never a figure.
 
+mod checkpoint;
 mod harness;
 mod prepare;
 mod process;

@@ -37,6 +37,7 @@ pub const PROGRAMS: &[(&str, &str)] = &[
     ),
     ("page_fault", include_str!("../workloads/page_fault.c")),
     ("mmap_churn", include_str!("../workloads/mmap_churn.c")),
+    ("checkpoint", include_str!("../workloads/checkpoint.c")),
 ];
 
 const CFLAGS: &[&str] = &["-O2", "-Wall", "-static", "-pthread"];

@@ -300,8 +300,8 @@ impl Runtime {
     }
 
     /// `program global ARGS...`, for the container runtimes' own commands
-    /// (`delete`, `kill`).
-    fn command(&self, args: &[&str]) -> Command {
+    /// (`delete`, `kill`, `checkpoint`).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.program);
         command.args(&self.global).args(args);
         command.env_clear().envs(workload_env());
@@ -325,7 +325,7 @@ fn has_platform_flag(runsc: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn next_container_id() -> String {
+pub fn next_container_id() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(
         "bench-{}-{}",

@@ -131,6 +131,9 @@ pub fn all() -> Vec<Box<dyn Workload>> {
             ))
             },
         ),
+        Box::new(crate::checkpoint::CheckpointRestore { mb: 10 }),
+        Box::new(crate::checkpoint::CheckpointRestore { mb: 100 }),
+        Box::new(crate::checkpoint::CheckpointRestore { mb: 1024 }),
     ]
 }
 
@@ -361,7 +364,10 @@ mod tests {
         assert_eq!(ids.len(), count, "two metrics share an id");
         for (name, _) in prepare::PROGRAMS {
             assert!(
-                *name == "probe" || ids.iter().any(|id| id == name),
+                *name == "probe"
+                    || ids
+                        .iter()
+                        .any(|id| id == name || id.starts_with(&format!("{name}_"))),
                 "{name}.c is not run"
             );
         }

@@ -42,24 +42,74 @@ pub fn run(cfg: Config) -> Result<i32, SandboxError> {
 
 /// Brings back a kernel from a checkpoint image (`path`: the image
 /// directory or file): a fresh memory file with the saved pages, a new
-/// platform, and every task ready to go on where it was.
+/// platform, and every task ready to go on where it was. Its host files
+/// are those it was saved with (its root directory by the saved path).
 pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
+    let path = crate::state::image::image_path(path);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(crate::state::ImageError::Missing { path }.into())
+        }
+        Err(source) => return Err(crate::state::ImageError::Open { path, source }.into()),
+    };
+    let mut loaded = load_image(file, &path)?;
+    loaded.reattach_stdio();
+    let platform = PtracePlatform::new(loaded.memory_fd())?;
+    loaded.start(Box::new(platform))
+}
+
+/// A kernel read from an image with its memory file, before it has a
+/// platform: what a confined sandbox prepares before it confines itself.
+pub struct Loaded {
+    pub meta: crate::state::Meta,
+    kernel: Kernel,
+    mf: MemoryFile,
+}
+
+/// Checks the image open as `file` (`path` names it) and loads it into a
+/// fresh memory file. Nothing runs yet.
+pub fn load_image(file: std::fs::File, path: &std::path::Path) -> Result<Loaded, SandboxError> {
     let mf = MemoryFile::new()?;
-    let (_meta, mut k) = crate::state::load(path, &mf)?;
-    let platform = PtracePlatform::new(mf.raw_fd())?;
-    k.host = Some(Host {
-        mf,
-        platform: Box::new(platform),
-        threads: HashMap::new(),
-        logged_enosys: HashSet::new(),
-        forward: crate::kernel::run::forwarding_signalfd(),
-        forward_to_foreground: false,
-        held: Vec::new(),
-    });
-    k.paused = false;
-    k.vfs.reattach_host();
-    k.rebuild_host()?;
-    Ok(k)
+    let (meta, kernel) = crate::state::load_file(file, path, &mf)?;
+    Ok(Loaded { meta, kernel, mf })
+}
+
+impl Loaded {
+    /// The memory file, which the platform's stubs map.
+    pub fn memory_fd(&self) -> std::os::fd::RawFd {
+        self.mf.raw_fd()
+    }
+
+    /// Takes the calling process's stdio as the sandbox's (see
+    /// [`Vfs::reattach_host`]).
+    pub fn reattach_stdio(&mut self) {
+        self.kernel.vfs.reattach_host();
+    }
+
+    /// Makes host directory `root` the restored root filesystem's lower
+    /// layer (see [`Vfs::reattach_root`]).
+    pub fn reattach_root(&mut self, root: &std::path::Path) -> Result<(), SandboxError> {
+        Ok(self.kernel.vfs.reattach_root(root)?)
+    }
+
+    /// Gives the kernel its host side on `platform` and readies every task:
+    /// the kernel runs (unpaused) from here.
+    pub fn start(self, platform: Box<dyn Platform>) -> Result<Kernel, SandboxError> {
+        let Loaded { mut kernel, mf, .. } = self;
+        kernel.host = Some(Host {
+            mf,
+            platform,
+            threads: HashMap::new(),
+            logged_enosys: HashSet::new(),
+            forward: crate::kernel::run::forwarding_signalfd(),
+            forward_to_foreground: false,
+            held: Vec::new(),
+        });
+        kernel.paused = false;
+        kernel.rebuild_host()?;
+        Ok(kernel)
+    }
 }
 
 /// Tests that boot kernels hold this: a process drives one ptrace platform

@@ -25,6 +25,14 @@ pub struct Boot {
     #[arg(long, value_name = "FD")]
     pub spec_fd: Option<i32>,
 
+    /// Descriptor of a checkpoint image to restore instead of starting init
+    #[arg(long, value_name = "FD", requires = "restore_path")]
+    pub restore_fd: Option<i32>,
+
+    /// Where that image is (named in messages)
+    #[arg(long, value_name = "PATH")]
+    pub restore_path: Option<PathBuf>,
+
     /// Standard input is a terminal: the container's console
     #[arg(long)]
     pub console: bool,

@@ -13,6 +13,7 @@ pub fn boot(global: &GlobalOpts, args: Boot) -> anyhow::Result<i32> {
         control_fd: args.control_fd,
         sync_fd: args.sync_fd,
         console: args.console,
+        restore: args.restore_fd.zip(args.restore_path),
         strace: global.strace,
     })
 }

@@ -7,7 +7,7 @@ use crate::cli::GlobalOpts;
 use crate::container::hooks::{self, Stage};
 use crate::container::{owner_name, ContainerStatus, State, StateDir};
 use crate::sandbox::console;
-use crate::sandbox::launch::{self, Launch, Stdio};
+use crate::sandbox::launch::{self, Launch, RestoreImage, Stdio};
 use crate::timefmt;
 use anyhow::Context;
 use specutils::Bundle;
@@ -24,6 +24,7 @@ pub fn create(global: &GlobalOpts, args: Create) -> anyhow::Result<()> {
             pid_file: args.pid_file.as_deref(),
             preserve_fds: args.preserve_fds,
             own_terminal: false,
+            restore: None,
         },
     )?;
     Ok(())
@@ -39,6 +40,8 @@ pub(super) struct NewContainer<'a> {
     /// A foreground `run`: with `process.terminal` and no console socket,
     /// the caller's own terminal is the container's.
     pub own_terminal: bool,
+    /// The sandbox restores this image instead of starting init.
+    pub restore: Option<&'a RestoreImage>,
 }
 
 /// Creates the container; returns its state (`created`). On failure
@@ -147,6 +150,7 @@ fn set_up(
         bundle,
         dir: &container_dir,
         stdio,
+        restore: c.restore,
     })?;
     state.pid = Some(launched.pid.as_raw());
     state.pid_start = launched.start;

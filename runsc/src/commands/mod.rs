@@ -2,12 +2,13 @@
 //! argument struct from `crate::cli`. Commands that act on a live
 //! container load its state, check that its status allows the operation,
 //! and talk to its sandbox over the control socket (`crate::sandbox`).
-//! `checkpoint`, `restore`, `statefile` and `update` check what they can
-//! and then say that they are not implemented yet.
+//! `update` checks what it can and then says that it is not implemented
+//! yet.
 
 pub mod boot;
 pub mod checkpoint;
 pub mod create;
+mod criu_stats;
 pub mod delete;
 pub mod r#do;
 pub mod events;

@@ -25,6 +25,7 @@ pub fn run(global: &GlobalOpts, args: Run) -> anyhow::Result<i32> {
             pid_file: args.pid_file.as_deref(),
             preserve_fds: args.preserve_fds,
             own_terminal: !args.detach,
+            restore: None,
         },
     )?;
     let dir = state_dir(global);
@@ -55,7 +56,7 @@ fn start(state: &State) -> anyhow::Result<Client> {
 
 /// Waits for the sandbox process (our child) to exit, passing signals on.
 /// Returns the status to exit with.
-fn wait_foreground(state: &State, client: &mut Client, signals: &Blocked) -> i32 {
+pub(super) fn wait_foreground(state: &State, client: &mut Client, signals: &Blocked) -> i32 {
     let Some(pid) = state.pid else {
         return 1;
     };

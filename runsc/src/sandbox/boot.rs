@@ -3,7 +3,10 @@
 //! (the order is the `boot` crate's: empty root, no capabilities, the
 //! platform's master stub, `no_new_privs`, seccomp), builds the kernel
 //! with the container's init ready but not running, reports to `create`,
-//! and serves the control socket until init has exited. It then exits with
+//! and serves the control socket until init has exited. Started by
+//! `restore`, it loads a checkpoint image (handed over as a descriptor)
+//! before it confines itself, instead of building a new kernel, and the
+//! restored tasks run at once. It then exits with
 //! init's status (128+N for a signal N), which is what engines waiting on
 //! the sandbox's PID read.
 
@@ -44,6 +47,8 @@ pub struct BootArgs {
     /// Stdio is a terminal: the container's console.
     pub console: bool,
     pub strace: bool,
+    /// A checkpoint image to restore (its descriptor and its path).
+    pub restore: Option<(RawFd, PathBuf)>,
 }
 
 /// Runs the sandbox; returns the status to exit with.
@@ -98,20 +103,45 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
         take_console();
     }
     let filter = confine::sentry_filter();
-    let files = sentry::sandbox::open_host_files(&cfg)?;
+    let source = match &args.restore {
+        Some((fd, path)) => {
+            // SAFETY: `restore` passes this descriptor to us alone.
+            let file = unsafe { std::fs::File::from_raw_fd(*fd) };
+            let mut loaded = sentry::sandbox::load_image(file, path)?;
+            loaded.reattach_stdio();
+            loaded.reattach_root(&cfg.root)?;
+            Source::Image(Box::new(loaded))
+        }
+        None => Source::Boot(Box::new(sentry::sandbox::open_host_files(&cfg)?)),
+    };
+    let memory_fd = match &source {
+        Source::Image(l) => l.memory_fd(),
+        Source::Boot(f) => f.memory_fd(),
+    };
     // Decided while /proc/cpuinfo is still reachable.
     sentry::vdso::tsc::tsc_usable();
 
     confine::enter_empty_root(std::path::Path::new(DEFAULT_MOUNT_POINT))
         .context("cannot confine the sandbox")?;
     confine::drop_capabilities().context("cannot confine the sandbox")?;
-    let platform = PtracePlatform::new(files.memory_fd())?;
+    let platform = PtracePlatform::new(memory_fd)?;
     confine::set_no_new_privs().context("cannot confine the sandbox")?;
     confine::install(&filter).context("cannot confine the sandbox")?;
 
-    let mut kernel = sentry::sandbox::boot_on(&cfg, files, Box::new(platform))?;
-    // Init waits for `start`.
-    kernel.paused = true;
+    let restored = matches!(source, Source::Image(_));
+    let mut kernel = match source {
+        Source::Boot(files) => {
+            let mut kernel = sentry::sandbox::boot_on(&cfg, *files, Box::new(platform))?;
+            // Init waits for `start`.
+            kernel.paused = true;
+            kernel
+        }
+        Source::Image(loaded) => {
+            let mut kernel = loaded.start(Box::new(platform))?;
+            kernel.strace = args.strace;
+            kernel
+        }
+    };
     if args.console {
         if kernel.vfs.stdio.tty_slot().is_some() {
             kernel.forward_to_console();
@@ -119,8 +149,14 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
             tracing::warn!("the container's stdio is not a terminal");
         }
     }
-    let server = Server::new(control, false).context("cannot serve the control socket")?;
+    let server = Server::new(control, restored).context("cannot serve the control socket")?;
     Ok((kernel, server))
+}
+
+/// What the kernel is built from.
+enum Source {
+    Boot(Box<sentry::sandbox::HostFiles>),
+    Image(Box<sentry::sandbox::Loaded>),
 }
 
 /// Makes stdin, a terminal, the sandbox process's controlling terminal, so

@@ -32,6 +32,8 @@ pub const LOG_FD: RawFd = 5;
 pub const DEBUG_LOG_FD: RawFd = 6;
 /// Descriptor of the file where the sandbox leaves init's exit status.
 pub const EXIT_FD: RawFd = 7;
+/// Descriptor of the checkpoint image a restoring sandbox loads.
+pub const RESTORE_FD: RawFd = 8;
 /// Name of the control socket in the container's directory.
 pub const CONTROL_SOCKET: &str = "sandbox.sock";
 /// The sandbox's log when the caller gives none (its stderr is the
@@ -55,6 +57,15 @@ pub struct Launch<'a> {
     /// The container's state directory, `<root>/<id>`.
     pub dir: &'a Path,
     pub stdio: Stdio,
+    /// Restore this image instead of starting the container's init.
+    pub restore: Option<&'a RestoreImage>,
+}
+
+/// A checkpoint image, open, for a sandbox to restore.
+pub struct RestoreImage {
+    pub file: std::fs::File,
+    /// The image file, named in messages.
+    pub path: PathBuf,
 }
 
 /// A sandbox that booted and waits for `start`.
@@ -112,7 +123,12 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
         l.bundle,
         debug_log.is_some(),
         matches!(l.stdio, Stdio::Console(_)),
+        l.restore.map(|r| r.path.as_path()),
     )?;
+    let restore_child = match l.restore {
+        Some(r) => Some(high_copy(r.file.as_raw_fd())?),
+        None => None,
+    };
     let exit_file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -153,6 +169,9 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
     if let Some(c) = &console {
         moves.extend([0, 1, 2].map(|n| (c.as_raw_fd(), n)));
     }
+    if let Some(r) = &restore_child {
+        moves.push((r.as_raw_fd(), RESTORE_FD));
+    }
 
     // SAFETY: the child only moves descriptors and execs (see
     // `Exec::run`), which is all `spawn` allows it.
@@ -169,6 +188,7 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
         log_child,
         debug_child,
         exit_child,
+        restore_child,
     ));
     let pid = child.pid();
     tracing::debug!(%pid, "sandbox process forked");
@@ -326,6 +346,7 @@ impl Exec {
         bundle: &Bundle,
         debug_log: bool,
         console: bool,
+        restore: Option<&Path>,
     ) -> anyhow::Result<Exec> {
         let mut args: Vec<std::ffi::OsString> = vec!["runsc".into()];
         let root = std::path::absolute(global.state_root()).context("cannot resolve --root")?;
@@ -359,6 +380,14 @@ impl Exec {
         ]);
         if console {
             args.push("--console".into());
+        }
+        if let Some(path) = restore {
+            args.extend([
+                "--restore-fd".into(),
+                RESTORE_FD.to_string().into(),
+                "--restore-path".into(),
+                path.as_os_str().to_owned(),
+            ]);
         }
         args.push("--".into());
         args.push(id.into());

@@ -8,6 +8,13 @@
 //! JSON ([`wire`], [`protocol`]); a request is answered at once, except
 //! `Wait`, whose reply comes when the process exits. The server never
 //! blocks: a client that stops reading only delays its own replies.
+//!
+//! `Checkpoint` is served in the loop too: the tasks are stopped where
+//! they can be saved and the image is written into the file the request
+//! brings. A checkpoint that stops the container is two-phase: the sandbox
+//! stays paused for the client that asked until it says `FinishCheckpoint`
+//! (the image is in place: every process ends; or it is not: the container
+//! goes on), and goes on by itself if that client disappears first.
 
 mod ops;
 pub mod protocol;
@@ -45,6 +52,10 @@ struct Conn {
     /// written (or at once if it cannot be).
     closing: bool,
     dead: bool,
+    /// This client checkpointed the sandbox without `leave_running` and
+    /// has not said yet whether it stops: whether the sandbox was paused
+    /// before the checkpoint.
+    checkpoint_hold: Option<bool>,
 }
 
 impl Server {
@@ -100,6 +111,7 @@ impl Server {
                 waits: Vec::new(),
                 closing: false,
                 dead: false,
+                checkpoint_hold: None,
             });
         }
     }
@@ -155,8 +167,8 @@ impl Server {
         fds: Vec<OwnedFd>,
     ) -> Option<Reply> {
         tracing::debug!(?req, descriptors = fds.len(), "control request");
-        if !fds.is_empty() && !matches!(req, Request::Exec(_)) {
-            return Some(error("only exec requests carry descriptors"));
+        if !fds.is_empty() && !matches!(req, Request::Exec(_) | Request::Checkpoint { .. }) {
+            return Some(error("only exec and checkpoint requests carry descriptors"));
         }
         let result = match req {
             Request::State => {
@@ -219,8 +231,76 @@ impl Server {
             }),
             Request::Stats => Ok(Reply::Stats(ops::stats(k))),
             Request::Exec(spec) => ops::exec(k, spec, fds).map(|pid| Reply::Started { pid }),
+            Request::Checkpoint {
+                id,
+                image,
+                leave_running,
+            } => self.checkpoint(i, k, &id, &image, leave_running, fds),
+            Request::FinishCheckpoint { stop } => match self.conns[i].checkpoint_hold.take() {
+                Some(_) if stop => {
+                    ops::end_all(k);
+                    Ok(Reply::Done)
+                }
+                Some(was_paused) => {
+                    if !was_paused {
+                        k.resume_all();
+                    }
+                    Ok(Reply::Done)
+                }
+                None => Err("no checkpoint of this connection waits to be finished".into()),
+            },
         };
         Some(result.unwrap_or_else(|message| Reply::Error { message }))
+    }
+
+    /// Checkpoints the sandbox into `fds[0]`; without `leave_running` the
+    /// sandbox stays paused for connection `i` to finish the checkpoint.
+    fn checkpoint(
+        &mut self,
+        i: usize,
+        k: &mut Kernel,
+        id: &str,
+        image: &std::path::Path,
+        leave_running: bool,
+        fds: Vec<OwnedFd>,
+    ) -> Result<Reply, String> {
+        let status = self.status(k);
+        if !matches!(status, Status::Running | Status::Paused) {
+            return Err(format!(
+                "the container cannot be checkpointed: it is {}",
+                status_name(status)
+            ));
+        }
+        if self.conns.iter().any(|c| c.checkpoint_hold.is_some()) {
+            return Err("another checkpoint of the container is being finished".into());
+        }
+        let Ok([file]) = <[OwnedFd; 1]>::try_from(fds) else {
+            return Err(
+                "a checkpoint request needs exactly one descriptor (the image file)".into(),
+            );
+        };
+        let was_paused = k.paused;
+        let done = ops::checkpoint(k, id, image, std::fs::File::from(file))?;
+        if !leave_running {
+            k.pause_all();
+            self.conns[i].checkpoint_hold = Some(was_paused);
+        }
+        Ok(Reply::Checkpointed(Box::new(done)))
+    }
+
+    /// A client that checkpointed without `leave_running` and went away
+    /// before finishing: the container goes on as before.
+    fn release_abandoned(&mut self, k: &mut Kernel) {
+        for c in &mut self.conns {
+            if c.closing || c.dead {
+                if let Some(was_paused) = c.checkpoint_hold.take() {
+                    tracing::warn!("a checkpoint was abandoned: the container goes on");
+                    if !was_paused {
+                        k.resume_all();
+                    }
+                }
+            }
+        }
     }
 
     fn reply(&mut self, i: usize, r: &Reply) {
@@ -276,8 +356,9 @@ impl Server {
                 }
             }
         }
+        // A connection holding a checkpoint stays until `serve` releases it.
         self.conns
-            .retain(|c| !(c.dead || c.closing && c.out.is_empty()));
+            .retain(|c| c.checkpoint_hold.is_some() || !(c.dead || c.closing && c.out.is_empty()));
     }
 }
 
@@ -303,6 +384,7 @@ impl Controller for Server {
         for i in 0..self.conns.len() {
             self.read_requests(i, k);
         }
+        self.release_abandoned(k);
         self.answer_waits(k);
         self.flush();
     }

@@ -2,12 +2,16 @@
 //! what it is given (the request comes from outside the sandbox) and says
 //! in its error what was wrong.
 
-use super::protocol::{ExecSpec, ProcessInfo, SignalTarget, Stats};
+use super::protocol::{Checkpointed, ExecSpec, ProcessInfo, SignalTarget, Stats};
 use crate::kernel::signal::{default_action, DefaultAction, SigInfo, NSIG, SIGKILL, SI_USER};
 use crate::kernel::spawn::{rlimits_with, NewProcess};
 use crate::kernel::task::{Creds, ExitStatus, TaskState};
 use crate::kernel::{Kernel, Tid};
+use crate::state::image;
+use crate::state::{KernelSummary, Meta};
 use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::time::Instant;
 
 /// Exited processes started by `exec` whose status is kept for a late
 /// `Wait`; the oldest are forgotten beyond this many.
@@ -97,6 +101,65 @@ pub fn signal(
         k.resume_all();
     }
     Ok(())
+}
+
+/// Stops every task where it can be saved and writes the image of the
+/// sandbox (container `id`) into `file`, a new empty file that the runtime
+/// puts in place as `image`. The tasks go on afterwards as the kernel's
+/// loop lets them (not while it is paused).
+pub fn checkpoint(
+    k: &mut Kernel,
+    id: &str,
+    image: &Path,
+    file: std::fs::File,
+) -> Result<Checkpointed, String> {
+    let start = Instant::now();
+    k.quiesce()
+        .map_err(|e| format!("the container's tasks could not be stopped to be saved: {e}"))?;
+    let quiesced = start.elapsed();
+    let state = crate::state::encode(k).map_err(|e| e.to_string())?;
+    let meta = Meta::new(id, KernelSummary::of(k));
+    let Some(host) = k.host.as_ref() else {
+        return Err("the sandbox has no memory file".into());
+    };
+    let (stats, meta) = image::write_to(&file, image, &meta, &state, &host.mf, k.frames.top())
+        .map_err(|e| e.to_string())?;
+    tracing::debug!(
+        bytes = stats.bytes,
+        pages = stats.pages_saved,
+        ?quiesced,
+        written = ?stats.elapsed,
+        "checkpoint written"
+    );
+    Ok(Checkpointed {
+        meta,
+        bytes: stats.bytes,
+        pages_saved: stats.pages_saved,
+        zero_pages_skipped: stats.zero_pages_skipped,
+        quiesce_us: quiesced.as_micros() as u64,
+        write_us: stats.elapsed.as_micros() as u64,
+    })
+}
+
+/// Ends every process at once, as after a checkpoint that stops the
+/// container (they end as if killed by `SIGKILL`, as with runc's CRIU).
+pub fn end_all(k: &mut Kernel) {
+    k.resume_all();
+    let groups: Vec<Tid> = k
+        .thread_groups
+        .iter()
+        .filter(|(_, g)| g.zombie.is_none())
+        .map(|(&pid, _)| pid)
+        .collect();
+    for pid in groups {
+        k.kill_group(
+            pid,
+            ExitStatus::Signaled {
+                sig: SIGKILL,
+                core: false,
+            },
+        );
+    }
 }
 
 /// Starts the process `spec` describes with `stdio` as its descriptors

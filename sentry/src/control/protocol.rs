@@ -1,7 +1,8 @@
 //! The messages of the control socket: one [`Request`] from the runtime,
 //! one [`Reply`] from the sandbox, each a JSON document in one frame (see
 //! [`super::wire`]). Descriptors travel beside a frame (`SCM_RIGHTS`):
-//! an [`Request::Exec`] brings the new process's stdin, stdout and stderr.
+//! an [`Request::Exec`] brings the new process's stdin, stdout and stderr;
+//! a [`Request::Checkpoint`] brings the file the image is written into.
 
 use crate::config::Rlimit;
 use crate::kernel::task::ExitStatus;
@@ -36,6 +37,26 @@ pub enum Request {
     /// Starts a process; three descriptors (stdin, stdout, stderr) come
     /// with the request. Replies [`Reply::Started`].
     Exec(ExecSpec),
+    /// Stops every task where it can be saved and writes the image into
+    /// the one descriptor that comes with the request (a new, empty file
+    /// open for writing, which the runtime renames into place). Replies
+    /// [`Reply::Checkpointed`]. With `leave_running` the container goes on
+    /// as before (a paused one stays paused); otherwise it is held paused
+    /// until [`Request::FinishCheckpoint`] on the same connection, or
+    /// resumed if that connection closes first.
+    Checkpoint {
+        /// The container's ID, recorded in the image.
+        id: String,
+        /// Where the image will be, to name it in messages.
+        image: std::path::PathBuf,
+        leave_running: bool,
+    },
+    /// After a checkpoint without `leave_running`: `stop` ends every
+    /// process (the image is in place, the container stops); otherwise the
+    /// image could not be kept and the container goes on as before.
+    FinishCheckpoint {
+        stop: bool,
+    },
 }
 
 /// Which processes a signal goes to.
@@ -97,6 +118,22 @@ pub enum Reply {
         processes: Vec<ProcessInfo>,
     },
     Stats(Stats),
+    /// The image was written: its metadata (as stored in its header) and
+    /// what writing it cost.
+    Checkpointed(Box<Checkpointed>),
+}
+
+/// What a checkpoint wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpointed {
+    pub meta: crate::state::Meta,
+    /// Bytes of the image file.
+    pub bytes: u64,
+    pub pages_saved: u64,
+    pub zero_pages_skipped: u64,
+    /// Time the tasks took to stop, and to write the image, microseconds.
+    pub quiesce_us: u64,
+    pub write_us: u64,
 }
 
 /// The container's status as the sandbox sees it.
@@ -178,6 +215,19 @@ mod tests {
         assert_eq!(
             json(&Request::Wait { pid: None }),
             serde_json::json!({"request": "wait", "pid": null})
+        );
+        assert_eq!(
+            json(&Request::Checkpoint {
+                id: "c".into(),
+                image: "/i/checkpoint.img".into(),
+                leave_running: true
+            }),
+            serde_json::json!({"request": "checkpoint", "id": "c",
+                "image": "/i/checkpoint.img", "leave_running": true})
+        );
+        assert_eq!(
+            json(&Request::FinishCheckpoint { stop: true }),
+            serde_json::json!({"request": "finish_checkpoint", "stop": true})
         );
         // Fields an older runtime leaves out take their defaults.
         let exec: Request = serde_json::from_value(serde_json::json!({

@@ -90,7 +90,7 @@ mod write;
 mod tests;
 
 pub use super::meta::{KernelSummary, MemorySummary, Meta, Section, Sections, Span};
-pub use read::{read, read_header, verify, Extent, Image, PageMap};
+pub use read::{check_for_restore, read, read_header, verify, Extent, Image, PageMap};
 pub use write::{write, write_to, ImageStats, PendingImage};
 
 use super::meta::ARCHITECTURE;

@@ -84,6 +84,18 @@ pub fn load(path: &Path, mf: &MemoryFile) -> Result<(Meta, Kernel), ImageError> 
     image::read::read_kernel(path, mf)
 }
 
+/// [`load`] from an image already open as `file` (a descriptor handed to
+/// a sandbox); `path` names it in errors. On an error `mf` may hold some
+/// pages: it must be a fresh memory file that the caller then drops.
+pub fn load_file(
+    file: std::fs::File,
+    path: &Path,
+    mf: &MemoryFile,
+) -> Result<(Meta, Kernel), ImageError> {
+    let image = image::Image::from_file(file, path.to_path_buf())?;
+    image::read::load_kernel(image, mf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

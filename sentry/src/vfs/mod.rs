@@ -56,7 +56,7 @@ use crate::mm::FileSource;
 use file::{FileKind, OpenFile};
 use mem::{MemData, MemDir, MemFs, MemInode};
 use mount::{FsKind, Mount, Mounts};
-use node::{AnonNode, FsId, InodeId, Loc, Node, PipeId};
+use node::{AnonNode, FsId, InodeId, Loc, Node, OvlId, PipeId};
 use overlay::Overlay;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -98,6 +98,12 @@ pub enum VfsError {
     },
     #[error("cannot set up the root filesystem from {path}: {err}")]
     Overlay { path: String, err: Errno },
+    #[error("the host file {path} that a process had open is gone from {root}: {err}")]
+    HostFileGone {
+        path: String,
+        root: String,
+        err: Errno,
+    },
 }
 
 /// Work left for [`reap`]: memory objects to free, queues to notify.
@@ -322,6 +328,10 @@ impl Vfs {
     /// Takes the host resources of a restored VFS: the stdio of the process
     /// that restores it (what each descriptor is may differ from before).
     /// Lower files and directories reopen by path when first used.
+    /// The stdio slots of processes started by `exec` stay, without their
+    /// host descriptors: those belonged to the runtime processes that held
+    /// them, which a restore cannot bring back (see
+    /// [`stdio::Stdio::orphaned`]).
     pub fn reattach_host(&mut self) {
         let old = std::mem::replace(&mut self.stdio, stdio::Stdio::attach());
         self.stdio.session = old.session;
@@ -329,6 +339,50 @@ impl Vfs {
         if self.stdio.tty_rdev == old.tty_rdev {
             self.stdio.tty_node = old.tty_node;
         }
+        self.stdio.keep_orphaned_slots(old);
+    }
+
+    /// Makes the host directory `root` the lower layer of the restored root
+    /// filesystem (the bundle of a restore may keep its root elsewhere than
+    /// the checkpointed container did). Opens it now, so that a confined
+    /// sandbox can call this before it loses its view of the host.
+    pub fn reattach_root(&mut self, root: &std::path::Path) -> Result<(), VfsError> {
+        let fd = host::open_root(root).map_err(|err| VfsError::Root {
+            path: root.display().to_string(),
+            err,
+        })?;
+        self.ovl.set_root(root.to_path_buf(), fd);
+        self.check_host_files()
+    }
+
+    /// Checks that every host file a restored sandbox has open (a lower
+    /// file of the overlay, not copied up) is still there.
+    fn check_host_files(&mut self) -> Result<(), VfsError> {
+        let open: Vec<(OvlId, Vec<u8>)> = self
+            .files
+            .values()
+            .filter_map(|f| match f.loc.node {
+                Node::Ovl(id) => Some((id, f.path.clone())),
+                _ => None,
+            })
+            .collect();
+        for (id, path) in open {
+            let from_host = self
+                .ovl
+                .get(id)
+                .is_some_and(|n| n.upper.is_none() && n.lower.is_some() && !n.deleted);
+            if !from_host {
+                continue;
+            }
+            if let Err(err) = self.ovl.lower_stat(id) {
+                return Err(VfsError::HostFileGone {
+                    path: String::from_utf8_lossy(&path).into_owned(),
+                    root: self.ovl.root_path.display().to_string(),
+                    err,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn id(&mut self) -> u64 {

@@ -195,6 +195,15 @@ impl Overlay {
         i
     }
 
+    /// Takes `fd`, open on `path`, as the host root (after a restore).
+    pub fn set_root(&mut self, path: std::path::PathBuf, fd: OwnedFd) {
+        self.root_path = path;
+        self.root_fd = Some(fd);
+        for n in self.nodes.values_mut() {
+            n.dirfd = None;
+        }
+    }
+
     fn root_fd(&mut self) -> Result<RawFd, Errno> {
         if self.root_fd.is_none() {
             let fd = host::open_root(&self.root_path).map_err(Errno::from_host)?;

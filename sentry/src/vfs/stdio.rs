@@ -216,6 +216,40 @@ impl Stdio {
         }
     }
 
+    /// Keeps the slots of `old` (a restored sandbox's stdio) that processes
+    /// started by `exec` used, without their host descriptors.
+    pub fn keep_orphaned_slots(&mut self, old: Stdio) {
+        for (i, mut slot) in old.slots.into_iter().enumerate() {
+            if i < FIRST_DONATED as usize {
+                continue;
+            }
+            slot.own = None;
+            slot.donated = None;
+            while self.slots.len() < i {
+                self.slots.push(Slot {
+                    kind: HostKind::Absent,
+                    access: 0,
+                    name: Vec::new(),
+                    own: None,
+                    donated: None,
+                });
+            }
+            self.slots.push(slot);
+        }
+    }
+
+    /// A donated slot whose host descriptor is gone: the runtime process
+    /// that held the other end could not be restored with the sandbox.
+    /// Reads see end of file and writes `EPIPE`, as when that process
+    /// exits.
+    pub fn orphaned(&self, slot: u8) -> bool {
+        slot >= FIRST_DONATED
+            && self
+                .slots
+                .get(slot as usize)
+                .is_some_and(|s| s.kind != HostKind::Absent && s.donated.is_none())
+    }
+
     /// Gives back a donated slot (its last open file closed).
     pub fn release(&mut self, slot: u8) {
         if slot < FIRST_DONATED {
@@ -275,6 +309,9 @@ pub fn read(
         super::pty::job_control(k, tid, session, fg, crate::kernel::signal::SIGTTIN)?;
     }
     let s = &k.vfs.stdio;
+    if s.orphaned(slot) {
+        return Ok(Vec::new());
+    }
     let fd = s.fd(slot);
     let kind = s.kind(slot);
     let mut buf = vec![0u8; len.min(1 << 20)];
@@ -362,6 +399,7 @@ pub fn write(
         };
     }
     let own_nb = s.nonblocking(slot);
+    let orphaned = s.orphaned(slot);
     let mut done = super::file::progress(k, tid);
     loop {
         let rest = &data[done.min(data.len())..];
@@ -369,6 +407,7 @@ pub fn write(
             return Ok(done);
         }
         let r = match kind {
+            _ if orphaned => Err(Errno::EPIPE),
             HostKind::File => host::write(fd, rest),
             HostKind::Socket => {
                 // SAFETY: send from a live buffer of the length we pass.

@@ -561,32 +561,25 @@ fn check_layout(header: &Header, meta: &Meta) -> Result<(u32, u32, u32), Refusal
     ))
 }
 
-/// An image checked whole: header, state (decoded by the caller's
+/// An image checked whole: header, state (checked by the caller's
 /// function), map and every page.
-pub(crate) struct Verified<T> {
+pub(crate) struct Verified {
     pub image: Image,
     pub state: Vec<u8>,
-    pub decoded: T,
     pub map: PageMap,
 }
 
-/// Checks the image at `path` completely; `decode` checks the state bytes
-/// (and may keep what it decodes).
-pub(crate) fn open_verified<T>(
+/// Checks the image at `path` completely; `check` checks the state bytes.
+pub(crate) fn open_verified(
     path: &Path,
-    decode: impl FnOnce(&Image, &[u8]) -> Result<T, ImageError>,
-) -> Result<Verified<T>, ImageError> {
+    check: impl FnOnce(&Image, &[u8]) -> Result<(), ImageError>,
+) -> Result<Verified, ImageError> {
     let image = Image::open(path)?;
     let state = image.read_state()?;
-    let decoded = decode(&image, &state)?;
+    check(&image, &state)?;
     let map = image.read_map()?;
     image.check_pages(&map)?;
-    Ok(Verified {
-        image,
-        state,
-        decoded,
-        map,
-    })
+    Ok(Verified { image, state, map })
 }
 
 /// Checks that the state was written by this kernel's types and decodes.
@@ -622,6 +615,19 @@ pub fn verify(path: &Path) -> Result<Meta, ImageError> {
         .meta)
 }
 
+/// Checks everything of the image at `path` but the page data: the header,
+/// the state (its checksum, and that it decodes as this kernel's), and the
+/// memory map (its checksum and every entry). What a restore checks before
+/// it makes anything; the pages are checked extent by extent as they are
+/// loaded, before any task runs, so each byte is read once.
+pub fn check_for_restore(path: &Path) -> Result<Meta, ImageError> {
+    let image = Image::open(path)?;
+    let state = image.read_state()?;
+    decode_kernel(&image, &state)?;
+    image.read_map()?;
+    Ok(image.meta)
+}
+
 /// Checks the image at `path` completely, then writes its pages into `mf`
 /// (a fresh memory file) at the offsets they were saved from, and returns
 /// the metadata and the state bytes for [`crate::state::decode`].
@@ -642,7 +648,18 @@ pub(crate) fn read_with(
 
 /// Like [`read`], keeping the decoded kernel.
 pub(crate) fn read_kernel(path: &Path, mf: &MemoryFile) -> Result<(Meta, Kernel), ImageError> {
-    let v = open_verified(path, decode_kernel)?;
-    v.image.copy_pages(&v.map, mf)?;
-    Ok((v.image.meta, v.decoded))
+    load_kernel(Image::open(path)?, mf)
+}
+
+/// Checks the state and map of `image` and decodes its kernel, then checks
+/// and loads its pages into `mf` extent by extent, reading each once. `mf`
+/// must be a fresh memory file that the caller drops on an error (it may
+/// then hold the extents before a bad one): nothing else is touched.
+pub(crate) fn load_kernel(image: Image, mf: &MemoryFile) -> Result<(Meta, Kernel), ImageError> {
+    let state = image.read_state()?;
+    let kernel = decode_kernel(&image, &state)?;
+    drop(state);
+    let map = image.read_map()?;
+    image.load_pages(&map, mf)?;
+    Ok((image.meta, kernel))
 }

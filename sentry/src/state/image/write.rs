@@ -311,7 +311,7 @@ fn write_image<S: Sink>(
         let end = align_page(end).min(limit);
         while off < end {
             let n = (end - off).min(CHUNK as u64) as usize;
-            mf.read(off, &mut buf[..n]);
+            read_memory(mf, off, &mut buf[..n]).map_err(err)?;
             pages.feed(off, &buf[..n]).map_err(err)?;
             off += n as u64;
         }
@@ -395,6 +395,29 @@ fn write_image<S: Sink>(
         elapsed: start.elapsed(),
     };
     Ok((stats, meta))
+}
+
+/// Reads `dst.len()` bytes of the memory file at `off` through its
+/// descriptor rather than its mapping: pages the sentry never touched
+/// cost no fault in its own address space, which makes saving a large
+/// memory file markedly faster. `off` and the length lie inside the file.
+fn read_memory(mf: &MemoryFile, off: u64, dst: &mut [u8]) -> io::Result<()> {
+    // SAFETY: the descriptor is `mf`'s own, open for as long as `mf` lives,
+    // which outlives this borrow.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(mf.raw_fd()) };
+    let mut done = 0;
+    while done < dst.len() {
+        let at = (off + done as u64) as libc::off_t;
+        match nix::sys::uio::pread(fd, &mut dst[done..], at) {
+            // The file is as long as the memory file's size: a hole reads
+            // as zeros, so an early end is a failure.
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => done += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// A page of zeros to compare pages with.
