@@ -117,6 +117,8 @@ pub fn boot_on(
         held: Vec::new(),
     };
     let mut k = Kernel::new(cfg, host, files.vfs);
+    let binds = std::mem::take(&mut k.vfs.boot_binds);
+    crate::vfs::mounts::apply(&mut k, cfg, &binds)?;
     let fdtable = k.vfs.new_fdtable_with_stdio();
     let init = k.spawn_process(NewProcess {
         argv: cfg.argv.clone(),
