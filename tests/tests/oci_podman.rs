@@ -173,32 +173,36 @@ fn podman_detached_exec_stop_kill() {
 }
 
 #[test]
-fn podman_volume_is_an_expected_failure() {
-    let Some(p) = Podman::new("podman_volume_is_an_expected_failure") else {
+fn podman_volume_writes_through_to_the_host() {
+    let Some(p) = Podman::new("podman_volume_writes_through_to_the_host") else {
         return;
     };
     let host = p.b.file("vol");
     std::fs::create_dir_all(&host).unwrap();
     std::fs::write(host.join("f"), "from the host\n").unwrap();
     let mount = format!("{}:/data", host.display());
-    let r = p.podman(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "-v",
-        &mount,
-        IMAGE,
-        "cat",
-        "/data/f",
-    ]);
-    if r.code() == 0 && r.stdout == "from the host\n" {
-        return;
-    }
-    // The sentry's file system serves the root only: spec mounts (bind,
-    // tmpfs, proc...) come with the VFS rewrite.
-    eprintln!(
-        "EXPECTED FAILURE podman -v: bind mounts need mount support in the sentry's VFS: {}",
-        r.stderr.trim()
+    let ro = format!("{}:/ro:ro", host.display());
+    let r = p
+        .podman(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            &mount,
+            "-v",
+            &ro,
+            IMAGE,
+            "sh",
+            "-c",
+            "cat /data/f; echo from the container > /data/g; \
+             echo no > /ro/h 2>/dev/null || echo ro refused; cat /etc/hostname >/dev/null && echo ok",
+        ])
+        .ok();
+    assert_eq!(r.stdout, "from the host\nro refused\nok\n", "{r:#?}");
+    assert_eq!(
+        std::fs::read_to_string(host.join("g")).unwrap(),
+        "from the container\n"
     );
+    assert!(!host.join("h").exists());
 }
