@@ -87,6 +87,10 @@ pub struct Config {
     /// Paths made read-only (a read-only bind of themselves).
     #[serde(default)]
     pub readonly_paths: Vec<String>,
+    /// The first process's capability sets (`process.capabilities`);
+    /// `None`: all of them for UID 0, none for others.
+    #[serde(default)]
+    pub capabilities: Option<crate::kernel::caps::Caps>,
 }
 
 impl Default for Config {
@@ -108,6 +112,7 @@ impl Default for Config {
             mounts: Vec::new(),
             masked_paths: Vec::new(),
             readonly_paths: Vec::new(),
+            capabilities: None,
         }
     }
 }

@@ -169,6 +169,25 @@ pub fn sentry_config(bundle: &Bundle) -> Config {
             .as_ref()
             .and_then(|l| l.readonly_paths().clone())
             .unwrap_or_default(),
+        capabilities: process.and_then(|p| p.capabilities().as_ref()).map(caps_of),
+    }
+}
+
+/// The spec's capability sets (names the sentry does not know are left
+/// out).
+fn caps_of(c: &oci_spec::runtime::LinuxCapabilities) -> sentry::kernel::caps::Caps {
+    let set = |s: &Option<oci_spec::runtime::Capabilities>| -> u64 {
+        s.iter()
+            .flatten()
+            .filter_map(|cap| sentry::kernel::caps::number(&cap.to_string()))
+            .fold(0, |acc, n| acc | 1 << n)
+    };
+    sentry::kernel::caps::Caps {
+        effective: set(c.effective()),
+        permitted: set(c.permitted()),
+        inheritable: set(c.inheritable()),
+        bounding: set(c.bounding()),
+        ambient: set(c.ambient()),
     }
 }
 

@@ -524,7 +524,10 @@ fn sys_fcntl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             };
             let pipe = *pipe;
             let size = crate::vfs::pipe::round_size(a.u64(2)).ok_or(Errno::EINVAL)?;
-            let root = k.task(tid).creds.euid == 0;
+            let root = k
+                .task(tid)
+                .creds
+                .capable(crate::kernel::caps::CAP_SYS_RESOURCE);
             if size > crate::vfs::pipe::ABSOLUTE_MAX_SIZE {
                 return Err(Errno::EINVAL.into());
             }

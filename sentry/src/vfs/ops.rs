@@ -14,6 +14,7 @@ use super::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
 use super::pipe::Pipe;
 use super::{FileId, Vfs};
 use crate::errno::Errno;
+use crate::kernel::caps;
 use crate::kernel::task::{Creds, TaskState};
 use crate::kernel::wait::Block;
 use crate::kernel::{Kernel, Tid};
@@ -163,7 +164,7 @@ pub fn create(
     if perm & libc::S_ISGID != 0
         && !matches!(what, NewNode::Dir)
         && !perm::in_group(&c.creds, gid)
-        && !perm::is_root(&c.creds)
+        && !perm::capable(&c.creds, caps::CAP_FSETID)
     {
         perm &= !libc::S_ISGID;
     }
@@ -322,7 +323,7 @@ pub fn mknod(
         libc::S_IFIFO => NewNode::Fifo,
         libc::S_IFSOCK => NewNode::Socket,
         t @ (libc::S_IFCHR | libc::S_IFBLK) => {
-            if !perm::is_root(&c.creds) {
+            if !perm::capable(&c.creds, caps::CAP_MKNOD) {
                 return Err(Errno::EPERM);
             }
             NewNode::Dev(t, rdev)
@@ -1270,7 +1271,10 @@ pub fn link(
         return Err(Errno::EINVAL);
     }
     let c = ctx(k, tid);
-    if opath.is_empty() && flags & libc::AT_EMPTY_PATH != 0 && !perm::is_root(&c.creds) {
+    if opath.is_empty()
+        && flags & libc::AT_EMPTY_PATH != 0
+        && !perm::capable(&c.creds, caps::CAP_DAC_READ_SEARCH)
+    {
         return Err(Errno::ENOENT);
     }
     let follow = if flags & libc::AT_SYMLINK_FOLLOW != 0 {
@@ -1454,7 +1458,10 @@ pub fn chmod(k: &mut Kernel, tid: Tid, loc: Loc, mode: u32) -> Result<(), Errno>
         return Err(Errno::EPERM);
     }
     let mut mode = mode & 0o7777;
-    if m & libc::S_IFMT != libc::S_IFDIR && !perm::is_root(&creds) && !perm::in_group(&creds, gid) {
+    if m & libc::S_IFMT != libc::S_IFDIR
+        && !perm::capable(&creds, caps::CAP_FSETID)
+        && !perm::in_group(&creds, gid)
+    {
         mode &= !libc::S_ISGID;
     }
     setattr(
@@ -1474,7 +1481,7 @@ pub fn chown(k: &mut Kernel, tid: Tid, loc: Loc, uid: u32, gid: u32) -> Result<(
     let (m, cur_uid, cur_gid) = path::attrs(k, loc.node).ok_or(Errno::ENOENT)?;
     let new_uid = (uid != u32::MAX).then_some(uid);
     let new_gid = (gid != u32::MAX).then_some(gid);
-    if !perm::is_root(&creds) {
+    if !perm::capable(&creds, caps::CAP_CHOWN) {
         if new_uid.is_some_and(|u| u != cur_uid) {
             return Err(Errno::EPERM);
         }
@@ -1663,7 +1670,7 @@ fn xattr_inode(k: &Kernel, node: Node) -> Result<Option<super::node::InodeId>, E
 pub fn getxattr(k: &mut Kernel, tid: Tid, loc: Loc, name: &[u8]) -> Result<Vec<u8>, Errno> {
     xattr_name(name)?;
     let inode = xattr_inode(k, loc.node)?;
-    if name.starts_with(b"trusted.") && !perm::is_root(&k.task(tid).creds) {
+    if name.starts_with(b"trusted.") && !perm::capable(&k.task(tid).creds, caps::CAP_SYS_ADMIN) {
         return Err(Errno::ENODATA);
     }
     if name.starts_with(b"user.") {
@@ -1682,7 +1689,7 @@ pub fn listxattr(k: &mut Kernel, tid: Tid, loc: Loc) -> Result<Vec<u8>, Errno> {
         Ok(i) => i,
         Err(_) => return Ok(Vec::new()),
     };
-    let root = perm::is_root(&k.task(tid).creds);
+    let root = perm::capable(&k.task(tid).creds, caps::CAP_SYS_ADMIN);
     let mut out = Vec::new();
     if let Some(i) = inode.and_then(|i| k.vfs.mem.get(i)) {
         for n in i.xattrs.keys() {
@@ -1718,7 +1725,7 @@ pub fn setxattr(
     if name.starts_with(b"system.") {
         return Err(Errno::EOPNOTSUPP);
     }
-    if name.starts_with(b"trusted.") && !perm::is_root(&creds) {
+    if name.starts_with(b"trusted.") && !perm::capable(&creds, caps::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     if name.starts_with(b"user.") {
@@ -1779,7 +1786,7 @@ pub fn set_dir(k: &mut Kernel, tid: Tid, loc: Loc, root: bool) -> Result<(), Err
         return Err(Errno::ENOTDIR);
     }
     may(k, &creds, loc.node, MAY_EXEC)?;
-    if root && !perm::is_root(&creds) {
+    if root && !perm::capable(&creds, caps::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     let fs = k.task(tid).fs;

@@ -121,7 +121,7 @@ impl Drop for TempDir {
 const APPLETS: &[&str] = &[
     "sh", "echo", "sleep", "cat", "true", "false", "ls", "env", "id", "kill", "test", "printf",
     "yes", "head", "wc", "hostname", "pwd", "stty", "tty", "mkdir", "mv", "rm", "cut", "grep",
-    "touch",
+    "touch", "chmod", "chown",
 ];
 
 /// A bundle in a scratch directory: `rootfs/bin/busybox` and its applets,
