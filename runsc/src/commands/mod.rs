@@ -2,7 +2,7 @@
 //! argument struct from `crate::cli`. Commands that act on a live
 //! container load its state, check that its status allows the operation,
 //! and talk to its sandbox over the control socket (`crate::sandbox`).
-//! `checkpoint`, `restore`, `statefile` and `update` check what they can
+//! `checkpoint`, `restore` and `statefile` check what they can
 //! and then say that they are not implemented yet.
 
 pub mod boot;
