@@ -204,9 +204,21 @@ fn containerd_runs_exec_pauses_and_kills() {
         ],
     );
     assert_eq!((r.code(), r.stdout.as_str()), (2, "in\n"), "{r:#?}");
+    // task ps lists host PIDs, as with runc: the sandbox process's.
+    let ls = ctr(&sock, &["task", "ls"]).ok();
+    let sandbox = ls
+        .stdout
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.first() == Some(&"t3")).then(|| f[1].to_string())
+        })
+        .unwrap_or_else(|| panic!("no t3 in {}", ls.stdout));
     let r = ctr(&sock, &["task", "ps", "t3"]).ok();
     assert!(
-        r.stdout.lines().any(|l| l.starts_with("1 ")),
+        r.stdout
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(sandbox.as_str())),
         "{}",
         r.stdout
     );
@@ -305,11 +317,21 @@ fn docker_runs_execs_pauses_and_stops() {
     .ok();
     let r = docker(&["exec", "dc", "sh", "-c", "echo in; exit 3"]);
     assert_eq!((r.code(), r.stdout.as_str()), (3, "in\n"), "{r:#?}");
+    // docker top: the host processes `runsc ps --format json` names.
+    let r = docker(&["top", "dc"]).ok();
+    assert!(r.stdout.contains("runsc"), "{r:#?}");
+    // docker stop's SIGTERM ends an init without a handler (a bounded
+    // wait, not the kill after the timeout).
     docker(&["pause", "dc"]).ok();
     let r = docker(&["inspect", "--format", "{{.State.Status}}", "dc"]).ok();
     assert_eq!(r.stdout.trim(), "paused");
     docker(&["unpause", "dc"]).ok();
-    docker(&["stop", "-t", "2", "dc"]).ok();
+    let stopping = Instant::now();
+    docker(&["stop", "-t", "20", "dc"]).ok();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(15),
+        "docker stop waited for its timeout"
+    );
     let r = docker(&["inspect", "--format", "{{.State.Status}}", "dc"]).ok();
     assert_eq!(r.stdout.trim(), "exited");
     docker(&["rm", "dc"]).ok();
