@@ -175,7 +175,7 @@ pub fn sentry_config(bundle: &Bundle) -> Config {
 
 /// The spec's capability sets (names the sentry does not know are left
 /// out).
-fn caps_of(c: &oci_spec::runtime::LinuxCapabilities) -> sentry::kernel::caps::Caps {
+pub fn caps_of(c: &oci_spec::runtime::LinuxCapabilities) -> sentry::kernel::caps::Caps {
     let set = |s: &Option<oci_spec::runtime::Capabilities>| -> u64 {
         s.iter()
             .flatten()
