@@ -28,7 +28,7 @@ fn a_bind_mount_writes_through_to_the_host_both_ways() {
             "cat /data/from-host && echo from the container > /data/made-inside \
              && mkdir /data/dir && echo x > /data/dir/f && mv /data/dir/f /data/dir/g \
              && rm /data/gone && ls /data && cat /etc/extra && echo appended >> /etc/extra \
-             && echo nope > /ro/f; echo status $?; cat /ro/f",
+             && echo nope > /ro/f; echo status $?; cat /ro/f /etc/resolv.conf",
         ],
     );
     let host = b.file("vol");
@@ -40,8 +40,18 @@ fn a_bind_mount_writes_through_to_the_host_both_ways() {
     let ro = b.file("ro");
     std::fs::create_dir_all(&ro).unwrap();
     std::fs::write(ro.join("f"), "read-only\n").unwrap();
+    // As in images whose /etc/resolv.conf points into /run.
+    std::fs::create_dir_all(b.dir().join("rootfs/etc")).unwrap();
+    std::os::unix::fs::symlink(
+        "../run/resolve/resolv.conf",
+        b.dir().join("rootfs/etc/resolv.conf"),
+    )
+    .unwrap();
+    let resolv = b.file("resolv.conf");
+    std::fs::write(&resolv, "nameserver 10.0.0.1\n").unwrap();
     b.spec["mounts"] = json!([
         { "destination": "/data", "type": "bind", "source": host, "options": ["rbind", "rw"] },
+        { "destination": "/etc/resolv.conf", "type": "bind", "source": resolv, "options": ["bind"] },
         { "destination": "/etc/extra", "type": "bind", "source": file, "options": ["bind"] },
         { "destination": "/ro", "type": "none", "source": ro, "options": ["bind", "ro"] },
     ]);
@@ -51,7 +61,7 @@ fn a_bind_mount_writes_through_to_the_host_both_ways() {
     assert_eq!(
         out,
         "written on the host\ndir\nfrom-host\nmade-inside\na host file\n\
-         status 1\nread-only\n",
+         status 1\nread-only\nnameserver 10.0.0.1\n",
         "{err}"
     );
     assert!(err.contains("Read-only file system"), "{err}");

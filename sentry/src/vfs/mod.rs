@@ -1,6 +1,9 @@
 //! Files: mounts and filesystems, open file descriptions, descriptor tables
 //! and filesystem contexts.
 //!
+//! The mounts a configuration asks for (the OCI spec's `mounts`, masked
+//! and read-only paths) are made by [`mounts`].
+//!
 //! Everything lives in [`Vfs`], inside the kernel, in tables keyed by ID:
 //! open file descriptions by [`FileId`] with reference counts, in-memory
 //! inodes ([`mem`]), the overlay root's node cache ([`overlay`]), mounts
@@ -13,8 +16,9 @@
 //! to notify are then queued in [`Pending`] and handled by [`reap`], which
 //! the system call layer and the kernel loop call.
 //!
-//! Filesystems: the root overlay ([`overlay`]), tmpfs and devtmpfs
-//! ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]),
+//! Filesystems: the root overlay ([`overlay`]), bind mounts of host
+//! directories and files written through to the host ([`bind`]), tmpfs
+//! and devtmpfs ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]),
 //! pseudo-terminals ([`pty`]), the caller's stdio ([`stdio`]), and
 //! anonymous files ([`eventfd`], [`epoll`], [`timerfd`], [`signalfd`]).
 //! Operations that need the kernel (procfs content, memory, wait queues)

@@ -86,15 +86,24 @@ fn root_ctx(k: &Kernel) -> Ctx {
 
 /// Resolves `dest` from the root, making what is missing when `make` is
 /// given (directories on the way, and a directory or a file at the end).
+/// A symlink whose target is missing (an image's `/etc/resolv.conf`
+/// pointing into `/run`) has its target made.
 fn mountpoint(k: &mut Kernel, dest: &str, make: Option<bool>) -> Result<Loc, Errno> {
+    mountpoint_in(k, dest.as_bytes(), make, 0)
+}
+
+fn mountpoint_in(
+    k: &mut Kernel,
+    dest: &[u8],
+    make: Option<bool>,
+    mut links: u32,
+) -> Result<Loc, Errno> {
     let c = root_ctx(k);
     let comps: Vec<&[u8]> = dest
-        .as_bytes()
         .split(|&b| b == b'/')
         .filter(|s| !s.is_empty() && *s != b".")
         .collect();
     let mut cur = c.root;
-    let mut links = 0u32;
     for (i, name) in comps.iter().enumerate() {
         if *name == b".." {
             cur = path::parent_loc(k, c.root, cur);
@@ -103,7 +112,31 @@ fn mountpoint(k: &mut Kernel, dest: &str, make: Option<bool>) -> Result<Loc, Err
         let last = i + 1 == comps.len();
         cur = match path::lookup_child(k, &c, cur, name) {
             Ok(l) if path::file_type(k, l.node) == libc::S_IFLNK => {
-                path::follow_link(k, &c, cur, l, &mut links)?.loc
+                match path::follow_link(k, &c, cur, l, &mut links) {
+                    Ok(f) => f.loc,
+                    Err(Errno::ENOENT) if make.is_some() => {
+                        let path::Link::Path(t) = path::readlink(k, &c, l)? else {
+                            return Err(Errno::ENOENT);
+                        };
+                        let mut p = if t.starts_with(b"/") {
+                            t
+                        } else {
+                            let mut p = path::path_of(k, c.root, cur);
+                            p.push(b'/');
+                            p.extend_from_slice(&t);
+                            p
+                        };
+                        for rest in &comps[i + 1..] {
+                            p.push(b'/');
+                            p.extend_from_slice(rest);
+                        }
+                        if links > path::MAX_SYMLINKS {
+                            return Err(Errno::ELOOP);
+                        }
+                        return mountpoint_in(k, &p, make, links + 1);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Ok(l) => l,
             Err(Errno::ENOENT) => {
