@@ -12,6 +12,43 @@ pub struct Rlimit {
     pub hard: u64,
 }
 
+/// What a mount shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MountKind {
+    /// A host directory or file, written through.
+    Bind {
+        source: PathBuf,
+    },
+    /// An empty in-memory filesystem.
+    Tmpfs,
+    Proc,
+    /// A minimal read-only sysfs (empty directories).
+    Sysfs,
+    /// The pseudo-terminal slaves; served at `/dev/pts` only.
+    Devpts,
+    /// POSIX message queues: an empty tmpfs-like directory (the sentry
+    /// has no `mq_open`).
+    Mqueue,
+    /// A cgroup hierarchy: an empty read-only directory.
+    Cgroup,
+}
+
+/// A mount the container asks for (an entry of the OCI spec's `mounts`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountConfig {
+    /// Absolute path inside the sandbox.
+    pub destination: String,
+    pub kind: MountKind,
+    pub readonly: bool,
+    pub nosuid: bool,
+    pub nodev: bool,
+    pub noexec: bool,
+    /// `mode=` of a tmpfs (permission bits).
+    pub mode: Option<u32>,
+    /// `size=` of a tmpfs, in bytes (reported by `statfs`, not enforced).
+    pub size: Option<u64>,
+}
+
 /// Everything the sentry needs to start a sandbox's init process.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Config {
@@ -40,6 +77,20 @@ pub struct Config {
     /// root's, seen through the overlay (`runsc do`).
     #[serde(default)]
     pub tmp_tmpfs: bool,
+    /// Mounts on top of the root, in order.
+    #[serde(default)]
+    pub mounts: Vec<MountConfig>,
+    /// Paths hidden from the application: files read as empty (`/dev/null`
+    /// is mounted on them), directories as an empty read-only tmpfs.
+    #[serde(default)]
+    pub masked_paths: Vec<String>,
+    /// Paths made read-only (a read-only bind of themselves).
+    #[serde(default)]
+    pub readonly_paths: Vec<String>,
+    /// The first process's capability sets (`process.capabilities`);
+    /// `None`: all of them for UID 0, none for others.
+    #[serde(default)]
+    pub capabilities: Option<crate::kernel::caps::Caps>,
 }
 
 impl Default for Config {
@@ -58,6 +109,10 @@ impl Default for Config {
             rlimits: Vec::new(),
             strace: false,
             tmp_tmpfs: true,
+            mounts: Vec::new(),
+            masked_paths: Vec::new(),
+            readonly_paths: Vec::new(),
+            capabilities: None,
         }
     }
 }

@@ -10,7 +10,7 @@
 pub mod config;
 pub mod control;
 
-pub use config::{Config, Rlimit};
+pub use config::{Config, MountConfig, MountKind, Rlimit};
 pub mod arch;
 pub mod errno;
 pub mod kernel;

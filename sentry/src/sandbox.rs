@@ -167,12 +167,18 @@ pub fn boot_on(
         held: Vec::new(),
     };
     let mut k = Kernel::new(cfg, host, files.vfs);
+    let binds = std::mem::take(&mut k.vfs.boot_binds);
+    crate::vfs::mounts::apply(&mut k, cfg, &binds)?;
     let fdtable = k.vfs.new_fdtable_with_stdio();
+    let mut creds = Creds::new(cfg.uid, cfg.gid, cfg.additional_gids.clone());
+    if let Some(caps) = cfg.capabilities {
+        creds.caps = caps;
+    }
     let init = k.spawn_process(NewProcess {
         argv: cfg.argv.clone(),
         env: cfg.env.clone(),
         cwd: cfg.cwd.clone(),
-        creds: Creds::new(cfg.uid, cfg.gid, cfg.additional_gids.clone()),
+        creds,
         rlimits: rlimits_with(&cfg.rlimits),
         fdtable,
         no_new_privs: false,

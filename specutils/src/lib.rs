@@ -15,7 +15,7 @@ mod testutil;
 pub use bundle::{Bundle, SpecError, CONFIG_FILE};
 pub use example::{example_spec, rootless_spec};
 pub use rlimit::{rlimit_number, rlimit_type_number};
-pub use sandbox_config::sentry_config;
+pub use sandbox_config::{mount_configs, sentry_config, MountError};
 pub use signal::{parse_signal, SignalError};
 
 /// The newest version of the OCI runtime specification this runtime follows.

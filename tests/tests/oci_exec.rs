@@ -43,10 +43,8 @@ fn exec_exits_with_the_processs_status() {
     // A user by number.
     let r = b.runsc(&["exec", "--user", "1000:1001", "x", "id"]).ok();
     assert!(r.stdout.starts_with("uid=1000 gid=1001"), "{}", r.stdout);
-    // The exec'd process has a sandbox PID of its own.
-    let ps = b.runsc(&["ps", "--format", "json", "x"]).ok();
-    let pids: Vec<i32> = serde_json::from_str(&ps.stdout).unwrap();
-    assert_eq!(pids, [1]);
+    // The exec'd processes are gone: init alone is left.
+    assert_eq!(container_pids(&b, "x"), [1]);
 
     let r = b.runsc(&["exec", "x", "/bin/nothing-here"]);
     assert_eq!(r.code(), 1);
@@ -172,7 +170,35 @@ fn exec_takes_a_process_file_as_podman_writes_it() {
     let r = b.runsc(&["exec", "--process", process.to_str().unwrap(), "p"]);
     assert_eq!(r.code(), 3);
     assert_eq!(r.stdout, "1048576\n");
+    // The process file's capabilities are the process's.
+    std::fs::write(
+        &process,
+        serde_json::json!({
+            "user": { "uid": 0, "gid": 0 },
+            "args": ["sh", "-c", "grep CapEff /proc/self/status"],
+            "env": ["PATH=/bin"],
+            "cwd": "/",
+            "capabilities": { "bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"] },
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let r = b
+        .runsc(&["exec", "--process", process.to_str().unwrap(), "p"])
+        .ok();
+    assert_eq!(r.stdout, "CapEff:\t0000000000000001\n");
     b.clean(&["p"]);
+}
+
+/// The container's PIDs, from the `ps` table (the JSON list holds host
+/// PIDs).
+fn container_pids(b: &Bundle, id: &str) -> Vec<i32> {
+    let ps = b.runsc(&["ps", id]).ok();
+    ps.stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect()
 }
 
 #[test]
@@ -197,9 +223,7 @@ fn signals_reach_an_exec_in_the_foreground() {
     // Wait until it runs inside.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let ps = b.runsc(&["ps", "--format", "json", "s"]).ok();
-        let pids: Vec<i32> = serde_json::from_str(&ps.stdout).unwrap();
-        if pids.len() == 2 {
+        if container_pids(&b, "s").len() == 2 {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "exec never started");

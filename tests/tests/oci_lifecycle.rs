@@ -529,6 +529,11 @@ fn ps_and_events_report_what_the_sandbox_runs() {
     let row: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!((row[0], row[1], row[2]), ("0", "1", "0"), "{}", ps.stdout);
     assert!(lines[1].ends_with("sleep 100"), "{}", ps.stdout);
+    // The JSON list engines read holds host PIDs: the sandbox process.
+    let json = b.runsc(&["ps", "--format", "json", "pe"]).ok();
+    let pids: Vec<i32> = serde_json::from_str(json.stdout.trim()).unwrap();
+    let sandbox = b.state("pe").unwrap()["pid"].as_i64().unwrap() as i32;
+    assert!(pids.contains(&sandbox), "{pids:?} lacks {sandbox}");
 
     let stats = b.runsc(&["events", "--stats", "pe"]).ok();
     let v: serde_json::Value = serde_json::from_str(stats.stdout.trim()).unwrap();

@@ -118,6 +118,29 @@ fn memory_and_pids_limits_go_to_the_sandboxs_cgroup() {
         "536870912"
     );
     assert_eq!(std::fs::read_to_string(&pids).unwrap().trim(), "64");
+    // `update` changes them, from flags or from a resources document.
+    b.runsc(&[
+        "update",
+        "--pids-limit",
+        "42",
+        "--memory",
+        "268435456",
+        "cg",
+    ])
+    .ok();
+    assert_eq!(std::fs::read_to_string(&pids).unwrap().trim(), "42");
+    assert_eq!(
+        std::fs::read_to_string(&memory).unwrap().trim(),
+        "268435456"
+    );
+    let doc = b.file("resources.json");
+    std::fs::write(&doc, r#"{ "pids": { "limit": 17 } }"#).unwrap();
+    b.runsc(&["update", "--resources", doc.to_str().unwrap(), "cg"])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&pids).unwrap().trim(), "17");
+    let bad = b.runsc(&["update", "--cpu-share", "many", "cg"]);
+    assert_eq!(bad.code(), 1);
+    assert!(bad.stderr.contains("--cpu-share"), "{}", bad.stderr);
     b.runsc(&["delete", "--force", "cg"]).ok();
     assert!(!memory.parent().unwrap().exists(), "cgroup left behind");
     // The test's parent cgroup.

@@ -271,6 +271,18 @@ impl Cgroups {
         Ok(())
     }
 
+    /// Writes new limits into the existing cgroup `path` (`update`),
+    /// enabling on v2 the controllers they need; no process moves.
+    pub fn update(&self, path: &CgroupPath, resources: &LinuxResources) -> Result<(), CgroupError> {
+        match self {
+            Cgroups::V1 { .. } => resources::write_v1(self, path, resources),
+            Cgroups::V2 { root } => {
+                create_v2(root, path, &resources::v2_controllers(resources))?;
+                resources::write_v2(&root.join(path.relative()), resources)
+            }
+        }
+    }
+
     /// The processes in the cgroup (from its first directory's
     /// `cgroup.procs`), e.g. for `ps` or `kill --all`.
     pub fn processes(&self, path: &CgroupPath) -> Result<Vec<Pid>, CgroupError> {

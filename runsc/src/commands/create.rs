@@ -185,25 +185,11 @@ fn set_up(
 /// warns of what it does not do yet.
 fn check_spec(bundle: &Bundle) -> anyhow::Result<()> {
     let config = bundle.config_path();
-    for m in bundle.spec.mounts().iter().flatten() {
-        let bind = m.typ().as_deref() == Some("bind")
-            || m.options()
-                .iter()
-                .flatten()
-                .any(|o| o == "bind" || o == "rbind");
-        if bind {
-            tracing::warn!(
-                "{}: the bind mount of {} at {} is not served yet: the sandbox's file \
-                 system shows the root file system only",
-                config.display(),
-                m.source()
-                    .as_deref()
-                    .unwrap_or(std::path::Path::new("?"))
-                    .display(),
-                m.destination().display()
-            );
-        }
-    }
+    specutils::mount_configs(
+        bundle.spec.mounts().as_deref().unwrap_or_default(),
+        &bundle.dir,
+    )
+    .with_context(|| format!("mounts in {}", config.display()))?;
     if let Some(h) = bundle.spec.hooks() {
         if h.start_container().as_ref().is_some_and(|l| !l.is_empty()) {
             anyhow::bail!(

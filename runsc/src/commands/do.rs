@@ -125,6 +125,7 @@ fn config_for(args: Do, strace: bool, caller: Caller) -> anyhow::Result<Config> 
         rlimits: caller.rlimits,
         strace: strace || args.strace,
         tmp_tmpfs: false,
+        ..Config::default()
     })
 }
 

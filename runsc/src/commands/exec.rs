@@ -171,6 +171,10 @@ fn exec_spec(state: &State, args: &Exec) -> anyhow::Result<(ExecSpec, Option<(u1
             rlimits,
             terminal,
             no_new_privs: args.no_new_privs || process.no_new_privileges().unwrap_or(false),
+            capabilities: process
+                .capabilities()
+                .as_ref()
+                .map(specutils::sandbox_config::caps_of),
         },
         size,
     ))

@@ -2,8 +2,6 @@
 //! argument struct from `crate::cli`. Commands that act on a live
 //! container load its state, check that its status allows the operation,
 //! and talk to its sandbox over the control socket (`crate::sandbox`).
-//! `update` checks what it can and then says that it is not implemented
-//! yet.
 
 pub mod boot;
 pub mod checkpoint;

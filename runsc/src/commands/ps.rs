@@ -1,9 +1,16 @@
 //! `ps`: the processes of a container, as the sandbox's kernel knows them.
 //!
-//! runc prints host PIDs; a sandboxed container's processes have no host
-//! PIDs (they are threads of the sandbox's kernel), so the PIDs printed are
-//! the container's own, as `ps` inside the container would show them. The
-//! table has the columns of `ps -ef`; other ps options are not supported.
+//! The table lists the container's processes as the sandbox's kernel
+//! knows them, with the container's own PIDs (as `ps` inside the container
+//! would show them; they have no host PIDs, being served by the sandbox's
+//! kernel), in the columns of `ps -ef`; other ps options are not
+//! supported.
+//!
+//! `--format json` is what engines read (containerd's `ListPids`, behind
+//! `docker top`, which then looks the PIDs up in the host's `ps`): as runc
+//! does, it lists the host PIDs of the processes in the container's cgroup
+//! (the sandbox process and its stubs), or the sandbox process alone when
+//! the container has no cgroup.
 
 use super::{live_sandbox, print};
 use crate::cli::list::ListFormat;
@@ -19,19 +26,28 @@ pub fn ps(global: &GlobalOpts, args: Ps) -> anyhow::Result<()> {
             args.ps_args
         );
     }
-    let (_, mut client) = live_sandbox(global, &args.container_id, "list the processes of")?;
+    let (state, mut client) = live_sandbox(global, &args.container_id, "list the processes of")?;
+    if args.format == ListFormat::Json {
+        let pids = host_pids(&state);
+        return print(&format!("{}\n", serde_json::to_string(&pids)?));
+    }
     let processes = match client.call(&Request::Processes, &[])? {
         Reply::Processes { processes } => processes,
         r => return Err(unexpected("ps", &r)),
     };
-    let text = match args.format {
-        ListFormat::Json => {
-            let pids: Vec<i32> = processes.iter().map(|p| p.pid).collect();
-            format!("{}\n", serde_json::to_string(&pids)?)
-        }
-        ListFormat::Table => table(&processes, now()),
-    };
-    print(&text)
+    print(&table(&processes, now()))
+}
+
+/// Host PIDs of the container: its cgroup's processes, or the sandbox.
+fn host_pids(state: &crate::container::State) -> Vec<i32> {
+    let in_cgroup = state.cgroup.as_ref().and_then(|p| {
+        let path = boot::cgroups::CgroupPath::new(&p.to_string_lossy()).ok()?;
+        boot::cgroups::Cgroups::detect().ok()?.processes(&path).ok()
+    });
+    match in_cgroup {
+        Some(pids) if !pids.is_empty() => pids.iter().map(|p| p.as_raw()).collect(),
+        _ => state.pid.into_iter().collect(),
+    }
 }
 
 fn now() -> u64 {

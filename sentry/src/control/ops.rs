@@ -186,12 +186,16 @@ pub fn exec(k: &mut Kernel, spec: ExecSpec, stdio: Vec<OwnedFd>) -> Result<Tid, 
         .vfs
         .new_fdtable_from_host(stdio)
         .map_err(|e| format!("the sandbox cannot take the process's stdio: {e}"))?;
+    let mut creds = Creds::new(spec.uid, spec.gid, spec.additional_gids);
+    if let Some(caps) = spec.capabilities {
+        creds.caps = caps;
+    }
     let pid = k
         .spawn_process(NewProcess {
             argv: spec.argv,
             env: spec.env,
             cwd: spec.cwd,
-            creds: Creds::new(spec.uid, spec.gid, spec.additional_gids),
+            creds,
             rlimits,
             fdtable,
             no_new_privs: spec.no_new_privs,

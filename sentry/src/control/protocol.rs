@@ -94,6 +94,9 @@ pub struct ExecSpec {
     pub terminal: bool,
     #[serde(default)]
     pub no_new_privs: bool,
+    /// Capability sets; `None`: all for UID 0, none for others.
+    #[serde(default)]
+    pub capabilities: Option<crate::kernel::caps::Caps>,
 }
 
 /// The sandbox's answer.

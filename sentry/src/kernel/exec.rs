@@ -194,6 +194,7 @@ impl Kernel {
         t.robust_list = (0, 0);
         t.altstack = (0, libc::SS_DISABLE, 0);
         t.name = name;
+        t.creds.caps = t.creds.caps.after_exec(t.creds.uid, t.creds.euid);
         if tid == tgid {
             return Ok(tid);
         }

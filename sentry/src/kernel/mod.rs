@@ -7,6 +7,7 @@
 //! resources (the platform, the memory file, host descriptors) sit in
 //! [`Host`], which is not serialized and is rebuilt on restore.
 
+pub mod caps;
 pub mod checkpoint;
 pub mod deliver;
 pub mod exec;

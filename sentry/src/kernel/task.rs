@@ -51,9 +51,16 @@ pub struct Creds {
     pub sgid: u32,
     pub fsgid: u32,
     pub groups: Vec<u32>,
+    /// Capability sets.
+    pub caps: super::caps::Caps,
 }
 
 impl Creds {
+    /// True if the effective set holds capability `cap`.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps.has(cap)
+    }
+
     pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Creds {
         Creds {
             uid,
@@ -65,6 +72,7 @@ impl Creds {
             sgid: gid,
             fsgid: gid,
             groups,
+            caps: super::caps::Caps::for_uid(uid),
         }
     }
 }

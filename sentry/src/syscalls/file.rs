@@ -524,7 +524,10 @@ fn sys_fcntl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             };
             let pipe = *pipe;
             let size = crate::vfs::pipe::round_size(a.u64(2)).ok_or(Errno::EINVAL)?;
-            let root = k.task(tid).creds.euid == 0;
+            let root = k
+                .task(tid)
+                .creds
+                .capable(crate::kernel::caps::CAP_SYS_RESOURCE);
             if size > crate::vfs::pipe::ABSOLUTE_MAX_SIZE {
                 return Err(Errno::EINVAL.into());
             }
@@ -860,6 +863,14 @@ fn sys_fsync(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         | Some(FileKind::EventFd(_))
         | Some(FileKind::Epoll(_))
         | Some(FileKind::TimerFd(_)) => Err(Errno::EINVAL.into()),
+        Some(FileKind::Regular) => {
+            // Bind-mount files are the host's: sync them there.
+            if let crate::vfs::node::Node::Bind(b) = k.vfs.files[&f].loc.node {
+                let fd = file::bind_fd(&mut k.vfs, f, b)?;
+                crate::vfs::host::sync_fd(fd, false)?;
+            }
+            Ok(0)
+        }
         _ => Ok(0),
     }
 }
@@ -896,6 +907,22 @@ fn sys_ftruncate(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         return Err(Errno::EINVAL.into());
     }
     let node = of.loc.node;
+    if let crate::vfs::node::Node::Bind(b) = node {
+        let limit = k.rlimit(tid, libc::RLIMIT_FSIZE as usize).0;
+        if len as u64 > limit {
+            k.send_to_thread(
+                tid,
+                crate::kernel::signal::SigInfo::new(
+                    crate::kernel::signal::SIGXFSZ,
+                    crate::kernel::signal::SI_USER,
+                ),
+            );
+            return Err(Errno::EFBIG.into());
+        }
+        let fd = file::bind_fd(&mut k.vfs, f, b)?;
+        crate::vfs::host::truncate_fd(fd, len as u64)?;
+        return Ok(0);
+    }
     let inode = ops::copy_up(k, node)?.ok_or(Errno::EINVAL)?;
     file::set_size(k, tid, inode, len as u64)?;
     Ok(0)

@@ -301,7 +301,11 @@ fn tty_ioctl(k: &mut Kernel, tid: Tid, slot: u8, req: u64, arg: u64) -> SysResul
                 .any(|g| g.sid == k.vfs.stdio.session && g.zombie.is_none());
             if sid != k.vfs.stdio.session
                 && session_alive
-                && (arg != 1 || k.task(tid).creds.euid != 0)
+                && (arg != 1
+                    || !k
+                        .task(tid)
+                        .creds
+                        .capable(crate::kernel::caps::CAP_SYS_ADMIN))
             {
                 return Err(Errno::EPERM.into());
             }
@@ -458,7 +462,10 @@ fn pty_ioctl(k: &mut Kernel, tid: Tid, index: u32, master: bool, req: u64, arg: 
             if session == sid {
                 return Ok(0);
             }
-            let steal = arg == 1 && k.task(tid).creds.euid == 0;
+            let steal = arg == 1
+                && k.task(tid)
+                    .creds
+                    .capable(crate::kernel::caps::CAP_SYS_ADMIN);
             if session != 0 && !steal {
                 return Err(Errno::EPERM.into());
             }

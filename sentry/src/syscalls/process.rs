@@ -3,6 +3,7 @@
 
 use super::{Args, Support, SysErr, SysResult, Table};
 use crate::errno::Errno;
+use crate::kernel::caps;
 use crate::kernel::exit::WaitTarget;
 use crate::kernel::fork::CloneArgs;
 use crate::kernel::task::{ExitStatus, RLIM_NLIMITS};
@@ -390,7 +391,7 @@ fn read_name(k: &mut Kernel, tid: Tid, a: &Args) -> Result<String, SysErr> {
     if len > 64 {
         return Err(Errno::EINVAL.into());
     }
-    if k.task(tid).creds.euid != 0 {
+    if !k.task(tid).creds.capable(caps::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM.into());
     }
     let b = k.read_bytes(tid, a.ptr(0), len)?;
@@ -458,7 +459,7 @@ fn sys_setgroups(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     if n > 65536 {
         return Err(Errno::EINVAL.into());
     }
-    if k.task(tid).creds.euid != 0 {
+    if !k.task(tid).creds.capable(caps::CAP_SETGID) {
         return Err(Errno::EPERM.into());
     }
     let b = k.read_bytes(tid, a.ptr(1), n * 4)?;
@@ -474,7 +475,11 @@ fn sys_setgroups(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 /// their current real, effective or saved IDs.
 fn setids(k: &mut Kernel, tid: Tid, user: bool, r: i32, e: i32, s: i32) -> SysResult {
     let c = &k.task(tid).creds;
-    let root = c.euid == 0;
+    let root = c.capable(if user {
+        caps::CAP_SETUID
+    } else {
+        caps::CAP_SETGID
+    });
     let (cr, ce, cs) = if user {
         (c.uid, c.euid, c.suid)
     } else {
@@ -486,6 +491,7 @@ fn setids(k: &mut Kernel, tid: Tid, user: bool, r: i32, e: i32, s: i32) -> SysRe
     }
     let c = &mut k.task_mut(tid).creds;
     if user {
+        let old = (c.uid, c.euid, c.suid, c.fsuid);
         if r != -1 {
             c.uid = r as u32;
         }
@@ -496,6 +502,8 @@ fn setids(k: &mut Kernel, tid: Tid, user: bool, r: i32, e: i32, s: i32) -> SysRe
             c.suid = s as u32;
         }
         c.fsuid = c.euid;
+        let new = (c.uid, c.euid, c.suid, c.fsuid);
+        c.caps.after_setuid(old, new);
     } else {
         if r != -1 {
             c.gid = r as u32;
@@ -513,7 +521,7 @@ fn setids(k: &mut Kernel, tid: Tid, user: bool, r: i32, e: i32, s: i32) -> SysRe
 
 fn sys_setuid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let u = a.i32(0);
-    if k.task(tid).creds.euid == 0 {
+    if k.task(tid).creds.capable(caps::CAP_SETUID) {
         setids(k, tid, true, u, u, u)
     } else {
         setids(k, tid, true, -1, u, -1)
@@ -521,7 +529,7 @@ fn sys_setuid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 fn sys_setgid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let g = a.i32(0);
-    if k.task(tid).creds.euid == 0 {
+    if k.task(tid).creds.capable(caps::CAP_SETGID) {
         setids(k, tid, false, g, g, g)
     } else {
         setids(k, tid, false, -1, g, -1)
@@ -540,16 +548,23 @@ fn sys_setresgid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     setids(k, tid, false, a.i32(0), a.i32(1), a.i32(2))
 }
 fn sys_setfsuid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let old = k.task(tid).creds.fsuid;
-    if k.task(tid).creds.euid == 0 {
-        k.task_mut(tid).creds.fsuid = a.u32(0);
+    let c = &k.task(tid).creds;
+    let old = c.fsuid;
+    let new = a.u32(0);
+    if c.capable(caps::CAP_SETUID) || [c.uid, c.euid, c.suid, c.fsuid].contains(&new) {
+        let c = &mut k.task_mut(tid).creds;
+        c.fsuid = new;
+        c.caps
+            .after_setuid((c.uid, c.euid, c.suid, old), (c.uid, c.euid, c.suid, new));
     }
     Ok(old as u64)
 }
 fn sys_setfsgid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let old = k.task(tid).creds.fsgid;
-    if k.task(tid).creds.euid == 0 {
-        k.task_mut(tid).creds.fsgid = a.u32(0);
+    let c = &k.task(tid).creds;
+    let old = c.fsgid;
+    let new = a.u32(0);
+    if c.capable(caps::CAP_SETGID) || [c.gid, c.egid, c.sgid, c.fsgid].contains(&new) {
+        k.task_mut(tid).creds.fsgid = new;
     }
     Ok(old as u64)
 }
@@ -647,7 +662,7 @@ fn set_rlimit(
         return Err(Errno::EINVAL);
     }
     let old = k.thread_groups[&target].rlimits[res];
-    if new.rlim_max > old.1 && k.task(tid).creds.euid != 0 {
+    if new.rlim_max > old.1 && !k.task(tid).creds.capable(caps::CAP_SYS_RESOURCE) {
         return Err(Errno::EPERM);
     }
     if res == libc::RLIMIT_NOFILE as usize && new.rlim_max > 1 << 20 {
@@ -779,10 +794,49 @@ fn sys_prctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
         libc::PR_SET_KEEPCAPS | libc::PR_GET_KEEPCAPS => Ok(0),
         libc::PR_CAPBSET_READ => {
-            if a.u64(1) > 40 {
+            let cap = a.u64(1);
+            if cap > caps::CAP_LAST_CAP as u64 {
                 return Err(Errno::EINVAL.into());
             }
-            Ok(1)
+            Ok((k.task(tid).creds.caps.bounding >> cap) & 1)
+        }
+        libc::PR_CAPBSET_DROP => {
+            let cap = a.u64(1);
+            if cap > caps::CAP_LAST_CAP as u64 {
+                return Err(Errno::EINVAL.into());
+            }
+            if !k.task(tid).creds.capable(caps::CAP_SETPCAP) {
+                return Err(Errno::EPERM.into());
+            }
+            k.task_mut(tid).creds.caps.bounding &= !(1 << cap);
+            Ok(0)
+        }
+        libc::PR_CAP_AMBIENT => {
+            let c = &k.task(tid).creds.caps;
+            let (op, cap) = (a.u64(1), a.u64(2));
+            if op == libc::PR_CAP_AMBIENT_CLEAR_ALL as u64 {
+                k.task_mut(tid).creds.caps.ambient = 0;
+                return Ok(0);
+            }
+            if cap > caps::CAP_LAST_CAP as u64 {
+                return Err(Errno::EINVAL.into());
+            }
+            let bit = 1u64 << cap;
+            match op as i32 {
+                libc::PR_CAP_AMBIENT_IS_SET => Ok(u64::from(c.ambient & bit != 0)),
+                libc::PR_CAP_AMBIENT_RAISE => {
+                    if c.permitted & bit == 0 || c.inheritable & bit == 0 {
+                        return Err(Errno::EPERM.into());
+                    }
+                    k.task_mut(tid).creds.caps.ambient |= bit;
+                    Ok(0)
+                }
+                libc::PR_CAP_AMBIENT_LOWER => {
+                    k.task_mut(tid).creds.caps.ambient &= !bit;
+                    Ok(0)
+                }
+                _ => Err(Errno::EINVAL.into()),
+            }
         }
         libc::PR_GET_SECCOMP => Ok(0),
         libc::PR_SET_MM | libc::PR_SET_SECCOMP => Err(Errno::EINVAL.into()),
@@ -976,14 +1030,29 @@ fn sys_capget(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         k.write_val(tid, a.ptr(0), &h)?;
         return Err(Errno::EINVAL.into());
     }
+    let target = match h.pid {
+        0 => tid,
+        p if k.tasks.contains_key(&(p as Tid)) => p as Tid,
+        p if p > 0 => return Err(Errno::ESRCH.into()),
+        _ => return Err(Errno::EINVAL.into()),
+    };
     if a.ptr(1) != 0 {
-        let all = if k.task(tid).creds.euid == 0 {
-            u32::MAX
-        } else {
-            0
-        };
-        let data: [u32; 6] = [all, all, 0, all, all, 0];
-        k.write_val(tid, a.ptr(1), &data)?;
+        let c = k.task(target).creds.caps;
+        let lo = |s: u64| s as u32;
+        let hi = |s: u64| (s >> 32) as u32;
+        // struct __user_cap_data_struct[2]: effective, permitted,
+        // inheritable of the low words, then of the high words.
+        let data: [u32; 6] = [
+            lo(c.effective),
+            lo(c.permitted),
+            lo(c.inheritable),
+            hi(c.effective),
+            hi(c.permitted),
+            hi(c.inheritable),
+        ];
+        let words = if h.version == 0x1998_0330 { 3 } else { 6 };
+        let bytes: Vec<u8> = data[..words].iter().flat_map(|w| w.to_ne_bytes()).collect();
+        k.copy_out(tid, a.ptr(1), &bytes)?;
     }
     Ok(0)
 }
@@ -993,7 +1062,15 @@ fn sys_capset(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     if h.version != 0x2008_0522 && h.version != 0x2007_1026 {
         return Err(Errno::EINVAL.into());
     }
-    let _: [u32; 6] = k.read_val(tid, a.ptr(1))?;
+    if h.pid != 0 && h.pid as Tid != k.tgid(tid) && h.pid as Tid != tid {
+        return Err(Errno::EPERM.into());
+    }
+    let d: [u32; 6] = k.read_val(tid, a.ptr(1))?;
+    let join = |lo: u32, hi: u32| lo as u64 | (hi as u64) << 32;
+    let (e, p, i) = (join(d[0], d[3]), join(d[1], d[4]), join(d[2], d[5]));
+    if !k.task_mut(tid).creds.caps.set(e, p, i) {
+        return Err(Errno::EPERM.into());
+    }
     Ok(0)
 }
 

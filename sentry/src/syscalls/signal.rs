@@ -207,7 +207,7 @@ fn sys_rt_sigtimedwait(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 /// Permission to signal: same user, or root.
 fn may_signal(k: &Kernel, from: Tid, to_tgid: Tid) -> bool {
     let c = &k.task(from).creds;
-    if c.euid == 0 {
+    if c.capable(crate::kernel::caps::CAP_KILL) {
         return true;
     }
     let Some(tg) = k.thread_groups.get(&to_tgid) else {

@@ -167,7 +167,7 @@ pub fn anon_stat(v: &Vfs, a: AnonNode, dev: u64) -> Stat {
 pub fn display_name(k: &Kernel, root: Loc, of: &OpenFile) -> Vec<u8> {
     match of.loc.node {
         Node::Anon(_) => of.path.clone(),
-        Node::Proc(_) | Node::Mem(_) | Node::Ovl(_) => {
+        Node::Proc(_) | Node::Mem(_) | Node::Ovl(_) | Node::Bind(_) => {
             let mut p = if path::is_dir(k, of.loc.node) {
                 path::path_of(k, root, of.loc)
             } else {
@@ -219,6 +219,8 @@ impl Loc {
 pub enum DataSrc {
     Mem(InodeId),
     Lower(OvlId),
+    /// A file of a bind mount: read and written on the host.
+    Bind(super::bind::BindId),
 }
 
 pub fn data_src(v: &Vfs, node: Node) -> Result<DataSrc, Errno> {
@@ -228,6 +230,7 @@ pub fn data_src(v: &Vfs, node: Node) -> Result<DataSrc, Errno> {
             Some(u) => Ok(DataSrc::Mem(u)),
             None => Ok(DataSrc::Lower(o)),
         },
+        Node::Bind(b) => Ok(DataSrc::Bind(b)),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -244,6 +247,32 @@ fn lower_fd(v: &mut Vfs, f: FileId, o: OvlId) -> Result<i32, Errno> {
     Ok(raw)
 }
 
+/// The host descriptor of an open bind-mount file, opened with the open
+/// file's access mode on first use (after a restore).
+pub fn bind_fd(v: &mut Vfs, f: FileId, b: super::bind::BindId) -> Result<i32, Errno> {
+    let of = v.files.get(&f).ok_or(Errno::EBADF)?;
+    if let Some(h) = &of.host {
+        return Ok(h.as_raw_fd());
+    }
+    let acc = match of.flags & libc::O_ACCMODE {
+        libc::O_ACCMODE => libc::O_RDWR,
+        a => a,
+    };
+    let fd = v.binds.open(b, acc)?;
+    let raw = fd.as_raw_fd();
+    v.files.get_mut(&f).ok_or(Errno::EBADF)?.host = Some(fd);
+    Ok(raw)
+}
+
+/// The host descriptor to read a host-backed file through.
+fn host_read_fd(v: &mut Vfs, f: FileId, src: DataSrc) -> Result<i32, Errno> {
+    match src {
+        DataSrc::Lower(o) => lower_fd(v, f, o),
+        DataSrc::Bind(b) => bind_fd(v, f, b),
+        DataSrc::Mem(_) => Err(Errno::EIO),
+    }
+}
+
 /// Reads a host-backed regular file at an offset (the loader and faults;
 /// in-memory files are read through their memory object).
 pub fn read_host_at(v: &mut Vfs, f: FileId, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -251,13 +280,9 @@ pub fn read_host_at(v: &mut Vfs, f: FileId, off: u64, buf: &mut [u8]) -> Result<
     if !matches!(of.kind, FileKind::Regular) {
         return Err(Errno::EINVAL);
     }
-    match data_src(v, of.loc.node)? {
-        DataSrc::Lower(o) => {
-            let fd = lower_fd(v, f, o)?;
-            host::pread(fd, buf, off)
-        }
-        DataSrc::Mem(_) => Err(Errno::EIO),
-    }
+    let src = data_src(v, of.loc.node)?;
+    let fd = host_read_fd(v, f, src)?;
+    host::pread(fd, buf, off)
 }
 
 /// `mmap` checks: regular files only; the protection allowed by the access
@@ -292,6 +317,10 @@ pub fn mmap_check(
     if shared && prot & libc::PROT_WRITE != 0 {
         if acc != libc::O_RDWR {
             return Err(Errno::EACCES);
+        }
+        if let Ok(DataSrc::Bind(_)) = data_src(v, loc.node) {
+            // Pages of the sandbox's memory cannot be the host file's.
+            return Err(Errno::ENODEV);
         }
         if let Ok(DataSrc::Mem(i)) = data_src(v, loc.node) {
             if v.mem.get(i).and_then(|x| x.file()).is_some_and(|m| {
@@ -482,8 +511,8 @@ fn read_regular(
             buf.truncate(got);
             Ok(buf)
         }
-        DataSrc::Lower(o) => {
-            let fd = lower_fd(&mut k.vfs, f, o)?;
+        src @ (DataSrc::Lower(_) | DataSrc::Bind(_)) => {
+            let fd = host_read_fd(&mut k.vfs, f, src)?;
             let size = host::stat_fd(fd).map_or(len as u64, |s| s.st_size as u64);
             let n = size.saturating_sub(off).min(len as u64).max(if size == 0 {
                 len.min(65536) as u64
@@ -566,7 +595,7 @@ pub fn write(
         FileKind::Regular => {
             let append = flags & libc::O_APPEND != 0;
             let off = pos.unwrap_or(of.offset);
-            let (n, end) = write_regular(k, tid, loc, off, data, append)?;
+            let (n, end) = write_regular(k, tid, f, loc, off, data, append)?;
             if pos.is_none() {
                 if let Some(of) = k.vfs.files.get_mut(&f) {
                     of.offset = end;
@@ -611,6 +640,7 @@ pub fn write(
 fn write_regular(
     k: &mut Kernel,
     tid: Tid,
+    f: FileId,
     loc: Loc,
     off: u64,
     data: &[u8],
@@ -619,10 +649,12 @@ fn write_regular(
     if (off as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    let DataSrc::Mem(i) = data_src(&k.vfs, loc.node)? else {
-        return Err(Errno::EBADF);
-    };
     let limit = k.rlimit(tid, libc::RLIMIT_FSIZE as usize).0;
+    let i = match data_src(&k.vfs, loc.node)? {
+        DataSrc::Mem(i) => i,
+        DataSrc::Bind(b) => return write_bind(k, tid, f, b, off, data, append, limit),
+        DataSrc::Lower(_) => return Err(Errno::EBADF),
+    };
     let Kernel {
         vfs,
         objects,
@@ -669,6 +701,36 @@ fn write_regular(
             }
         }
     }
+    Ok((n, off + n as u64))
+}
+
+/// Writes to a bind-mount file on the host.
+#[allow(clippy::too_many_arguments)]
+fn write_bind(
+    k: &mut Kernel,
+    tid: Tid,
+    f: FileId,
+    b: super::bind::BindId,
+    off: u64,
+    data: &[u8],
+    append: bool,
+    limit: u64,
+) -> Result<(usize, u64), Errno> {
+    let fd = bind_fd(&mut k.vfs, f, b)?;
+    let off = if append {
+        host::stat_fd(fd)?.st_size as u64
+    } else {
+        off
+    };
+    let mut data = data;
+    if off.saturating_add(data.len() as u64) > limit && !data.is_empty() {
+        if off >= limit {
+            k.send_to_thread(tid, SigInfo::new(SIGXFSZ, SI_USER));
+            return Err(Errno::EFBIG);
+        }
+        data = &data[..(limit - off) as usize];
+    }
+    let n = host::pwrite(fd, data, off)?;
     Ok((n, off + n as u64))
 }
 
@@ -826,6 +888,7 @@ fn listing(k: &mut Kernel, loc: Loc) -> Result<Vec<DirEnt>, Errno> {
             out.extend(v.ovl.read_dir(&v.mem, o)?);
         }
         Node::Proc(p) => out.extend(super::proc::read_dir(k, p)?),
+        Node::Bind(b) => out.extend(k.vfs.binds.read_dir(b)?),
         Node::Anon(_) => return Err(Errno::ENOTDIR),
     }
     Ok(out)
@@ -951,8 +1014,13 @@ pub fn fallocate(
         _ => return Err(Errno::ENODEV),
     }
     let end = (off as u64).checked_add(len as u64).ok_or(Errno::EFBIG)?;
-    let DataSrc::Mem(i) = data_src(&k.vfs, loc.node)? else {
-        return Err(Errno::EBADF);
+    let i = match data_src(&k.vfs, loc.node)? {
+        DataSrc::Mem(i) => i,
+        DataSrc::Bind(b) => {
+            let fd = bind_fd(&mut k.vfs, f, b)?;
+            return host::fallocate(fd, mode, off as u64, len as u64);
+        }
+        DataSrc::Lower(_) => return Err(Errno::EBADF),
     };
     let size = k.vfs.mem.get(i).map_or(0, |x| x.size());
     const KEEP_SIZE: i32 = libc::FALLOC_FL_KEEP_SIZE;
@@ -976,7 +1044,7 @@ pub fn fallocate(
             let zeros = vec![0u8; 1 << 16];
             while pos < zero_end {
                 let n = (zero_end - pos).min(zeros.len() as u64) as usize;
-                write_regular(k, tid, loc, pos, &zeros[..n], false)?;
+                write_regular(k, tid, f, loc, pos, &zeros[..n], false)?;
                 pos += n as u64;
             }
             Ok(())

@@ -1,8 +1,9 @@
 //! The few host calls the VFS makes on descriptors beneath the sandbox's
 //! root: `openat2` confined with `RESOLVE_IN_ROOT`/`RESOLVE_BENEATH` and
 //! without magic links, `fstatat`, `readlinkat`, `getdents64`, `pread`, and
-//! a zero-timeout `poll` for host streams (stdio). Nothing here ever writes
-//! to a host file.
+//! a zero-timeout `poll` for host streams (stdio); and the changes that bind
+//! mounts write through to the host (`mkdirat`, `unlinkat`, `renameat2`,
+//! `pwrite`...), each on a single name beneath a directory descriptor.
 
 use crate::errno::Errno;
 use std::ffi::CString;
@@ -287,4 +288,223 @@ pub fn raise_nofile() {
 /// The raw descriptor of an optional owned one, or -1.
 pub fn raw(fd: &Option<OwnedFd>) -> RawFd {
     fd.as_ref().map_or(-1, |f| f.as_raw_fd())
+}
+
+// ---- Changes to host files (bind mounts write through) ---------------------
+//
+// Every call names its file as a single component `name` of a directory
+// descriptor, never following a symlink in `name` (the callers resolved the
+// path themselves, component by component); an empty name means the
+// descriptor itself.
+
+fn cname(name: &[u8]) -> Result<CString, Errno> {
+    if name.contains(&b'/') || name == b".." || name == b"." {
+        return Err(Errno::EINVAL);
+    }
+    CString::new(name).map_err(|_| Errno::EINVAL)
+}
+
+/// A name, or `""` for the directory descriptor itself.
+fn cname_or_empty(name: &[u8]) -> Result<CString, Errno> {
+    if name.is_empty() {
+        return Ok(CString::default());
+    }
+    cname(name)
+}
+
+fn empty_flag(name: &[u8]) -> i32 {
+    if name.is_empty() {
+        libc::AT_EMPTY_PATH
+    } else {
+        0
+    }
+}
+
+/// `openat2` of `name` in `dir` with `O_CREAT | O_EXCL`: a new regular file.
+pub fn create_file(dir: RawFd, name: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+    let c = cname(name)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64,
+        mode: (mode & 0o7777) as u64,
+        resolve: RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+    };
+    // SAFETY: openat2 with a NUL-terminated path and an open_how of the
+    // size we pass; the result is checked.
+    let fd = retry(|| unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    })?;
+    // SAFETY: a fresh descriptor that we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `mkdirat`.
+pub fn mkdir_at(dir: RawFd, name: &[u8], mode: u32) -> Result<(), Errno> {
+    let c = cname(name)?;
+    // SAFETY: mkdirat with a NUL-terminated name.
+    retry(|| unsafe { libc::mkdirat(dir, c.as_ptr(), mode & 0o7777) as i64 }).map(drop)
+}
+
+/// `mknodat` (FIFOs, sockets, devices).
+pub fn mknod_at(dir: RawFd, name: &[u8], mode: u32, rdev: u64) -> Result<(), Errno> {
+    let c = cname(name)?;
+    // SAFETY: mknodat with a NUL-terminated name.
+    retry(|| unsafe { libc::mknodat(dir, c.as_ptr(), mode, rdev) as i64 }).map(drop)
+}
+
+/// `symlinkat`.
+pub fn symlink_at(target: &[u8], dir: RawFd, name: &[u8]) -> Result<(), Errno> {
+    let c = cname(name)?;
+    let t = CString::new(target).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: symlinkat with NUL-terminated strings.
+    retry(|| unsafe { libc::symlinkat(t.as_ptr(), dir, c.as_ptr()) as i64 }).map(drop)
+}
+
+/// `unlinkat` (with `rmdir`, `AT_REMOVEDIR`).
+pub fn unlink_at(dir: RawFd, name: &[u8], rmdir: bool) -> Result<(), Errno> {
+    let c = cname(name)?;
+    let flags = if rmdir { libc::AT_REMOVEDIR } else { 0 };
+    // SAFETY: unlinkat with a NUL-terminated name.
+    retry(|| unsafe { libc::unlinkat(dir, c.as_ptr(), flags) as i64 }).map(drop)
+}
+
+/// `renameat2`.
+pub fn rename_at(
+    odir: RawFd,
+    oname: &[u8],
+    ndir: RawFd,
+    nname: &[u8],
+    flags: u32,
+) -> Result<(), Errno> {
+    let o = cname(oname)?;
+    let n = cname(nname)?;
+    // SAFETY: renameat2 with NUL-terminated names.
+    retry(|| unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            odir,
+            o.as_ptr(),
+            ndir,
+            n.as_ptr(),
+            flags,
+        )
+    })
+    .map(drop)
+}
+
+/// `linkat` without following a symlink.
+pub fn link_at(odir: RawFd, oname: &[u8], ndir: RawFd, nname: &[u8]) -> Result<(), Errno> {
+    let o = cname(oname)?;
+    let n = cname(nname)?;
+    // SAFETY: linkat with NUL-terminated names.
+    retry(|| unsafe { libc::linkat(odir, o.as_ptr(), ndir, n.as_ptr(), empty_flag(oname)) as i64 })
+        .map(drop)
+}
+
+/// `fchownat` without following a symlink (`u32::MAX` keeps an ID).
+pub fn chown_at(dir: RawFd, name: &[u8], uid: u32, gid: u32) -> Result<(), Errno> {
+    let c = cname_or_empty(name)?;
+    let flags = libc::AT_SYMLINK_NOFOLLOW | empty_flag(name);
+    // SAFETY: fchownat with a NUL-terminated name.
+    retry(|| unsafe { libc::fchownat(dir, c.as_ptr(), uid, gid, flags) as i64 }).map(drop)
+}
+
+/// `fchmodat2` without following a symlink.
+pub fn chmod_at(dir: RawFd, name: &[u8], mode: u32) -> Result<(), Errno> {
+    let c = cname_or_empty(name)?;
+    let flags = libc::AT_SYMLINK_NOFOLLOW | empty_flag(name);
+    // SAFETY: fchmodat2 with a NUL-terminated name.
+    retry(|| unsafe { libc::syscall(libc::SYS_fchmodat2, dir, c.as_ptr(), mode & 0o7777, flags) })
+        .map(drop)
+}
+
+/// `utimensat` without following a symlink; `None` leaves a time as it is.
+pub fn utimes_at(
+    dir: RawFd,
+    name: &[u8],
+    atime: Option<(i64, i64)>,
+    mtime: Option<(i64, i64)>,
+) -> Result<(), Errno> {
+    let c = cname_or_empty(name)?;
+    let ts = |t: Option<(i64, i64)>| match t {
+        Some((sec, nsec)) => libc::timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        },
+        None => libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+    };
+    let times = [ts(atime), ts(mtime)];
+    let flags = libc::AT_SYMLINK_NOFOLLOW | empty_flag(name);
+    // SAFETY: utimensat with a NUL-terminated name and two timespecs.
+    retry(|| unsafe { libc::utimensat(dir, c.as_ptr(), times.as_ptr(), flags) as i64 }).map(drop)
+}
+
+/// `pwrite`.
+pub fn pwrite(fd: RawFd, data: &[u8], off: u64) -> Result<usize, Errno> {
+    // SAFETY: pwrite from a live buffer of the length we pass.
+    let n = retry(|| unsafe {
+        libc::pwrite(
+            fd,
+            data.as_ptr() as *const libc::c_void,
+            data.len(),
+            off as i64,
+        ) as i64
+    })?;
+    Ok(n as usize)
+}
+
+/// `ftruncate`.
+pub fn truncate_fd(fd: RawFd, size: u64) -> Result<(), Errno> {
+    // SAFETY: ftruncate on a descriptor we hold.
+    retry(|| unsafe { libc::ftruncate(fd, size as i64) as i64 }).map(drop)
+}
+
+/// `fallocate`.
+pub fn fallocate(fd: RawFd, mode: i32, off: u64, len: u64) -> Result<(), Errno> {
+    // SAFETY: fallocate on a descriptor we hold.
+    retry(|| unsafe { libc::fallocate(fd, mode, off as i64, len as i64) as i64 }).map(drop)
+}
+
+/// `fsync` (`fdatasync` with `data_only`).
+pub fn sync_fd(fd: RawFd, data_only: bool) -> Result<(), Errno> {
+    // SAFETY: fsync/fdatasync on a descriptor we hold.
+    retry(|| unsafe {
+        (if data_only {
+            libc::fdatasync(fd)
+        } else {
+            libc::fsync(fd)
+        }) as i64
+    })
+    .map(drop)
+}
+
+/// `fstatfs`.
+pub fn statfs_fd(fd: RawFd) -> Result<libc::statfs, Errno> {
+    let mut s: libc::statfs = crate::mm::zeroed();
+    // SAFETY: fstatfs with a valid buffer.
+    retry(|| unsafe { libc::fstatfs(fd, &mut s) as i64 })?;
+    Ok(s)
+}
+
+/// Opens a host path given by the sandbox's configuration (a bind mount's
+/// source) before the sandbox is confined: `O_PATH`, following symlinks
+/// as the host sees them, as `mount --bind` does.
+pub fn open_source(path: &std::path::Path, dir: bool) -> Result<OwnedFd, Errno> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| Errno::EINVAL)?;
+    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
+    if dir {
+        flags |= libc::O_DIRECTORY;
+    }
+    // SAFETY: open with a valid NUL-terminated path.
+    let fd = retry(|| unsafe { libc::open(c.as_ptr(), flags) as i64 })?;
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }

@@ -1,6 +1,9 @@
 //! Files: mounts and filesystems, open file descriptions, descriptor tables
 //! and filesystem contexts.
 //!
+//! The mounts a configuration asks for (the OCI spec's `mounts`, masked
+//! and read-only paths) are made by [`mounts`].
+//!
 //! Everything lives in [`Vfs`], inside the kernel, in tables keyed by ID:
 //! open file descriptions by [`FileId`] with reference counts, in-memory
 //! inodes ([`mem`]), the overlay root's node cache ([`overlay`]), mounts
@@ -13,8 +16,9 @@
 //! to notify are then queued in [`Pending`] and handled by [`reap`], which
 //! the system call layer and the kernel loop call.
 //!
-//! Filesystems: the root overlay ([`overlay`]), tmpfs and devtmpfs
-//! ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]),
+//! Filesystems: the root overlay ([`overlay`]), bind mounts of host
+//! directories and files written through to the host ([`bind`]), tmpfs
+//! and devtmpfs ([`mem`], [`dev`]), procfs ([`proc`]), pipes ([`pipe`]),
 //! pseudo-terminals ([`pty`]), the caller's stdio ([`stdio`]), and
 //! anonymous files ([`eventfd`], [`epoll`], [`timerfd`], [`signalfd`]).
 //! Operations that need the kernel (procfs content, memory, wait queues)
@@ -22,6 +26,7 @@
 //! I/O, [`poll`] for readiness; [`path`] resolves names on the kernel or,
 //! where only the VFS is at hand (boot, the loader), on the VFS alone.
 
+pub mod bind;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
@@ -30,6 +35,7 @@ pub mod host;
 pub mod lock;
 pub mod mem;
 pub mod mount;
+pub mod mounts;
 pub mod node;
 pub mod ops;
 pub mod overlay;
@@ -104,6 +110,14 @@ pub enum VfsError {
         root: String,
         err: Errno,
     },
+    #[error("cannot open {path}, the source of the bind mount at {destination}: {err}")]
+    BindSource {
+        path: String,
+        destination: String,
+        err: Errno,
+    },
+    #[error("cannot mount at {destination}: {err}")]
+    Mount { destination: String, err: Errno },
 }
 
 /// Work left for [`reap`]: memory objects to free, queues to notify.
@@ -124,6 +138,9 @@ pub struct Vfs {
     pub fs_contexts: BTreeMap<u64, FsContext>,
     pub mem: MemFs,
     pub ovl: Overlay,
+    /// Nodes of bind mounts of host directories and files.
+    #[serde(default)]
+    pub binds: bind::Binds,
     pub mounts: Mounts,
     pub pipes: BTreeMap<PipeId, pipe::Pipe>,
     /// Pseudo-terminals by index, and the devtmpfs directory of their
@@ -139,6 +156,14 @@ pub struct Vfs {
     pub memfd_mount: node::MountId,
     next: u64,
     pub pending: Pending,
+    /// A bind-mount file just made by `open(O_CREAT)`, with the host
+    /// descriptor that made it, for that open to take.
+    #[serde(skip)]
+    pub bind_created: Option<(bind::BindId, std::os::fd::OwnedFd)>,
+    /// The bind mounts opened at boot (index in the configuration's
+    /// mounts -> root node), for [`mounts::apply`].
+    #[serde(skip)]
+    pub boot_binds: BTreeMap<usize, bind::BindId>,
     /// Credentials of the `execve` in progress, for the interpreter lookup
     /// that the loader makes through [`FileSource`].
     #[serde(skip)]
@@ -197,6 +222,7 @@ impl Vfs {
             fs_contexts: BTreeMap::new(),
             mem,
             ovl,
+            binds: bind::Binds::default(),
             mounts,
             pipes: BTreeMap::new(),
             ptys: BTreeMap::new(),
@@ -208,8 +234,11 @@ impl Vfs {
             next: 0,
             pending: Pending::default(),
             exec_creds: None,
+            bind_created: None,
+            boot_binds: BTreeMap::new(),
         };
         v.mount_standard(cfg.tmp_tmpfs);
+        v.boot_binds = mounts::open_sources(&mut v, cfg)?;
         Ok(v)
     }
 
@@ -332,7 +361,17 @@ impl Vfs {
     /// host descriptors: those belonged to the runtime processes that held
     /// them, which a restore cannot bring back (see
     /// [`stdio::Stdio::orphaned`]).
+    ///
+    /// Bind mount sources are opened again by their host paths (this must
+    /// run before the restoring sandbox is confined); one that cannot be
+    /// opened is logged, and its files fail with the error when used.
     pub fn reattach_host(&mut self) {
+        if let Err((path, e)) = self.binds.reopen_sources() {
+            tracing::warn!(
+                "cannot reopen the bind mount source {}: {e}",
+                path.display()
+            );
+        }
         let old = std::mem::replace(&mut self.stdio, stdio::Stdio::attach());
         self.stdio.session = old.session;
         self.stdio.fg_pgrp = old.fg_pgrp;
@@ -438,6 +477,7 @@ impl Vfs {
         match n {
             Node::Mem(i) => self.mem_hold(i),
             Node::Ovl(o) => self.ovl.hold(o),
+            Node::Bind(b) => self.binds.hold(b),
             Node::Proc(_) | Node::Anon(_) => {}
         }
     }
@@ -449,6 +489,7 @@ impl Vfs {
                 self.ovl.release(o);
                 self.drain_overlay();
             }
+            Node::Bind(b) => self.binds.release(b),
             Node::Proc(_) | Node::Anon(_) => {}
         }
     }
@@ -823,6 +864,7 @@ pub fn reap(k: &mut Kernel) -> bool {
     k.vfs.drain_overlay();
     k.vfs.ovl.sweep();
     k.vfs.drain_overlay();
+    k.vfs.binds.sweep();
     // Record locks of processes that are gone.
     if !k.vfs.locks.ranges.is_empty() {
         let tgs = &k.thread_groups;

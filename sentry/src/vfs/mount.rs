@@ -18,6 +18,12 @@ pub enum FsKind {
     AnonInode,
     /// memfd files.
     Memfd,
+    /// A bind mount of a host directory or file.
+    Bind,
+    Sysfs,
+    Mqueue,
+    Cgroup2,
+    Devpts,
 }
 
 impl FsKind {
@@ -30,6 +36,11 @@ impl FsKind {
             FsKind::Proc => "proc",
             FsKind::Pipefs => "pipefs",
             FsKind::AnonInode => "anon_inodefs",
+            FsKind::Bind => "bind",
+            FsKind::Sysfs => "sysfs",
+            FsKind::Mqueue => "mqueue",
+            FsKind::Cgroup2 => "cgroup2",
+            FsKind::Devpts => "devpts",
         }
     }
 
@@ -41,6 +52,12 @@ impl FsKind {
             FsKind::Proc => 0x9fa0,
             FsKind::Pipefs => 0x5049_5045,
             FsKind::AnonInode => 0x0904_1934,
+            // The host's own type is reported by statfs for bind mounts.
+            FsKind::Bind => 0x0102_1994,
+            FsKind::Sysfs => 0x6265_6572,
+            FsKind::Mqueue => 0x1980_0202,
+            FsKind::Cgroup2 => 0x6367_7270,
+            FsKind::Devpts => 0x1cd1,
         }
     }
 }
@@ -53,6 +70,9 @@ pub struct Filesystem {
     pub dev: u64,
     /// Next inode number for new files.
     pub next_ino: u64,
+    /// The `size=` of a tmpfs, in bytes (reported, not enforced).
+    #[serde(default)]
+    pub size: Option<u64>,
 }
 
 /// `MS_*` flags of a mount that the VFS honours.
@@ -102,6 +122,7 @@ impl Mounts {
                 kind,
                 dev: makedev(0, 40 + id as u32),
                 next_ino: first_ino,
+                size: None,
             },
         );
         id

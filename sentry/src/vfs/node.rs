@@ -24,6 +24,8 @@ pub enum Node {
     Ovl(OvlId),
     Proc(ProcNode),
     Anon(AnonNode),
+    /// A file of a bind mount (the host's, written through).
+    Bind(super::bind::BindId),
 }
 
 /// Objects that live in no directory.

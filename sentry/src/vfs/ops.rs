@@ -14,6 +14,7 @@ use super::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
 use super::pipe::Pipe;
 use super::{FileId, Vfs};
 use crate::errno::Errno;
+use crate::kernel::caps;
 use crate::kernel::task::{Creds, TaskState};
 use crate::kernel::wait::Block;
 use crate::kernel::{Kernel, Tid};
@@ -163,9 +164,12 @@ pub fn create(
     if perm & libc::S_ISGID != 0
         && !matches!(what, NewNode::Dir)
         && !perm::in_group(&c.creds, gid)
-        && !perm::is_root(&c.creds)
+        && !perm::capable(&c.creds, caps::CAP_FSETID)
     {
         perm &= !libc::S_ISGID;
+    }
+    if let Node::Bind(d) = dir.node {
+        return create_bind(k, dir.mount, d, name, perm, (uid, gid), what);
     }
     let (ftype, data, rdev) = match what {
         NewNode::File => {
@@ -219,8 +223,53 @@ pub fn create(
                 node: Node::Ovl(n),
             })
         }
-        Node::Proc(_) | Node::Anon(_) => Err(Errno::EPERM),
+        Node::Proc(_) | Node::Anon(_) | Node::Bind(_) => Err(Errno::EPERM),
     }
+}
+
+/// Makes a node in a bind mount's directory, on the host. A new regular
+/// file stays open (read-write) for the `open` that made it.
+fn create_bind(
+    k: &mut Kernel,
+    mount: super::node::MountId,
+    dir: super::bind::BindId,
+    name: &[u8],
+    perm: u32,
+    (uid, gid): (u32, u32),
+    what: NewNode,
+) -> Result<Loc, Errno> {
+    use super::bind::Make;
+    let make = match what {
+        NewNode::File => Make::File(perm, libc::O_RDWR),
+        NewNode::Dir => Make::Dir(perm),
+        NewNode::Symlink(t) => Make::Symlink(t),
+        NewNode::Fifo => Make::Node(libc::S_IFIFO | perm, 0),
+        NewNode::Dev(t, rdev) => Make::Node(t | perm, rdev),
+        NewNode::Socket => Make::Node(libc::S_IFSOCK | perm, 0),
+    };
+    let (id, fd) = k.vfs.binds.make(dir, name, make)?;
+    if let Some((mode, huid, hgid)) = k.vfs.binds.attrs(id) {
+        if (huid, hgid) != (uid, gid) {
+            k.vfs.binds.set_new_owner(id, uid, gid);
+        }
+        // The host's umask may have taken bits the application asked for.
+        if mode & 0o7777 != perm & 0o7777 && mode & libc::S_IFMT != libc::S_IFLNK {
+            let _ = k.vfs.binds.setattr(
+                id,
+                &SetAttr {
+                    mode: Some(perm),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    if let Some(fd) = fd {
+        k.vfs.bind_created = Some((id, fd));
+    }
+    Ok(Loc {
+        mount,
+        node: Node::Bind(id),
+    })
 }
 
 /// Walks to the parent of a name to create, and checks it is free:
@@ -274,7 +323,7 @@ pub fn mknod(
         libc::S_IFIFO => NewNode::Fifo,
         libc::S_IFSOCK => NewNode::Socket,
         t @ (libc::S_IFCHR | libc::S_IFBLK) => {
-            if !perm::is_root(&c.creds) {
+            if !perm::capable(&c.creds, caps::CAP_MKNOD) {
                 return Err(Errno::EPERM);
             }
             NewNode::Dev(t, rdev)
@@ -567,6 +616,29 @@ pub fn open_found(
             } else {
                 super::proc::open(k, p, flags)?
             }
+        }
+        Node::Bind(b) if ftype == libc::S_IFREG => {
+            let made = match k.vfs.bind_created.take() {
+                Some((id, fd)) if id == b && created => Some(fd),
+                _ => None,
+            };
+            let fd = match made {
+                Some(fd) => fd,
+                None => {
+                    let mut host_flags = match acc {
+                        libc::O_ACCMODE => libc::O_RDWR,
+                        a => a,
+                    };
+                    if trunc {
+                        host_flags |= libc::O_TRUNC;
+                    }
+                    k.vfs.binds.open(b, host_flags)?
+                }
+            };
+            k.vfs.node_hold(loc.node);
+            let mut of = OpenFile::new(loc, FileKind::Regular, status_flags(flags), shown);
+            of.host = Some(fd);
+            return Ok(k.vfs.add_file(of));
         }
         _ => match ftype {
             libc::S_IFDIR => FileKind::Dir { ents: None },
@@ -878,7 +950,7 @@ pub fn read_head(k: &mut Kernel, f: FileId) -> Result<Vec<u8>, Errno> {
             b.truncate(n);
             Ok(b)
         }
-        file::DataSrc::Lower(_) => {
+        file::DataSrc::Lower(_) | file::DataSrc::Bind(_) => {
             let mut b = vec![0u8; 256];
             let mut got = 0;
             while got < b.len() {
@@ -923,6 +995,7 @@ fn dir_empty(k: &mut Kernel, node: Node) -> Result<bool, Errno> {
             let v = &mut k.vfs;
             v.ovl.is_empty_dir(&v.mem, o)
         }
+        Node::Bind(b) => Ok(k.vfs.binds.read_dir(b)?.is_empty()),
         _ => Ok(false),
     }
 }
@@ -984,6 +1057,12 @@ fn remove_entry(k: &mut Kernel, dir: Loc, name: &[u8], child: Loc) -> Result<(),
             k.vfs.drain_overlay();
             Ok(())
         }
+        Node::Bind(d) => {
+            let Node::Bind(c) = child.node else {
+                return Err(Errno::EIO);
+            };
+            k.vfs.binds.remove(d, name, c)
+        }
         Node::Proc(_) => Err(Errno::EPERM),
         Node::Anon(_) => Err(Errno::ENOTDIR),
     }
@@ -999,6 +1078,7 @@ fn is_ancestor(k: &Kernel, anc: Node, node: Node) -> bool {
     match (anc, node) {
         (Node::Mem(a), Node::Mem(b)) => k.vfs.mem.is_ancestor(a, b),
         (Node::Ovl(a), Node::Ovl(b)) => k.vfs.ovl.is_ancestor(a, b),
+        (Node::Bind(a), Node::Bind(b)) => k.vfs.binds.is_ancestor(a, b),
         _ => false,
     }
 }
@@ -1161,6 +1241,16 @@ pub fn rename(
             k.vfs.drain_overlay();
             Ok(())
         }
+        (Node::Bind(od), Node::Bind(nd)) => {
+            let Node::Bind(so) = src.node else {
+                return Err(Errno::EIO);
+            };
+            let to = match tgt.map(|t| t.node) {
+                Some(Node::Bind(t)) => Some(t),
+                _ => None,
+            };
+            k.vfs.binds.rename(od, &oname, so, nd, &nname, to, flags)
+        }
         (Node::Proc(_), _) | (_, Node::Proc(_)) => Err(Errno::EPERM),
         _ => Err(Errno::EXDEV),
     }
@@ -1181,7 +1271,10 @@ pub fn link(
         return Err(Errno::EINVAL);
     }
     let c = ctx(k, tid);
-    if opath.is_empty() && flags & libc::AT_EMPTY_PATH != 0 && !perm::is_root(&c.creds) {
+    if opath.is_empty()
+        && flags & libc::AT_EMPTY_PATH != 0
+        && !perm::capable(&c.creds, caps::CAP_DAC_READ_SEARCH)
+    {
         return Err(Errno::ENOENT);
     }
     let follow = if flags & libc::AT_SYMLINK_FOLLOW != 0 {
@@ -1231,6 +1324,7 @@ pub fn link(
             ovl.add_new(mem, d, &name, up);
             Ok(())
         }
+        (Node::Bind(o), Node::Bind(d)) => k.vfs.binds.link(o, d, &name),
         (Node::Proc(_), _) | (_, Node::Proc(_)) => Err(Errno::EPERM),
         _ => Err(Errno::EXDEV),
     }
@@ -1316,6 +1410,21 @@ pub fn setattr(k: &mut Kernel, tid: Tid, loc: Loc, a: SetAttr) -> Result<(), Err
         _ => {}
     }
     ro_check(k, loc)?;
+    if let Node::Bind(b) = loc.node {
+        if a.size
+            .is_some_and(|s| s > k.rlimit(tid, libc::RLIMIT_FSIZE as usize).0)
+        {
+            k.send_to_thread(
+                tid,
+                crate::kernel::signal::SigInfo::new(
+                    crate::kernel::signal::SIGXFSZ,
+                    crate::kernel::signal::SI_USER,
+                ),
+            );
+            return Err(Errno::EFBIG);
+        }
+        return k.vfs.binds.setattr(b, &a);
+    }
     let inode = copy_up(k, loc.node)?.ok_or(Errno::EPERM)?;
     if let Some(size) = a.size {
         file::set_size(k, tid, inode, size)?;
@@ -1349,7 +1458,10 @@ pub fn chmod(k: &mut Kernel, tid: Tid, loc: Loc, mode: u32) -> Result<(), Errno>
         return Err(Errno::EPERM);
     }
     let mut mode = mode & 0o7777;
-    if m & libc::S_IFMT != libc::S_IFDIR && !perm::is_root(&creds) && !perm::in_group(&creds, gid) {
+    if m & libc::S_IFMT != libc::S_IFDIR
+        && !perm::capable(&creds, caps::CAP_FSETID)
+        && !perm::in_group(&creds, gid)
+    {
         mode &= !libc::S_ISGID;
     }
     setattr(
@@ -1369,7 +1481,7 @@ pub fn chown(k: &mut Kernel, tid: Tid, loc: Loc, uid: u32, gid: u32) -> Result<(
     let (m, cur_uid, cur_gid) = path::attrs(k, loc.node).ok_or(Errno::ENOENT)?;
     let new_uid = (uid != u32::MAX).then_some(uid);
     let new_gid = (gid != u32::MAX).then_some(gid);
-    if !perm::is_root(&creds) {
+    if !perm::capable(&creds, caps::CAP_CHOWN) {
         if new_uid.is_some_and(|u| u != cur_uid) {
             return Err(Errno::EPERM);
         }
@@ -1471,8 +1583,13 @@ pub fn truncate(k: &mut Kernel, tid: Tid, loc: Loc, size: i64) -> Result<(), Err
 }
 
 /// `statfs` of the filesystem holding `loc`.
-pub fn statfs(k: &Kernel, loc: Loc) -> super::node::StatFs {
+pub fn statfs(k: &mut Kernel, loc: Loc) -> super::node::StatFs {
     let mut s = super::node::StatFs::default();
+    let host = match loc.node {
+        Node::Bind(b) => k.vfs.binds.statfs(b).ok(),
+        _ => None,
+    };
+    let k = &*k;
     let fs = k.vfs.mounts.fs_of(loc.mount);
     let kind = fs.map_or(super::mount::FsKind::Tmpfs, |f| f.kind);
     let total = k.vfs.proc.mem_total_kb / 4;
@@ -1487,6 +1604,22 @@ pub fn statfs(k: &Kernel, loc: Loc) -> super::node::StatFs {
         s.f_bavail = s.f_bfree;
         s.f_files = total / 4;
         s.f_ffree = (total / 4).saturating_sub(k.vfs.mem.inodes.len() as u64);
+    }
+    if let Some(size) = k.vfs.mounts.fs_of(loc.mount).and_then(|f| f.size) {
+        s.f_blocks = size / 4096;
+        s.f_bfree = s.f_bfree.min(s.f_blocks);
+        s.f_bavail = s.f_bfree;
+    }
+    if let Some(h) = host {
+        s.f_type = h.f_type;
+        s.f_bsize = h.f_bsize;
+        s.f_frsize = h.f_frsize;
+        s.f_blocks = h.f_blocks;
+        s.f_bfree = h.f_bfree;
+        s.f_bavail = h.f_bavail;
+        s.f_files = h.f_files;
+        s.f_ffree = h.f_ffree;
+        s.f_namelen = h.f_namelen;
     }
     let dev = fs.map_or(0, |f| f.dev);
     s.f_fsid = [dev as u32 as i32, (dev >> 32) as i32];
@@ -1537,7 +1670,7 @@ fn xattr_inode(k: &Kernel, node: Node) -> Result<Option<super::node::InodeId>, E
 pub fn getxattr(k: &mut Kernel, tid: Tid, loc: Loc, name: &[u8]) -> Result<Vec<u8>, Errno> {
     xattr_name(name)?;
     let inode = xattr_inode(k, loc.node)?;
-    if name.starts_with(b"trusted.") && !perm::is_root(&k.task(tid).creds) {
+    if name.starts_with(b"trusted.") && !perm::capable(&k.task(tid).creds, caps::CAP_SYS_ADMIN) {
         return Err(Errno::ENODATA);
     }
     if name.starts_with(b"user.") {
@@ -1556,7 +1689,7 @@ pub fn listxattr(k: &mut Kernel, tid: Tid, loc: Loc) -> Result<Vec<u8>, Errno> {
         Ok(i) => i,
         Err(_) => return Ok(Vec::new()),
     };
-    let root = perm::is_root(&k.task(tid).creds);
+    let root = perm::capable(&k.task(tid).creds, caps::CAP_SYS_ADMIN);
     let mut out = Vec::new();
     if let Some(i) = inode.and_then(|i| k.vfs.mem.get(i)) {
         for n in i.xattrs.keys() {
@@ -1592,7 +1725,7 @@ pub fn setxattr(
     if name.starts_with(b"system.") {
         return Err(Errno::EOPNOTSUPP);
     }
-    if name.starts_with(b"trusted.") && !perm::is_root(&creds) {
+    if name.starts_with(b"trusted.") && !perm::capable(&creds, caps::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     if name.starts_with(b"user.") {
@@ -1653,7 +1786,7 @@ pub fn set_dir(k: &mut Kernel, tid: Tid, loc: Loc, root: bool) -> Result<(), Err
         return Err(Errno::ENOTDIR);
     }
     may(k, &creds, loc.node, MAY_EXEC)?;
-    if root && !perm::is_root(&creds) {
+    if root && !perm::capable(&creds, caps::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     let fs = k.task(tid).fs;

@@ -148,6 +148,7 @@ pub fn attrs<N: Ns + ?Sized>(n: &N, node: Node) -> Option<(u32, u32, u32)> {
     match node {
         Node::Mem(i) => v.mem.get(i).map(|i| (i.mode, i.uid, i.gid)),
         Node::Ovl(o) => v.ovl.attrs(&v.mem, o),
+        Node::Bind(b) => v.binds.attrs(b),
         Node::Proc(p) => n.kernel().and_then(|k| proc::attrs(k, p)),
         Node::Anon(_) => Some((0o600, 0, 0)),
     }
@@ -171,6 +172,7 @@ pub fn stat<N: Ns + ?Sized>(n: &mut N, loc: Loc) -> Result<Stat, Errno> {
             let v = n.vfs();
             v.ovl.stat(&v.mem, o, dev)?
         }
+        Node::Bind(b) => n.vfs().binds.stat(b, dev)?,
         Node::Proc(p) => proc::stat(n.kernel().ok_or(Errno::ENOENT)?, p, dev)?,
         Node::Anon(a) => super::file::anon_stat(n.vfs_ref(), a, dev),
     };
@@ -209,6 +211,7 @@ pub fn lookup_child_raw<N: Ns + ?Sized>(
             let v = n.vfs();
             Node::Ovl(v.ovl.lookup(&mut v.mem, o, name)?)
         }
+        Node::Bind(b) => Node::Bind(n.vfs().binds.lookup(b, name)?),
         Node::Proc(p) => Node::Proc(proc::lookup(
             n.kernel().ok_or(Errno::ENOENT)?,
             ctx.tid,
@@ -252,6 +255,7 @@ pub fn fs_parent<N: Ns + ?Sized>(n: &N, node: Node) -> Option<(Node, Vec<u8>)> {
             let x = v.ovl.get(o)?;
             (o != v.ovl.root).then(|| (Node::Ovl(x.parent), x.name.clone()))
         }
+        Node::Bind(b) => v.binds.parent(b).map(|(p, name)| (Node::Bind(p), name)),
         Node::Proc(p) => proc::parent(p).map(|(q, name)| (Node::Proc(q), name)),
         Node::Anon(_) => None,
     }
@@ -299,6 +303,7 @@ pub fn readlink<N: Ns + ?Sized>(n: &mut N, ctx: &Ctx, loc: Loc) -> Result<Link, 
             let v = n.vfs();
             Ok(Link::Path(v.ovl.readlink(&v.mem, o)?))
         }
+        Node::Bind(b) => Ok(Link::Path(n.vfs().binds.readlink(b)?)),
         Node::Proc(p) => proc::readlink(n.kernel().ok_or(Errno::ENOENT)?, ctx.tid, p),
         Node::Anon(_) => Err(Errno::EINVAL),
     }
@@ -562,6 +567,7 @@ pub fn is_deleted(v: &Vfs, node: Node) -> bool {
     match node {
         Node::Mem(i) => v.mem.get(i).is_none_or(|i| i.nlink == 0),
         Node::Ovl(o) => v.ovl.get(o).is_none_or(|x| x.deleted),
+        Node::Bind(b) => v.binds.is_deleted(b),
         _ => false,
     }
 }

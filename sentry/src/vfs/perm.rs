@@ -1,17 +1,19 @@
-//! Permission checks with a task's filesystem credentials. The sandbox has
-//! no capability sets of its own: filesystem UID 0 holds every capability,
-//! as root does on Linux (`CAP_DAC_OVERRIDE`, `CAP_FOWNER`, `CAP_CHOWN`...).
+//! Permission checks with a task's filesystem credentials and
+//! capabilities: `CAP_DAC_OVERRIDE` passes every check but execute of a
+//! file with no execute bit, `CAP_DAC_READ_SEARCH` passes reads and
+//! directory search, `CAP_FOWNER` stands for the owner.
 
 use crate::errno::Errno;
+use crate::kernel::caps::{CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER};
 use crate::kernel::task::Creds;
 
 pub const MAY_EXEC: u32 = 1;
 pub const MAY_WRITE: u32 = 2;
 pub const MAY_READ: u32 = 4;
 
-/// True for filesystem root, who bypasses discretionary checks.
-pub fn is_root(c: &Creds) -> bool {
-    c.fsuid == 0
+/// True if `c` holds capability `cap` (`crate::kernel::caps::CAP_*`).
+pub fn capable(c: &Creds, cap: u32) -> bool {
+    c.capable(cap)
 }
 
 pub fn in_group(c: &Creds, gid: u32) -> bool {
@@ -22,7 +24,11 @@ pub fn in_group(c: &Creds, gid: u32) -> bool {
 /// `uid:gid` for `want` (`MAY_*` bits)?
 pub fn check(c: &Creds, mode: u32, uid: u32, gid: u32, want: u32) -> Result<(), Errno> {
     let want = want & 7;
-    if is_root(c) {
+    let is_dir = mode & libc::S_IFMT == libc::S_IFDIR;
+    if c.capable(CAP_DAC_READ_SEARCH) && want & MAY_WRITE == 0 && (want & MAY_EXEC == 0 || is_dir) {
+        return Ok(());
+    }
+    if c.capable(CAP_DAC_OVERRIDE) {
         // Execute needs some execute bit, except on directories (search).
         if want & MAY_EXEC == 0 || mode & libc::S_IFMT == libc::S_IFDIR || mode & 0o111 != 0 {
             return Ok(());
@@ -45,14 +51,17 @@ pub fn check(c: &Creds, mode: u32, uid: u32, gid: u32, want: u32) -> Result<(), 
 
 /// `inode_owner_or_capable`: the owner or root (`CAP_FOWNER`).
 pub fn owner_or_root(c: &Creds, uid: u32) -> bool {
-    is_root(c) || c.fsuid == uid
+    c.capable(CAP_FOWNER) || c.fsuid == uid
 }
 
 /// The sticky-directory rule for removing or renaming an entry: in a
 /// sticky directory only the file's owner, the directory's owner or root
 /// may.
 pub fn sticky_ok(c: &Creds, dir_mode: u32, dir_uid: u32, file_uid: u32) -> bool {
-    dir_mode & libc::S_ISVTX == 0 || is_root(c) || c.fsuid == file_uid || c.fsuid == dir_uid
+    dir_mode & libc::S_ISVTX == 0
+        || c.capable(CAP_FOWNER)
+        || c.fsuid == file_uid
+        || c.fsuid == dir_uid
 }
 
 #[cfg(test)]

@@ -997,7 +997,7 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
             let umask = k.vfs.fs_contexts.get(&t.fs).map_or(0o022, |c| c.umask);
             let c = &t.creds;
             let groups: Vec<String> = c.groups.iter().map(|g| g.to_string()).collect();
-            let caps = if c.euid == 0 { "000001ffffffffff" } else { "0000000000000000" };
+            let caps = c.caps.status_lines();
             let n = k.vfs.proc.ncpus;
             let mut s = String::new();
             let _ = write!(
@@ -1037,7 +1037,7 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
             let cpus = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
             let _ = write!(
                 s,
-                "CapInh:\t0000000000000000\nCapPrm:\t{caps}\nCapEff:\t{caps}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0\nSpeculation_Store_Bypass:\tthread vulnerable\nCpus_allowed:\t{cpus:x}\nCpus_allowed_list:\t0-{}\nMems_allowed:\t1\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+                "{caps}NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0\nSpeculation_Store_Bypass:\tthread vulnerable\nCpus_allowed:\t{cpus:x}\nCpus_allowed_list:\t0-{}\nMems_allowed:\t1\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
                 tg.no_new_privs as u8,
                 n.saturating_sub(1)
             );
@@ -1266,7 +1266,10 @@ pub fn write(k: &mut Kernel, tid: Tid, n: ProcNode, data: &[u8]) -> Result<usize
                 x
             };
             let old = oom_score_adj(k, r.tgid);
-            let root = k.tasks.get(&tid).is_some_and(|t| t.creds.euid == 0);
+            let root = k
+                .tasks
+                .get(&tid)
+                .is_some_and(|t| t.creds.capable(crate::kernel::caps::CAP_SYS_RESOURCE));
             if x < old && !root {
                 return Err(Errno::EACCES);
             }

@@ -120,7 +120,8 @@ impl Drop for TempDir {
 /// Applets linked into the test root filesystem.
 const APPLETS: &[&str] = &[
     "sh", "echo", "sleep", "cat", "true", "false", "ls", "env", "id", "kill", "test", "printf",
-    "yes", "head", "wc", "hostname", "pwd", "stty", "tty",
+    "yes", "head", "wc", "hostname", "pwd", "stty", "tty", "mkdir", "mv", "rm", "cut", "grep",
+    "touch", "chmod", "chown",
 ];
 
 /// A bundle in a scratch directory: `rootfs/bin/busybox` and its applets,
