@@ -120,6 +120,9 @@ pub struct Vfs {
     pub ovl: Overlay,
     pub mounts: Mounts,
     pub pipes: BTreeMap<PipeId, pipe::Pipe>,
+    /// Sockets.
+    #[serde(default)]
+    pub net: crate::net::Net,
     /// Pseudo-terminals by index, and the devtmpfs directory of their
     /// slaves (with its filesystem).
     #[serde(default)]
@@ -193,6 +196,7 @@ impl Vfs {
             ovl,
             mounts,
             pipes: BTreeMap::new(),
+            net: crate::net::Net::default(),
             ptys: BTreeMap::new(),
             pts_dir: None,
             stdio: stdio::Stdio::attach(),
@@ -641,6 +645,7 @@ impl Vfs {
         match of.kind {
             FileKind::PtyMaster(i) => pty::closed(self, i, true),
             FileKind::PtySlave(i) => pty::closed(self, i, false),
+            FileKind::Socket(s) => crate::net::closed(self, s),
             _ => {}
         }
         if let FileKind::Stdio(slot) = of.kind {

@@ -155,6 +155,12 @@ pub fn ready(k: &mut Kernel, tid: crate::kernel::Tid, f: FileId, events: u32, de
                 r.queues.push(super::signalfd::queue(t.tgid));
             }
         }
+        FileKind::Socket(s) => {
+            let (m, q, gen) = crate::net::io::ready(k, *s);
+            r.mask = m;
+            r.queues = q;
+            r.gen = gen;
+        }
         FileKind::Epoll(_) => {
             if depth >= MAX_NESTING {
                 return r;
