@@ -548,6 +548,7 @@ macro_rules! for_each_program {
             rename_link,
             rlimit,
             sa_restart,
+            scm_rights,
             sigaction_siginfo,
             sigaltstack,
             sigchld,
@@ -561,6 +562,8 @@ macro_rules! for_each_program {
             stat_fields,
             truncate,
             uname_random,
+            unix_dgram,
+            unix_stream,
             utimensat,
             vfork,
         }

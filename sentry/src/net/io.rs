@@ -107,27 +107,23 @@ fn unix_node(k: &mut Kernel, tid: Tid, path: &[u8]) -> Result<(u64, u64), Errno>
     Ok((st.dev, st.ino))
 }
 
-/// The unix socket named `addr`.
-fn find_unix(k: &mut Kernel, tid: Tid, addr: &Addr) -> Result<SockId, Errno> {
-    match addr {
+/// The unix socket of type `kind` named `addr`. A socket of another type
+/// is `EPROTOTYPE` by path and unseen (`ECONNREFUSED`) by abstract name,
+/// as in Linux.
+fn find_unix(k: &mut Kernel, tid: Tid, addr: &Addr, kind: Kind) -> Result<SockId, Errno> {
+    let (found, mismatch) = match addr {
         Addr::Path(p) => {
             let key = unix_node(k, tid, p)?;
-            k.vfs
-                .net
-                .unix_paths
-                .get(&key)
-                .copied()
-                .ok_or(Errno::ECONNREFUSED)
+            (k.vfs.net.unix_paths.get(&key).copied(), Errno::EPROTOTYPE)
         }
-        Addr::Abstract(n) => k
-            .vfs
-            .net
-            .unix_abstract
-            .get(n)
-            .copied()
-            .ok_or(Errno::ECONNREFUSED),
-        _ => Err(Errno::EINVAL),
+        Addr::Abstract(n) => (k.vfs.net.unix_abstract.get(n).copied(), Errno::ECONNREFUSED),
+        _ => return Err(Errno::EINVAL),
+    };
+    let s = found.ok_or(Errno::ECONNREFUSED)?;
+    if sock(k, s)?.kind != kind {
+        return Err(mismatch);
     }
+    Ok(s)
 }
 
 /// `bind`.
@@ -135,7 +131,8 @@ pub fn bind(k: &mut Kernel, tid: Tid, s: SockId, addr: Addr) -> Result<(), Errno
     let x = sock(k, s)?;
     match (x.domain, addr) {
         (Domain::Unix, addr) => {
-            if x.local.is_some() {
+            let bound = x.local.is_some();
+            if bound && !matches!(addr, Addr::Path(_)) {
                 return Err(Errno::EINVAL);
             }
             let name = match addr {
@@ -146,6 +143,11 @@ pub fn bind(k: &mut Kernel, tid: Tid, s: SockId, addr: Addr) -> Result<(), Errno
                         Ok(()) => {}
                         Err(Errno::EEXIST) => return Err(Errno::EADDRINUSE),
                         Err(e) => return Err(e),
+                    }
+                    // Linux makes the node before it looks at the socket.
+                    if bound {
+                        let _ = crate::vfs::ops::unlink(k, tid, libc::AT_FDCWD, &p, false);
+                        return Err(Errno::EINVAL);
                     }
                     let loc = crate::vfs::ops::lookup_at(
                         k,
@@ -270,10 +272,7 @@ pub fn connect(
             return Ok(());
         };
         if domain == Domain::Unix {
-            let t = find_unix(k, tid, &addr)?;
-            if sock(k, t)?.kind != Kind::Dgram {
-                return Err(Errno::EPROTOTYPE.into());
-            }
+            let t = find_unix(k, tid, &addr, Kind::Dgram)?;
             let x = sock_mut(k, s)?;
             x.dgram_peer = Some(t);
             x.remote = Some(addr);
@@ -302,11 +301,8 @@ pub fn connect(
     let rcvtimeo = x.opts.sndtimeo;
     let addr = addr.ok_or(Errno::EAFNOSUPPORT)?;
     let (listener, remote_seen, local_seen) = if domain == Domain::Unix {
-        let l = find_unix(k, tid, &addr)?;
+        let l = find_unix(k, tid, &addr, kind)?;
         let lx = sock(k, l)?;
-        if lx.kind != kind {
-            return Err(Errno::EPROTOTYPE.into());
-        }
         if !lx.listening() {
             return Err(Errno::ECONNREFUSED.into());
         }
@@ -592,14 +588,15 @@ fn send_inner(
         if rest.is_empty() && (done > 0 || kind == Kind::Stream) {
             return Ok(done);
         }
+        let seq_room = kind == Kind::SeqPacket && p.unix_room(s, sndbuf);
         let room = if kind == Kind::Stream {
             p.capacity().saturating_sub(p.rx_len).min(rest.len())
-        } else if p.has_room(rest.len()) {
+        } else if seq_room {
             rest.len()
         } else {
             0
         };
-        if room > 0 || (kind == Kind::SeqPacket && rest.is_empty() && p.has_room(0)) {
+        if room > 0 || seq_room {
             // Files go with the first part of the data.
             let files = if done == 0 {
                 std::mem::take(&mut extra.files)
@@ -662,10 +659,21 @@ fn send_dgram(
     if x.is_inet() {
         return send_udp(k, tid, s, data, extra);
     }
-    let timeo = x.opts.sndtimeo;
+    let (timeo, sndbuf) = (x.opts.sndtimeo, x.opts.sndbuf);
     let target = match &extra.to {
-        Some(a) => find_unix(k, tid, a)?,
-        None => x.dgram_peer.ok_or(Errno::ENOTCONN)?,
+        Some(a) => find_unix(k, tid, a, Kind::Dgram)?,
+        None => {
+            let t = x.dgram_peer.ok_or(Errno::ENOTCONN)?;
+            if k.vfs.net.get(t).is_none() {
+                // The peer is gone: this send learns it, and the socket is
+                // no longer connected.
+                let x = sock_mut(k, s)?;
+                x.dgram_peer = None;
+                x.remote = None;
+                return Err(Errno::ECONNREFUSED.into());
+            }
+            t
+        }
     };
     if data.len() > super::UNIX_BUF - 32 {
         return Err(Errno::EMSGSIZE.into());
@@ -681,7 +689,7 @@ fn send_dgram(
     if t.rcv_shut {
         return Err(epipe(k, tid, 0));
     }
-    if !t.has_room(data.len()) {
+    if !t.unix_room(s, sndbuf) {
         let q = t.queue;
         if nonblock {
             return Err(Errno::EAGAIN.into());
@@ -933,13 +941,13 @@ pub fn take(k: &mut Kernel, s: SockId, g: &mut Got) {
             x.rx_len -= k2;
             n -= k2;
             if m.pos == m.data.len() {
-                x.rx.pop_front();
+                x.pop();
             } else {
                 break;
             }
         }
-    } else if let Some(m) = x.rx.pop_front() {
-        x.rx_len -= m.data.len();
+    } else {
+        x.pop();
     }
     touch(k, s);
 }
@@ -1002,13 +1010,18 @@ pub fn ready(k: &Kernel, s: SockId) -> (u32, Vec<u64>, u64) {
                 gen = gen.wrapping_add(px.gen);
                 let room = if x.kind == Kind::Stream {
                     px.rx_len < px.capacity()
+                } else if x.is_inet() {
+                    true
                 } else {
-                    px.has_room(0)
+                    // Linux: writable while a quarter of the send buffer
+                    // at most is in flight.
+                    px.rx_charge * 4 <= x.opts.sndbuf
+                        && (px.peer() == Some(s) || px.rx.len() < super::DGRAM_QLEN)
                 };
                 if room || x.snd_shut || px.rcv_shut {
                     m |= poll::OUT | poll::WRNORM;
                 }
-            } else if x.kind.connected() || x.snd_shut {
+            } else {
                 m |= poll::OUT | poll::WRNORM;
             }
         }

@@ -209,6 +209,9 @@ pub struct Socket {
     pub dgram_peer: Option<SockId>,
     pub rx: VecDeque<Msg>,
     pub rx_len: usize,
+    /// Memory the queued messages are charged (Linux's `truesize`), which
+    /// unix senders are limited by.
+    pub rx_charge: usize,
     /// Linux's `RCV_SHUTDOWN` and `SEND_SHUTDOWN`.
     pub rcv_shut: bool,
     pub snd_shut: bool,
@@ -241,15 +244,26 @@ impl Socket {
         }
     }
 
-    /// True if one more message of `len` bytes fits.
+    /// True if one more UDP datagram of `len` bytes fits.
     pub fn has_room(&self, len: usize) -> bool {
-        match self.kind {
-            Kind::Stream => self.rx_len < self.capacity(),
-            _ => {
-                self.rx.len() < DGRAM_QLEN.max(if self.domain == Domain::Unix { 0 } else { 4096 })
-                    && self.rx_len + len <= self.capacity()
-            }
-        }
+        self.rx_charge + charge(len) <= self.capacity()
+    }
+
+    /// True if unix socket `sender` with send buffer `sndbuf` may queue
+    /// one more message here now: Linux charges a sender for what it has
+    /// queued, and limits the queue length of a receiver that is not
+    /// connected back to the sender.
+    pub fn unix_room(&self, sender: SockId, sndbuf: usize) -> bool {
+        let back = self.peer() == Some(sender);
+        (back || self.rx.len() < DGRAM_QLEN) && self.rx_charge < sndbuf
+    }
+
+    /// Takes the first message off the queue.
+    pub fn pop(&mut self) -> Option<Msg> {
+        let m = self.rx.pop_front()?;
+        self.rx_len -= m.data.len() - m.pos;
+        self.rx_charge -= charge(m.data.len());
+        Some(m)
     }
 
     pub fn is_inet(&self) -> bool {
@@ -269,6 +283,7 @@ impl Socket {
 
     pub fn push(&mut self, m: Msg) {
         self.rx_len += m.data.len() - m.pos;
+        self.rx_charge += charge(m.data.len());
         self.rx.push_back(m);
         self.gen += 1;
     }
@@ -281,6 +296,12 @@ impl Socket {
             _ => self.rx.front().map_or(0, |m| m.data.len()),
         }
     }
+}
+
+/// What a queued message of `len` bytes is charged (an estimate of
+/// Linux's buffer overhead: 768 bytes for a small message).
+pub fn charge(len: usize) -> usize {
+    768 + len.next_multiple_of(64).saturating_sub(64)
 }
 
 /// Inet protocols, for the port tables.
@@ -347,6 +368,7 @@ impl Net {
                 dgram_peer: None,
                 rx: VecDeque::new(),
                 rx_len: 0,
+                rx_charge: 0,
                 rcv_shut: false,
                 snd_shut: false,
                 reset: false,
@@ -584,12 +606,10 @@ pub fn closed(v: &mut Vfs, s: SockId) {
         }
         State::Idle => {}
     }
-    // Datagram sockets connected to this one can no longer send.
+    // Datagram sockets connected to this one learn it at their next send.
     if sock.kind == Kind::Dgram {
         for o in v.net.socks.values_mut() {
-            if o.dgram_peer == Some(s) && o.domain == Domain::Unix {
-                o.dgram_peer = None;
-                o.error = libc::ECONNRESET;
+            if o.dgram_peer == Some(s) {
                 o.gen += 1;
                 v.pending.notify.push(o.queue);
             }

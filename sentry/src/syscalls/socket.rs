@@ -1046,7 +1046,9 @@ fn do_recv(
     // The sender's address: for datagrams, and for unix streams.
     if hdr.name != 0 {
         let show = kind == Kind::Dgram || d == Domain::Unix;
-        if show {
+        if show && g.from == Some(Addr::Unnamed) {
+            hdr.namelen = 0;
+        } else if show {
             let b = encode_addr(d, g.from.as_ref());
             let n = (hdr.namelen as usize).min(b.len());
             k.copy_out(tid, hdr.name, &b[..n])?;
