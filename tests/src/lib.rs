@@ -529,6 +529,8 @@ macro_rules! for_each_program {
             futex,
             getdents,
             ids,
+            inet_tcp,
+            inet_udp,
             kill_tgkill,
             locks_xattr,
             madvise_mincore,

@@ -288,12 +288,24 @@ pub fn connect(
             return Err(Errno::ENETUNREACH.into());
         }
         autobind_inet(k, s, Some(a.ip()))?;
+        let domain = sock(k, s)?.domain;
         let x = sock_mut(k, s)?;
+        // Connecting picks the source address of a socket bound to any.
+        if let Some(Addr::Inet(l)) = &mut x.local {
+            if l.ip().is_unspecified() {
+                l.set_ip(source_for(domain, a.ip()));
+            }
+        }
         x.remote = Some(Addr::Inet(a));
         x.error = 0;
         return Ok(());
     }
     match x.state {
+        State::Connected { .. } if x.connecting => {
+            // The first connect after EINPROGRESS reports the outcome.
+            sock_mut(k, s)?.connecting = false;
+            return Ok(());
+        }
         State::Connected { .. } => return Err(Errno::EISCONN.into()),
         State::Listening { .. } => return Err(Errno::EINVAL.into()),
         State::Idle => {}
@@ -396,6 +408,7 @@ pub fn connect(
     if domain != Domain::Unix && nonblock {
         // Linux reports a non-blocking TCP connect as in progress even on
         // loopback; it is complete by the time the caller polls.
+        sock_mut(k, s)?.connecting = true;
         return Err(Errno::EINPROGRESS.into());
     }
     Ok(())
@@ -721,6 +734,10 @@ fn send_udp(
         return Err(Errno::EINVAL.into());
     }
     let x = sock(k, s)?;
+    if x.error != 0 {
+        let e = std::mem::take(&mut sock_mut(k, s)?.error);
+        return Err(Errno::from_raw(e).unwrap_or(Errno::EIO).into());
+    }
     let to = match &extra.to {
         Some(Addr::Inet(a)) => *a,
         Some(_) => return Err(Errno::EAFNOSUPPORT.into()),
@@ -743,7 +760,8 @@ fn send_udp(
     if to.port() == 0 {
         return Err(Errno::EINVAL.into());
     }
-    autobind_inet(k, s, Some(to.ip()))?;
+    // An unconnected send binds a port only, on every address.
+    autobind_inet(k, s, None)?;
     let Some(Addr::Inet(mut from)) = sock(k, s)?.local.clone() else {
         return Err(Errno::EINVAL.into());
     };
@@ -988,9 +1006,6 @@ pub fn ready(k: &Kernel, s: SockId) -> (u32, Vec<u64>, u64) {
         }
         State::Idle if x.kind.connected() => {
             m |= poll::OUT | poll::WRNORM | poll::HUP;
-            if x.is_inet() {
-                m &= !(poll::OUT | poll::WRNORM);
-            }
         }
         _ => {}
     }

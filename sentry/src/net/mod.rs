@@ -219,6 +219,9 @@ pub struct Socket {
     pub reset: bool,
     /// Pending `SO_ERROR`.
     pub error: i32,
+    /// A non-blocking connect returned `EINPROGRESS` and no connect call
+    /// has seen its outcome yet.
+    pub connecting: bool,
     pub opts: Opts,
     /// Credentials of the peer (`SO_PEERCRED`).
     pub peer_cred: Option<Cred>,
@@ -373,6 +376,7 @@ impl Net {
                 snd_shut: false,
                 reset: false,
                 error: 0,
+                connecting: false,
                 opts: Opts::new(domain, kind),
                 peer_cred: None,
                 owner,
