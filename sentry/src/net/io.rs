@@ -914,8 +914,10 @@ pub fn look(
             let n = avail.len().min(max - g.data.len());
             g.data.extend_from_slice(&avail[..n]);
             g.used += n;
-            if i == 0 {
+            if i == 0 && !m.files.is_empty() {
+                // A message that carried descriptors ends the read.
                 g.files = m.files.clone();
+                break;
             }
         }
         g.full = g.data.len();
