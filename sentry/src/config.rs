@@ -40,6 +40,22 @@ pub struct Config {
     /// root's, seen through the overlay (`runsc do`).
     #[serde(default)]
     pub tmp_tmpfs: bool,
+    /// The network the application's sockets reach.
+    #[serde(default)]
+    pub network: Network,
+}
+
+/// What inet sockets of the application are (`--network`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Network {
+    /// The sandbox's own stack: its loopback interface.
+    #[default]
+    Sandbox,
+    /// Loopback only (the sandbox's stack with no other interface).
+    None,
+    /// Inet sockets are host sockets of the sandbox process, in its
+    /// network namespace.
+    Host,
 }
 
 impl Default for Config {
@@ -58,6 +74,7 @@ impl Default for Config {
             rlimits: Vec::new(),
             strace: false,
             tmp_tmpfs: true,
+            network: Network::Sandbox,
         }
     }
 }

@@ -133,3 +133,72 @@ PY
     );
     assert_eq!(out.status, Some(0));
 }
+
+/// Runs a Python client that connects to `port` on 127.0.0.1 under
+/// `runsc [--network=MODE] do`, and says what happened.
+fn python_client(network: Option<&str>, port: u16) -> RunOutput {
+    let mut cmd = Command::new(runsc());
+    if let Some(n) = network {
+        cmd.arg(format!("--network={n}"));
+    }
+    let code = format!(
+        "import socket\n\
+         try:\n    s = socket.create_connection(('127.0.0.1', {port}), timeout=20)\n    \
+         s.sendall(b'hello from the sandbox')\n    s.close()\n    print('sent')\n\
+         except OSError as e:\n    print(type(e).__name__)\n"
+    );
+    cmd.env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .current_dir("/")
+        .args(["do", "python3", "-c", &code]);
+    run(&mut cmd, TIMEOUT).expect("runsc runs")
+}
+
+/// `--network=host`: the application's sockets are host sockets, so a
+/// client in the sandbox reaches a server of the host.
+#[test]
+fn host_network_reaches_host_sockets() {
+    if !have_python() {
+        panic!("python3 is needed (scripts/setup installs it)");
+    }
+    use std::io::Read;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = l.accept().unwrap();
+        let mut got = String::new();
+        c.read_to_string(&mut got).unwrap();
+        got
+    });
+    let out = python_client(Some("host"), port);
+    assert_eq!(
+        out.stdout_str(),
+        "sent\n",
+        "status {}\nstderr:\n{}",
+        out.status_str(),
+        out.stderr_str()
+    );
+    assert_eq!(server.join().unwrap(), "hello from the sandbox");
+}
+
+/// The default network is the sandbox's own: the host's listening socket
+/// on 127.0.0.1 is not there, the connection is refused.
+#[test]
+fn sandbox_network_is_isolated_from_the_host() {
+    if !have_python() {
+        panic!("python3 is needed (scripts/setup installs it)");
+    }
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    for mode in [None, Some("sandbox"), Some("none")] {
+        let out = python_client(mode, port);
+        assert_eq!(
+            out.stdout_str(),
+            "ConnectionRefusedError\n",
+            "--network={mode:?}: status {}\nstderr:\n{}",
+            out.status_str(),
+            out.stderr_str()
+        );
+    }
+    drop(l);
+}

@@ -44,6 +44,7 @@ pub struct BootArgs {
     /// Stdio is a terminal: the container's console.
     pub console: bool,
     pub strace: bool,
+    pub network: sentry::config::Network,
 }
 
 /// Runs the sandbox; returns the status to exit with.
@@ -92,12 +93,17 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
     let bundle = Bundle::load(&args.bundle)?;
     let mut cfg = specutils::sentry_config(&bundle);
     cfg.strace = args.strace;
+    cfg.network = args.network;
     rlimits::prepare_host_limits(&SandboxNeeds::default())
         .context("cannot set the sandbox's own host limits")?;
     if args.console {
         take_console();
     }
-    let filter = confine::sentry_filter();
+    let filter = if cfg.network == sentry::config::Network::Host {
+        confine::sentry_filter_host_network()
+    } else {
+        confine::sentry_filter()
+    };
     let files = sentry::sandbox::open_host_files(&cfg)?;
 
     confine::enter_empty_root(std::path::Path::new(DEFAULT_MOUNT_POINT))

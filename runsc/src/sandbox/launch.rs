@@ -346,6 +346,7 @@ impl Exec {
         if global.strace {
             args.push("--strace".into());
         }
+        args.extend(["--network".into(), global.network.name().into()]);
         args.extend([
             "boot".into(),
             "--bundle".into(),

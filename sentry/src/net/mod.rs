@@ -20,6 +20,7 @@
 //! A closed socket's pending wakeups go through `Vfs::pending`, so every
 //! function here needs only the VFS.
 
+pub mod host;
 pub mod io;
 
 use crate::vfs::file::FileKind;
@@ -232,6 +233,8 @@ pub struct Socket {
     pub file: Option<FileId>,
     /// Inode number (`socket:[N]`).
     pub ino: u64,
+    /// A host socket (`--network=host`; see [`host`]).
+    pub host: bool,
     pub queue: u64,
     /// Bumped on every change (edge-triggered epoll).
     pub gen: u64,
@@ -328,6 +331,11 @@ pub struct Net {
     /// interface.
     pub lo_bytes: u64,
     pub lo_packets: u64,
+    /// Inet sockets are host sockets (`--network=host`).
+    pub host_mode: bool,
+    /// The host descriptors of host sockets; not kept across a restore.
+    #[serde(skip)]
+    pub host_fds: BTreeMap<SockId, std::os::fd::OwnedFd>,
     next_port: u16,
     next: u64,
 }
@@ -382,6 +390,7 @@ impl Net {
                 owner,
                 file: None,
                 ino: 0,
+                host: false,
                 queue,
                 gen: 0,
             },
@@ -580,6 +589,7 @@ pub fn source_for(domain: Domain, to: IpAddr) -> IpAddr {
 /// The last open file of socket `s` closed (or a connection that was never
 /// accepted went away with its listener).
 pub fn closed(v: &mut Vfs, s: SockId) {
+    v.net.host_fds.remove(&s);
     v.net.unbind(s);
     let Some(sock) = v.net.socks.remove(&s) else {
         return;

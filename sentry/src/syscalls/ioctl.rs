@@ -116,6 +116,14 @@ fn sys_ioctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             _ => Err(Errno::ENOTTY.into()),
         },
         FileKind::Socket(s) => {
+            if let Some(fd) = crate::net::host::fd(k, *s) {
+                if req != FIONREAD {
+                    return Err(Errno::ENOTTY.into());
+                }
+                let n = crate::net::host::readable(fd?)?;
+                k.write_val(tid, arg, &n)?;
+                return Ok(0);
+            }
             let Some(x) = k.vfs.net.get(*s) else {
                 return Err(Errno::EBADF.into());
             };

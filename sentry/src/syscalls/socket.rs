@@ -6,6 +6,7 @@
 use super::{Args, Support, SysErr, SysResult, Table};
 use crate::errno::Errno;
 use crate::kernel::{Kernel, Tid};
+use crate::net::host;
 use crate::net::io::{self, Extra, Got};
 use crate::net::{Addr, Cred, Domain, Kind, SockId, State};
 use crate::vfs::file::{self, FileKind};
@@ -116,7 +117,18 @@ fn install(k: &mut Kernel, tid: Tid, f: FileId, cloexec: bool) -> Result<i32, Er
 fn sys_socket(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (kind, nb, cloexec) = parse_type(a.i32(1))?;
     let domain = parse_domain(a.i32(0), kind, a.i32(2))?;
-    let (_, f) = io::new_socket(k, tid, domain, kind, a.i32(2), nb);
+    let hostfd = if domain != Domain::Unix && k.vfs.net.host_mode {
+        Some(host::socket(domain.af(), kind.linux(), a.i32(2))?)
+    } else {
+        None
+    };
+    let (s, f) = io::new_socket(k, tid, domain, kind, a.i32(2), nb);
+    if let Some(fd) = hostfd {
+        if let Some(x) = k.vfs.net.get_mut(s) {
+            x.host = true;
+        }
+        k.vfs.net.host_fds.insert(s, fd);
+    }
     Ok(install(k, tid, f, cloexec)? as u64)
 }
 
@@ -301,12 +313,25 @@ fn write_addr(k: &mut Kernel, tid: Tid, ptr: u64, len_ptr: u64, b: &[u8]) -> Res
     k.write_val(tid, len_ptr, &(b.len() as u32))
 }
 
+/// The bytes of an address for a host socket.
+fn raw_addr(k: &mut Kernel, tid: Tid, ptr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+    if len > 128 {
+        return Err(Errno::EINVAL);
+    }
+    k.read_bytes(tid, ptr, len)
+}
+
 fn domain_of(k: &Kernel, s: SockId) -> Result<Domain, Errno> {
     Ok(k.vfs.net.get(s).ok_or(Errno::EBADF)?.domain)
 }
 
 fn sys_bind(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (s, _) = sock_fd(k, tid, a.fd(0))?;
+    if let Some(fd) = host::fd(k, s) {
+        let b = raw_addr(k, tid, a.ptr(1), a.usize(2))?;
+        host::bind(fd?, &b)?;
+        return Ok(0);
+    }
     let d = domain_of(k, s)?;
     let addr = read_addr(k, tid, d, a.ptr(1), a.usize(2))?;
     let addr = match (d, addr) {
@@ -326,6 +351,10 @@ fn sys_bind(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 
 fn sys_listen(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (s, _) = sock_fd(k, tid, a.fd(0))?;
+    if let Some(fd) = host::fd(k, s) {
+        host::listen(fd?, a.i32(1))?;
+        return Ok(0);
+    }
     io::listen(k, tid, s, a.i32(1))?;
     Ok(0)
 }
@@ -336,6 +365,23 @@ fn accept(k: &mut Kernel, tid: Tid, a: &Args, flags: i32) -> SysResult {
     }
     let (s, nb) = sock_fd(k, tid, a.fd(0))?;
     let d = domain_of(k, s)?;
+    if let Some(fd) = host::fd(k, s) {
+        let (owned, addr) = host::accept(fd?, nb)?;
+        let kind = k.vfs.net.get(s).ok_or(Errno::EBADF)?.kind;
+        let (c, f) = io::new_socket(k, tid, d, kind, 0, flags & libc::SOCK_NONBLOCK != 0);
+        if let Some(x) = k.vfs.net.get_mut(c) {
+            x.host = true;
+        }
+        k.vfs.net.host_fds.insert(c, owned);
+        let nfd = install(k, tid, f, flags & libc::SOCK_CLOEXEC != 0)?;
+        if a.ptr(1) != 0 {
+            if let Err(e) = write_addr(k, tid, a.ptr(1), a.ptr(2), &addr) {
+                let _ = super::file::close_fd(k, tid, nfd);
+                return Err(e.into());
+            }
+        }
+        return Ok(nfd as u64);
+    }
     let (f, remote) = io::accept(k, tid, s, nb, flags & libc::SOCK_NONBLOCK != 0)?;
     let fd = install(k, tid, f, flags & libc::SOCK_CLOEXEC != 0)?;
     if a.ptr(1) != 0 {
@@ -358,6 +404,11 @@ fn sys_accept4(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 
 fn sys_connect(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (s, nb) = sock_fd(k, tid, a.fd(0))?;
+    if let Some(fd) = host::fd(k, s) {
+        let b = raw_addr(k, tid, a.ptr(1), a.usize(2))?;
+        host::connect(k, s, fd?, &b, nb)?;
+        return Ok(0);
+    }
     let d = domain_of(k, s)?;
     let addr = read_addr(k, tid, d, a.ptr(1), a.usize(2))?;
     if d == Domain::Unix && addr == Some(Addr::Unnamed) {
@@ -369,12 +420,21 @@ fn sys_connect(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 
 fn sys_shutdown(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (s, _) = sock_fd(k, tid, a.fd(0))?;
+    if let Some(fd) = host::fd(k, s) {
+        host::shutdown(fd?, a.i32(1))?;
+        return Ok(0);
+    }
     io::shutdown(k, s, a.i32(1))?;
     Ok(0)
 }
 
 fn sys_getsockname(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (s, _) = sock_fd(k, tid, a.fd(0))?;
+    if let Some(fd) = host::fd(k, s) {
+        let b = host::name(fd?, false)?;
+        write_addr(k, tid, a.ptr(1), a.ptr(2), &b)?;
+        return Ok(0);
+    }
     let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
     let b = encode_addr(x.domain, x.local.as_ref());
     write_addr(k, tid, a.ptr(1), a.ptr(2), &b)?;
@@ -383,6 +443,11 @@ fn sys_getsockname(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 
 fn sys_getpeername(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (s, _) = sock_fd(k, tid, a.fd(0))?;
+    if let Some(fd) = host::fd(k, s) {
+        let b = host::name(fd?, true)?;
+        write_addr(k, tid, a.ptr(1), a.ptr(2), &b)?;
+        return Ok(0);
+    }
     let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
     let connected = match x.kind {
         Kind::Dgram => x.remote.is_some(),
@@ -462,6 +527,10 @@ fn sys_setsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         return Err(Errno::EINVAL.into());
     }
     let b = k.read_bytes(tid, ptr, len.min(256))?;
+    if let Some(fd) = host::fd(k, s) {
+        host::setsockopt(fd?, level, name, &b)?;
+        return Ok(0);
+    }
     let int = || -> Result<i32, Errno> {
         if b.len() < 4 {
             return Err(Errno::EINVAL);
@@ -576,6 +645,12 @@ fn sys_getsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let cap: i32 = k.read_val(tid, len_ptr)?;
     if cap < 0 {
         return Err(Errno::EINVAL.into());
+    }
+    if let Some(fd) = host::fd(k, s) {
+        let v = host::getsockopt(fd?, level, name, cap as usize)?;
+        k.copy_out(tid, ptr, &v)?;
+        k.write_val(tid, len_ptr, &(v.len() as u32))?;
+        return Ok(0);
     }
     let x = k.vfs.net.get_mut(s).ok_or(Errno::EBADF)?;
     let inet = x.is_inet();
@@ -805,6 +880,16 @@ fn do_send(
     flags: i32,
 ) -> SysResult {
     let (s, nb) = sock_fd(k, tid, fd)?;
+    if let Some(hfd) = host::fd(k, s) {
+        let hfd = hfd?;
+        let to = if name != 0 && namelen > 0 {
+            Some(raw_addr(k, tid, name, namelen)?)
+        } else {
+            None
+        };
+        let data = gather(k, tid, iov)?;
+        return Ok(host::send(k, tid, hfd, &data, to.as_deref(), flags, nb)? as u64);
+    }
     let d = domain_of(k, s)?;
     let to = if name != 0 && namelen > 0 {
         match read_addr(k, tid, d, name, namelen)? {
@@ -935,6 +1020,31 @@ fn do_recv(
     control_out: &mut Vec<u8>,
 ) -> SysResult {
     let (s, nb) = sock_fd(k, tid, fd)?;
+    if let Some(hfd) = host::fd(k, s) {
+        let total: usize = hdr
+            .iov
+            .iter()
+            .map(|&(_, l)| l)
+            .sum::<usize>()
+            .min(file::MAX_RW);
+        let (data, full, name, fl) = match hfd {
+            Ok(hfd) => host::recv(hfd, total, flags, nb)?,
+            Err(_) => (Vec::new(), 0, Vec::new(), 0),
+        };
+        let copied = scatter(k, tid, &hdr.iov, &data)?;
+        *out_flags |= fl;
+        if hdr.name != 0 {
+            let n = (hdr.namelen as usize).min(name.len());
+            if n > 0 {
+                k.copy_out(tid, hdr.name, &name[..n])?;
+            }
+            hdr.namelen = name.len() as u32;
+        }
+        if flags & libc::MSG_TRUNC != 0 {
+            return Ok(full as u64);
+        }
+        return Ok(copied as u64);
+    }
     let (d, kind, passcred) = {
         let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
         (x.domain, x.kind, x.opts.passcred)

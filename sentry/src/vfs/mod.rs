@@ -207,6 +207,7 @@ impl Vfs {
             pending: Pending::default(),
             exec_creds: None,
         };
+        v.net.host_mode = cfg.network == crate::config::Network::Host;
         v.mount_standard(cfg.tmp_tmpfs);
         Ok(v)
     }
