@@ -22,6 +22,8 @@
 
 pub mod host;
 pub mod io;
+#[cfg(test)]
+mod tests;
 
 use crate::vfs::file::FileKind;
 use crate::vfs::{FileId, Vfs};
