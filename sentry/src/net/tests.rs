@@ -29,7 +29,14 @@ fn sockets_survive_the_state_encoding() {
     io::bind(&mut k, tid, ul, Addr::Abstract(b"saved".to_vec())).unwrap();
     io::listen(&mut k, tid, ul, 8).unwrap();
     let (uc, _) = io::new_socket(&mut k, tid, Domain::Unix, Kind::Stream, 0, false);
-    io::connect(&mut k, tid, uc, Some(Addr::Abstract(b"saved".to_vec())), false).unwrap();
+    io::connect(
+        &mut k,
+        tid,
+        uc,
+        Some(Addr::Abstract(b"saved".to_vec())),
+        false,
+    )
+    .unwrap();
     let sent = io::send(&mut k, tid, uc, b"queued", Extra::default(), 0, false).unwrap();
     assert_eq!(sent, 6);
 
@@ -68,6 +75,9 @@ fn sockets_survive_the_state_encoding() {
         panic!("the TCP client is connected");
     };
     let p = n.get(peer).unwrap();
-    assert_eq!(p.rx.front().map(|m| m.data.as_slice()), Some(b"in flight".as_slice()));
+    assert_eq!(
+        p.rx.front().map(|m| m.data.as_slice()),
+        Some(b"in flight".as_slice())
+    );
     assert!(p.file.is_some(), "the accepted socket has its open file");
 }
