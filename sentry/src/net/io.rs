@@ -538,6 +538,10 @@ pub fn send(
     }
     let r = send_inner(k, tid, s, data, &mut extra, flags, nonblock);
     release(k, std::mem::take(&mut extra.files));
+    // A later message of sendmmsg starts afresh.
+    if r.is_ok() && file::progress(k, tid) != 0 {
+        file::set_progress(k, tid, 0);
+    }
     r
 }
 

@@ -338,6 +338,12 @@ pub struct Net {
     /// The host descriptors of host sockets; not kept across a restore.
     #[serde(skip)]
     pub host_fds: BTreeMap<SockId, std::os::fd::OwnedFd>,
+    /// Files in flight of closed sockets, released by the outermost
+    /// [`closed`] (a socket in flight may hold more sockets: no recursion).
+    #[serde(skip)]
+    deferred: Vec<FileId>,
+    #[serde(skip)]
+    draining: bool,
     next_port: u16,
     next: u64,
 }
@@ -510,11 +516,16 @@ impl Net {
 
     /// Forgets the names of socket `s`.
     fn unbind(&mut self, s: SockId) {
-        self.unix_paths.retain(|_, v| *v != s);
-        self.unix_abstract.retain(|_, v| *v != s);
         let Some(sock) = self.socks.get(&s) else {
             return;
         };
+        match &sock.local {
+            Some(Addr::Path(_)) => self.unix_paths.retain(|_, v| *v != s),
+            Some(Addr::Abstract(n)) if self.unix_abstract.get(n) == Some(&s) => {
+                self.unix_abstract.remove(n);
+            }
+            _ => {}
+        }
         if let Some(Addr::Inet(a)) = &sock.local {
             let key = (Self::proto(sock), a.port());
             if let Some(v) = self.ports.get_mut(&key) {
@@ -591,6 +602,18 @@ pub fn source_for(domain: Domain, to: IpAddr) -> IpAddr {
 /// The last open file of socket `s` closed (or a connection that was never
 /// accepted went away with its listener).
 pub fn closed(v: &mut Vfs, s: SockId) {
+    close_one(v, s);
+    if v.net.draining {
+        return;
+    }
+    v.net.draining = true;
+    while let Some(f) = v.net.deferred.pop() {
+        v.file_release(f);
+    }
+    v.net.draining = false;
+}
+
+fn close_one(v: &mut Vfs, s: SockId) {
     v.net.host_fds.remove(&s);
     v.net.unbind(s);
     let Some(sock) = v.net.socks.remove(&s) else {
@@ -599,14 +622,12 @@ pub fn closed(v: &mut Vfs, s: SockId) {
     v.pending.notify.push(sock.queue);
     let unread = sock.rx_len > 0;
     for m in sock.rx {
-        for f in m.files {
-            v.file_release(f);
-        }
+        v.net.deferred.extend(m.files);
     }
     match sock.state {
         State::Listening { pending, .. } => {
             for p in pending {
-                closed(v, p);
+                close_one(v, p);
             }
         }
         State::Connected { peer } => {
@@ -622,15 +643,8 @@ pub fn closed(v: &mut Vfs, s: SockId) {
         }
         State::Idle => {}
     }
-    // Datagram sockets connected to this one learn it at their next send.
-    if sock.kind == Kind::Dgram {
-        for o in v.net.socks.values_mut() {
-            if o.dgram_peer == Some(s) {
-                o.gen += 1;
-                v.pending.notify.push(o.queue);
-            }
-        }
-    }
+    // Datagram sockets connected to this one learn it at their next send
+    // (their readiness does not change: they stay writable).
 }
 
 /// The socket of open file `f`.

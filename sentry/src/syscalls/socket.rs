@@ -1019,6 +1019,28 @@ fn do_recv(
     out_flags: &mut i32,
     control_out: &mut Vec<u8>,
 ) -> SysResult {
+    loop {
+        if let Some(n) = recv_round(k, tid, fd, hdr, flags, out_flags, control_out)? {
+            // A later message of recvmmsg starts afresh.
+            if file::progress(k, tid) != 0 {
+                file::set_progress(k, tid, 0);
+            }
+            return Ok(n);
+        }
+    }
+}
+
+/// One round of [`do_recv`]; `None`: `MSG_WAITALL` wants more and some may
+/// be there already.
+fn recv_round(
+    k: &mut Kernel,
+    tid: Tid,
+    fd: i32,
+    hdr: &mut MsgHdr,
+    flags: i32,
+    out_flags: &mut i32,
+    control_out: &mut Vec<u8>,
+) -> Result<Option<u64>, SysErr> {
     let (s, nb) = sock_fd(k, tid, fd)?;
     if let Some(hfd) = host::fd(k, s) {
         let total: usize = hdr
@@ -1041,9 +1063,9 @@ fn do_recv(
             hdr.namelen = name.len() as u32;
         }
         if flags & libc::MSG_TRUNC != 0 {
-            return Ok(full as u64);
+            return Ok(Some(full as u64));
         }
-        return Ok(copied as u64);
+        return Ok(Some(copied as u64));
     }
     let (d, kind, passcred) = {
         let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
@@ -1066,7 +1088,7 @@ fn do_recv(
             file::set_progress(k, tid, done);
             return Err(SysErr::Block(b.uninterruptible()));
         }
-        Err(_) if done > 0 => return Ok(done as u64),
+        Err(_) if done > 0 => return Ok(Some(done as u64)),
         Err(e) => return Err(e),
     };
     // Copy the data where the previous rounds of MSG_WAITALL stopped.
@@ -1087,7 +1109,7 @@ fn do_recv(
                 k.vfs.file_release(f);
             }
             if done > 0 {
-                return Ok(done as u64);
+                return Ok(Some(done as u64));
             }
             return Err(e.into());
         }
@@ -1171,12 +1193,12 @@ fn do_recv(
     // ends.
     if waitall && done < total && !g.data.is_empty() {
         file::set_progress(k, tid, done);
-        return do_recv(k, tid, fd, hdr, flags, out_flags, control_out);
+        return Ok(None);
     }
     if flags & libc::MSG_TRUNC != 0 && kind != Kind::Stream {
-        return Ok(g.full as u64);
+        return Ok(Some(g.full as u64));
     }
-    Ok(done as u64)
+    Ok(Some(done as u64))
 }
 
 fn sys_recvfrom(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
