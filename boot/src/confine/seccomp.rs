@@ -239,6 +239,17 @@ mod tests {
     }
 
     #[test]
+    fn host_network_filter_compiles_within_the_kernel_limit() {
+        let prog = sentry_filter_host_network();
+        assert!(
+            prog.len() <= MAX_INSTRUCTIONS,
+            "{} instructions",
+            prog.len()
+        );
+        assert!(prog.len() > sentry_filter().len());
+    }
+
+    #[test]
     fn every_entry_is_explained_and_unique() {
         let mut seen = HashSet::new();
         for call in SENTRY_SYSCALLS {

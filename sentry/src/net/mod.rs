@@ -19,6 +19,22 @@
 //!
 //! A closed socket's pending wakeups go through `Vfs::pending`, so every
 //! function here needs only the VFS.
+//!
+//! Network modes (`--network`): `sandbox` (the default) and `none` are
+//! both the loopback described above: the sandbox has no other interface
+//! yet, so a connection to any other address fails with `ENETUNREACH`.
+//! `host` makes inet sockets host sockets of the sentry ([`host`]).
+//!
+//! Checkpoint: everything here is kernel state and is saved as it is, so
+//! a listening socket keeps listening after a restore, queued connections
+//! and unread data survive, and an established loopback TCP connection is
+//! restored whole (both ends live in the sandbox). Host sockets are not
+//! restored (see [`host`]).
+//!
+//! Known gaps: no `TIME_WAIT` (a closed port is free at once), no urgent
+//! data (`MSG_OOB`), unix sockets in flight that reference each other in
+//! a cycle are only freed with the sandbox (Linux has a collector), and
+//! the buffer charges of unix datagrams estimate Linux's.
 
 pub mod host;
 pub mod io;
