@@ -559,6 +559,7 @@ macro_rules! for_each_program {
             sigprocmask,
             sigsuspend,
             sigtimedwait,
+            socket_efault,
             socketpair,
             splice_copy,
             stat_fields,

@@ -762,7 +762,11 @@ struct MsgHdr {
 
 fn read_msghdr(k: &mut Kernel, tid: Tid, at: u64) -> Result<MsgHdr, Errno> {
     let m: libc::msghdr = k.read_val(tid, at)?;
+    if m.msg_iovlen > 1024 {
+        return Err(Errno::EMSGSIZE);
+    }
     let iov = super::file::iovecs(k, tid, m.msg_iov as u64, m.msg_iovlen)?;
+    user_ranges(&iov)?;
     Ok(MsgHdr {
         name: m.msg_name as u64,
         namelen: m.msg_namelen,
@@ -770,6 +774,18 @@ fn read_msghdr(k: &mut Kernel, tid: Tid, at: u64) -> Result<MsgHdr, Errno> {
         control: m.msg_control as u64,
         controllen: m.msg_controllen,
     })
+}
+
+/// Buffers must lie in the user half of the address space (Linux's
+/// `access_ok`), checked before anything else happens.
+fn user_ranges(iov: &[(u64, usize)]) -> Result<(), Errno> {
+    const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+    for &(b, l) in iov {
+        if b.checked_add(l as u64).is_none_or(|e| e > TASK_SIZE) {
+            return Err(Errno::EFAULT);
+        }
+    }
+    Ok(())
 }
 
 fn gather(k: &mut Kernel, tid: Tid, iov: &[(u64, usize)]) -> Result<Vec<u8>, Errno> {
@@ -815,7 +831,7 @@ fn read_control(
         let clen = u64::from_ne_bytes(b[off..off + 8].try_into().expect("8 bytes")) as usize;
         let level = i32::from_ne_bytes(b[off + 8..off + 12].try_into().expect("4 bytes"));
         let ty = i32::from_ne_bytes(b[off + 12..off + 16].try_into().expect("4 bytes"));
-        if clen < 16 || off + clen > b.len() {
+        if clen < 16 || clen > b.len() - off {
             return fail(k, files, Errno::EINVAL);
         }
         let data = &b[off + 16..off + clen];
@@ -910,6 +926,7 @@ fn do_send(
 }
 
 fn sys_sendto(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    user_ranges(&[(a.ptr(1), a.usize(2))])?;
     do_send(
         k,
         tid,
@@ -940,7 +957,7 @@ fn sys_sendmmsg(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (fd, vec, n, flags) = (a.fd(0), a.ptr(1), a.usize(2).min(1024), a.i32(3));
     let mut sent = 0;
     for i in 0..n {
-        let at = vec + (i as u64) * 64;
+        let at = vec.wrapping_add((i as u64) * 64);
         let f = if i == 0 {
             flags
         } else {
@@ -960,7 +977,7 @@ fn sys_sendmmsg(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         });
         match r {
             Ok(len) => {
-                k.write_val(tid, at + 56, &(len as u32))?;
+                k.write_val(tid, at.wrapping_add(56), &(len as u32))?;
                 sent += 1;
             }
             Err(e) if sent == 0 => return Err(e),
@@ -1099,7 +1116,7 @@ fn recv_round(
             skip -= l;
             continue;
         }
-        iov.push((b + skip as u64, l - skip));
+        iov.push((b.wrapping_add(skip as u64), l - skip));
         skip = 0;
     }
     let copied = match scatter(k, tid, &iov, &g.data) {
@@ -1202,6 +1219,7 @@ fn recv_round(
 }
 
 fn sys_recvfrom(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    user_ranges(&[(a.ptr(1), a.usize(2))])?;
     let mut hdr = MsgHdr {
         name: a.ptr(4),
         namelen: 0,
@@ -1235,9 +1253,9 @@ fn recvmsg_at(k: &mut Kernel, tid: Tid, fd: i32, at: u64, flags: i32) -> SysResu
     }
     // msghdr: name 0, namelen 8, iov 16, iovlen 24, control 32,
     // controllen 40, flags 48.
-    k.write_val(tid, at + 8, &hdr.namelen)?;
-    k.write_val(tid, at + 40, &(ctl.len() as u64))?;
-    k.write_val(tid, at + 48, &fl)?;
+    k.write_val(tid, at.wrapping_add(8), &hdr.namelen)?;
+    k.write_val(tid, at.wrapping_add(40), &(ctl.len() as u64))?;
+    k.write_val(tid, at.wrapping_add(48), &fl)?;
     Ok(n)
 }
 
@@ -1250,7 +1268,7 @@ fn sys_recvmmsg(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let flags = flags & !libc::MSG_WAITFORONE;
     let mut got = 0;
     for i in 0..n {
-        let at = vec + (i as u64) * 64;
+        let at = vec.wrapping_add((i as u64) * 64);
         let f = if i == 0 {
             flags
         } else {
@@ -1258,7 +1276,7 @@ fn sys_recvmmsg(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         };
         match recvmsg_at(k, tid, fd, at, f) {
             Ok(len) => {
-                k.write_val(tid, at + 56, &(len as u32))?;
+                k.write_val(tid, at.wrapping_add(56), &(len as u32))?;
                 got += 1;
             }
             Err(e) if got == 0 => return Err(e),
