@@ -258,6 +258,7 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_clock_nanosleep, "clock_nanosleep", Any, "timed sleeps"),
     allow(libc::SYS_nanosleep, "nanosleep", Any, "timed sleeps (older libc paths)"),
     allow(libc::SYS_getrandom, "getrandom", Any, "application getrandom, hash seeds, ASLR of the application"),
+    allow(libc::SYS_sysinfo, "sysinfo", Any, "the host's load and memory for the application's sysinfo"),
 
     // Unix sockets: the control socket and descriptor passing.
     allow(libc::SYS_socket, "socket", OneOf { arg: 0, values: AF_UNIX }, "AF_UNIX sockets only"),
