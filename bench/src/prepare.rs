@@ -35,6 +35,11 @@ pub const PROGRAMS: &[(&str, &str)] = &[
         "pipe_pingpong",
         include_str!("../workloads/pipe_pingpong.c"),
     ),
+    (
+        "tcp_throughput",
+        include_str!("../workloads/tcp_throughput.c"),
+    ),
+    ("tcp_pingpong", include_str!("../workloads/tcp_pingpong.c")),
     ("page_fault", include_str!("../workloads/page_fault.c")),
     ("mmap_churn", include_str!("../workloads/mmap_churn.c")),
     ("checkpoint", include_str!("../workloads/checkpoint.c")),

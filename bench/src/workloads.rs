@@ -74,6 +74,22 @@ pub fn all() -> Vec<Box<dyn Workload>> {
             timed,
         ),
         micro(
+            "tcp_throughput",
+            "loopback TCP throughput",
+            "MB/s",
+            Higher,
+            &[Fork],
+            timed,
+        ),
+        micro(
+            "tcp_pingpong",
+            "loopback TCP ping-pong",
+            "us/rt",
+            Lower,
+            &[Fork],
+            timed,
+        ),
+        micro(
             "page_fault",
             "page faults: touch 256 MB",
             "MB/s",

@@ -298,3 +298,26 @@ fn ptrace_attach_is_killed() {
     });
     assert_eq!(outcome.signal(), Some(libc::SIGSYS), "{}", outcome.output);
 }
+
+#[test]
+fn the_host_network_filter_allows_inet_sockets_and_nothing_more() {
+    let prog = confine::sentry_filter_host_network();
+    let outcome = in_child(|out| {
+        confine::set_no_new_privs().unwrap();
+        confine::install(&prog).unwrap();
+        // SAFETY: plain socket calls.
+        let inet = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+        // SAFETY: as above.
+        let inet6 = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM, 0) };
+        writeln!(out, "inet {} inet6 {}", inet >= 0, inet6 >= 0).unwrap();
+        // SAFETY: a packet socket is still forbidden; it must never return.
+        let r = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
+        writeln!(out, "socket(AF_PACKET) returned {r}").unwrap();
+    });
+    assert!(
+        outcome.output.contains("inet true inet6 true"),
+        "{}",
+        outcome.output
+    );
+    assert_eq!(outcome.signal(), Some(libc::SIGSYS), "{}", outcome.output);
+}

@@ -91,6 +91,22 @@ pub struct Config {
     /// `None`: all of them for UID 0, none for others.
     #[serde(default)]
     pub capabilities: Option<crate::kernel::caps::Caps>,
+    /// The network the application's sockets reach.
+    #[serde(default)]
+    pub network: Network,
+}
+
+/// What inet sockets of the application are (`--network`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Network {
+    /// The sandbox's own stack: its loopback interface.
+    #[default]
+    Sandbox,
+    /// Loopback only (the sandbox's stack with no other interface).
+    None,
+    /// Inet sockets are host sockets of the sandbox process, in its
+    /// network namespace.
+    Host,
 }
 
 impl Default for Config {
@@ -113,6 +129,7 @@ impl Default for Config {
             masked_paths: Vec::new(),
             readonly_paths: Vec::new(),
             capabilities: None,
+            network: Network::Sandbox,
         }
     }
 }

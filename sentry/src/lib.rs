@@ -17,6 +17,7 @@ pub mod kernel;
 pub mod loader;
 pub mod memory;
 pub mod mm;
+pub mod net;
 pub mod platform;
 pub mod sandbox;
 pub mod state;

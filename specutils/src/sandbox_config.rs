@@ -170,6 +170,7 @@ pub fn sentry_config(bundle: &Bundle) -> Config {
             .and_then(|l| l.readonly_paths().clone())
             .unwrap_or_default(),
         capabilities: process.and_then(|p| p.capabilities().as_ref()).map(caps_of),
+        network: defaults.network,
     }
 }
 

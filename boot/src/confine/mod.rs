@@ -16,7 +16,7 @@ pub mod seccomp;
 
 pub use caps::{drop_capabilities, set_no_new_privs, CapsError};
 pub use root::{enter_empty_root, RootError, DEFAULT_MOUNT_POINT};
-pub use seccomp::{build_filter, install, sentry_filter, SeccompError};
+pub use seccomp::{build_filter, install, sentry_filter, sentry_filter_host_network, SeccompError};
 
 use std::path::Path;
 

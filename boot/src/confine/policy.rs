@@ -131,6 +131,26 @@ const PTRACE_REQUESTS: &[u64] = &[
 ];
 
 const AF_UNIX: &[u64] = &[libc::AF_UNIX as u64];
+const AF_UNIX_INET: &[u64] = &[
+    libc::AF_UNIX as u64,
+    libc::AF_INET as u64,
+    libc::AF_INET6 as u64,
+];
+
+/// With `--network=host` the application's inet sockets are host sockets
+/// of the sentry: this rule replaces the `socket` rule of
+/// [`SENTRY_SYSCALLS`]. The other calls on them (bind, listen, accept4,
+/// connect, shutdown, sendto, recvmsg, get/setsockopt, get*name, the
+/// FIONREAD ioctl, poll) are allowed there already.
+pub const HOST_NETWORK_SOCKET: Allowed = allow(
+    libc::SYS_socket,
+    "socket",
+    OneOf {
+        arg: 0,
+        values: AF_UNIX_INET,
+    },
+    "AF_UNIX, and AF_INET/AF_INET6 for application sockets with --network=host",
+);
 
 /// Every host system call the confined sentry may make.
 #[rustfmt::skip]

@@ -70,6 +70,25 @@ pub fn sentry_filter() -> BpfProgram {
     }
 }
 
+/// The filter of a sentry whose application sockets are host sockets
+/// (`--network=host`): [`sentry_filter`] with inet `socket` calls allowed.
+pub fn sentry_filter_host_network() -> BpfProgram {
+    let table: Vec<Allowed> = SENTRY_SYSCALLS
+        .iter()
+        .map(|a| {
+            if a.nr == libc::SYS_socket {
+                super::policy::HOST_NETWORK_SOCKET
+            } else {
+                *a
+            }
+        })
+        .collect();
+    match build_filter(&table, FAIL_WITH_ERRNO) {
+        Ok(prog) => prog,
+        Err(err) => panic!("the sentry seccomp policy table is invalid: {err}"),
+    }
+}
+
 /// Compiles an allow-list filter: the calls in `allowed` pass (with their
 /// argument rules), the calls in `fail` return their errno, everything
 /// else kills the process.
@@ -217,6 +236,17 @@ mod tests {
             "{} instructions",
             prog.len()
         );
+    }
+
+    #[test]
+    fn host_network_filter_compiles_within_the_kernel_limit() {
+        let prog = sentry_filter_host_network();
+        assert!(
+            prog.len() <= MAX_INSTRUCTIONS,
+            "{} instructions",
+            prog.len()
+        );
+        assert!(prog.len() > sentry_filter().len());
     }
 
     #[test]

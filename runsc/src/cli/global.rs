@@ -133,6 +133,26 @@ pub enum NetworkMode {
     None,
 }
 
+impl NetworkMode {
+    /// The sentry's name for the mode.
+    pub fn sentry(self) -> sentry::config::Network {
+        match self {
+            NetworkMode::Sandbox => sentry::config::Network::Sandbox,
+            NetworkMode::Host => sentry::config::Network::Host,
+            NetworkMode::None => sentry::config::Network::None,
+        }
+    }
+
+    /// The flag's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkMode::Sandbox => "sandbox",
+            NetworkMode::Host => "host",
+            NetworkMode::None => "none",
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rootless {
     True,

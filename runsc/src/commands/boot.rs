@@ -15,5 +15,6 @@ pub fn boot(global: &GlobalOpts, args: Boot) -> anyhow::Result<i32> {
         console: args.console,
         restore: args.restore_fd.zip(args.restore_path),
         strace: global.strace,
+        network: global.network.sentry(),
     })
 }

@@ -12,7 +12,8 @@ use sentry::{Config, Rlimit};
 use std::path::PathBuf;
 
 pub fn run_do(global: &GlobalOpts, args: Do) -> anyhow::Result<i32> {
-    let config = config_for(args, global.strace, Caller::current()?)?;
+    let mut config = config_for(args, global.strace, Caller::current()?)?;
+    config.network = global.network.sentry();
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "running in a sandbox");
     sandbox::run_do(config)
 }

@@ -49,6 +49,7 @@ pub struct BootArgs {
     pub strace: bool,
     /// A checkpoint image to restore (its descriptor and its path).
     pub restore: Option<(RawFd, PathBuf)>,
+    pub network: sentry::config::Network,
 }
 
 /// Runs the sandbox; returns the status to exit with.
@@ -97,12 +98,17 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
     let bundle = Bundle::load(&args.bundle)?;
     let mut cfg = specutils::sentry_config(&bundle);
     cfg.strace = args.strace;
+    cfg.network = args.network;
     rlimits::prepare_host_limits(&SandboxNeeds::default())
         .context("cannot set the sandbox's own host limits")?;
     if args.console {
         take_console();
     }
-    let filter = confine::sentry_filter();
+    let filter = if cfg.network == sentry::config::Network::Host {
+        confine::sentry_filter_host_network()
+    } else {
+        confine::sentry_filter()
+    };
     let source = match &args.restore {
         Some((fd, path)) => {
             // SAFETY: `restore` passes this descriptor to us alone.

@@ -367,6 +367,7 @@ impl Exec {
         if global.strace {
             args.push("--strace".into());
         }
+        args.extend(["--network".into(), global.network.name().into()]);
         args.extend([
             "boot".into(),
             "--bundle".into(),

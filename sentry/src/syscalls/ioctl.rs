@@ -37,6 +37,7 @@ const TIOCOUTQ: u64 = 0x5411;
 const TIOCGWINSZ: u64 = 0x5413;
 const TIOCSWINSZ: u64 = 0x5414;
 const FIONREAD: u64 = 0x541b;
+const SIOCOUTQ: u64 = 0x5411;
 const TIOCNOTTY: u64 = 0x5422;
 const TCSBRKP: u64 = 0x5425;
 const TIOCGSID: u64 = 0x5429;
@@ -114,6 +115,34 @@ fn sys_ioctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             }
             _ => Err(Errno::ENOTTY.into()),
         },
+        FileKind::Socket(s) => {
+            if let Some(fd) = crate::net::host::fd(k, *s) {
+                if req != FIONREAD {
+                    return Err(Errno::ENOTTY.into());
+                }
+                let n = crate::net::host::readable(fd?)?;
+                k.write_val(tid, arg, &n)?;
+                return Ok(0);
+            }
+            let Some(x) = k.vfs.net.get(*s) else {
+                return Err(Errno::EBADF.into());
+            };
+            // SIOCINQ is FIONREAD; SIOCOUTQ counts what the peer has not
+            // read yet.
+            let n = match req {
+                FIONREAD => x.readable_bytes(),
+                SIOCOUTQ => x
+                    .peer()
+                    .and_then(|p| k.vfs.net.get(p))
+                    .map_or(0, |p| p.rx_len),
+                _ => return Err(Errno::ENOTTY.into()),
+            };
+            if x.listening() && req == FIONREAD {
+                return Err(Errno::EINVAL.into());
+            }
+            k.write_val(tid, arg, &(n.min(i32::MAX as usize) as i32))?;
+            Ok(0)
+        }
         FileKind::PtyMaster(i) | FileKind::PtySlave(i) => {
             let master = matches!(of.kind, FileKind::PtyMaster(_));
             let i = *i;

@@ -18,6 +18,7 @@ pub mod pipe;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod socket;
 pub mod strace;
 pub mod time;
 
@@ -141,6 +142,7 @@ pub fn table() -> &'static Table {
         mmap::register(&mut t);
         process::register(&mut t);
         signal::register(&mut t);
+        socket::register(&mut t);
         time::register(&mut t);
         t
     })

@@ -58,6 +58,8 @@ pub enum FileKind {
     /// The master or a slave side of pseudo-terminal N.
     PtyMaster(u32),
     PtySlave(u32),
+    /// A socket (see `net`).
+    Socket(crate::net::SockId),
 }
 
 /// An open file description.
@@ -158,7 +160,13 @@ pub fn anon_stat(v: &Vfs, a: AnonNode, dev: u64) -> Stat {
                 st.blocks = h.st_blocks as u64;
             }
         }
-        AnonNode::File(f) => st.ino = f,
+        AnonNode::File(f) => match v.files.get(&f).map(|o| &o.kind) {
+            Some(FileKind::Socket(s)) => {
+                st.mode = libc::S_IFSOCK | 0o777;
+                st.ino = v.net.get(*s).map_or(f, |x| x.ino);
+            }
+            _ => st.ino = f,
+        },
     }
     st
 }
@@ -484,6 +492,13 @@ pub fn read(
             super::pty::read(k, tid, i, false, len, nonblock)
         }
         FileKind::Epoll(_) => Err(Errno::EINVAL.into()),
+        FileKind::Socket(s) => {
+            if pos.is_some() {
+                return Err(Errno::ESPIPE.into());
+            }
+            let s = *s;
+            crate::net::io::read(k, tid, s, len, nonblock)
+        }
     }
 }
 
@@ -632,6 +647,14 @@ pub fn write(
         }
         FileKind::TimerFd(_) | FileKind::Epoll(_) | FileKind::SignalFd(_) => {
             Err(Errno::EINVAL.into())
+        }
+        FileKind::Socket(s) => {
+            if pos.is_some() {
+                return Err(Errno::ESPIPE.into());
+            }
+            let s = *s;
+            let extra = crate::net::io::Extra::default();
+            crate::net::io::send(k, tid, s, data, extra, 0, nonblock)
         }
     }
 }

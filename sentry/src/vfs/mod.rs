@@ -143,6 +143,9 @@ pub struct Vfs {
     pub binds: bind::Binds,
     pub mounts: Mounts,
     pub pipes: BTreeMap<PipeId, pipe::Pipe>,
+    /// Sockets.
+    #[serde(default)]
+    pub net: crate::net::Net,
     /// Pseudo-terminals by index, and the devtmpfs directory of their
     /// slaves (with its filesystem).
     #[serde(default)]
@@ -225,6 +228,7 @@ impl Vfs {
             binds: bind::Binds::default(),
             mounts,
             pipes: BTreeMap::new(),
+            net: crate::net::Net::default(),
             ptys: BTreeMap::new(),
             pts_dir: None,
             stdio: stdio::Stdio::attach(),
@@ -237,6 +241,7 @@ impl Vfs {
             bind_created: None,
             boot_binds: BTreeMap::new(),
         };
+        v.net.host_mode = cfg.network == crate::config::Network::Host;
         v.mount_standard(cfg.tmp_tmpfs);
         v.boot_binds = mounts::open_sources(&mut v, cfg)?;
         Ok(v)
@@ -736,6 +741,7 @@ impl Vfs {
         match of.kind {
             FileKind::PtyMaster(i) => pty::closed(self, i, true),
             FileKind::PtySlave(i) => pty::closed(self, i, false),
+            FileKind::Socket(s) => crate::net::closed(self, s),
             _ => {}
         }
         if let FileKind::Stdio(slot) = of.kind {

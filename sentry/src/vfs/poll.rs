@@ -155,6 +155,25 @@ pub fn ready(k: &mut Kernel, tid: crate::kernel::Tid, f: FileId, events: u32, de
                 r.queues.push(super::signalfd::queue(t.tgid));
             }
         }
+        FileKind::Socket(s) => {
+            if let Some(fd) = crate::net::host::fd(k, *s) {
+                match fd {
+                    Ok(fd) => {
+                        r.mask = crate::net::host::ready(fd, events);
+                        if r.mask & (events | ALWAYS) == 0 {
+                            let want = (events & (IN | OUT | PRI | RDHUP | RDNORM | WRNORM)) as i16;
+                            r.host_fds.push((fd, want));
+                        }
+                    }
+                    Err(_) => r.mask = HUP | IN | OUT,
+                }
+                return r;
+            }
+            let (m, q, gen) = crate::net::io::ready(k, *s);
+            r.mask = m;
+            r.queues = q;
+            r.gen = gen;
+        }
         FileKind::Epoll(_) => {
             if depth >= MAX_NESTING {
                 return r;

@@ -122,6 +122,7 @@ enum Gen {
     Uuid,
     BootId,
     Text(&'static str),
+    Net(NetFile),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +192,59 @@ const STATIC: &[(&str, Kind)] = &[
     ("sys/vm/overcommit_memory", Kind::Tunable(Gen::Text("0\n"))),
     ("uptime", Kind::File(Gen::Uptime)),
     ("version", Kind::File(Gen::Version)),
+    // The sandbox's network (see `net`); appended so that the indices
+    // above stay as they were.
+    ("net", Kind::Dir),
+    ("net/dev", Kind::File(Gen::Net(NetFile::Dev))),
+    ("net/tcp", Kind::File(Gen::Net(NetFile::Tcp))),
+    ("net/tcp6", Kind::File(Gen::Net(NetFile::Tcp6))),
+    ("net/udp", Kind::File(Gen::Net(NetFile::Udp))),
+    ("net/udp6", Kind::File(Gen::Net(NetFile::Udp6))),
+    ("net/unix", Kind::File(Gen::Net(NetFile::Unix))),
+    (
+        "sys/net/core/rmem_default",
+        Kind::Tunable(Gen::Text("212992\n")),
+    ),
+    (
+        "sys/net/core/rmem_max",
+        Kind::Tunable(Gen::Text("212992\n")),
+    ),
+    (
+        "sys/net/core/wmem_default",
+        Kind::Tunable(Gen::Text("212992\n")),
+    ),
+    (
+        "sys/net/core/wmem_max",
+        Kind::Tunable(Gen::Text("212992\n")),
+    ),
+    ("sys/net/ipv4", Kind::Dir),
+    (
+        "sys/net/ipv4/ip_local_port_range",
+        Kind::Tunable(Gen::Text("32768\t60999\n")),
+    ),
+    (
+        "sys/net/ipv4/tcp_fin_timeout",
+        Kind::Tunable(Gen::Text("60\n")),
+    ),
+    ("sys/net/ipv6", Kind::Dir),
+    ("sys/net/ipv6/bindv6only", Kind::Tunable(Gen::Text("0\n"))),
+    ("sys/net/unix", Kind::Dir),
+    (
+        "sys/net/unix/max_dgram_qlen",
+        Kind::Tunable(Gen::Text("10\n")),
+    ),
 ];
+
+/// The files of `/proc/net`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NetFile {
+    Dev,
+    Tcp,
+    Tcp6,
+    Udp,
+    Udp6,
+    Unix,
+}
 
 /// The release `uname` reports; procfs agrees with it.
 pub const OSRELEASE: &str = "4.4.0";
@@ -854,6 +907,18 @@ fn generate(k: &Kernel, g: Gen) -> Result<Vec<u8>, Errno> {
         Gen::Osrelease => text(format!("{OSRELEASE}\n")),
         Gen::Uuid => text(format!("{}\n", random_uuid())),
         Gen::BootId => text(format!("{}\n", ps.boot_id)),
+        Gen::Net(f) => {
+            use crate::net::{proc_dev, proc_inet, proc_unix, Proto};
+            let v = &k.vfs;
+            text(match f {
+                NetFile::Dev => proc_dev(v),
+                NetFile::Tcp => proc_inet(v, Proto::Tcp, false),
+                NetFile::Tcp6 => proc_inet(v, Proto::Tcp, true),
+                NetFile::Udp => proc_inet(v, Proto::Udp, false),
+                NetFile::Udp6 => proc_inet(v, Proto::Udp, true),
+                NetFile::Unix => proc_unix(v),
+            })
+        }
     }
 }
 

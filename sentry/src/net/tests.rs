@@ -1,0 +1,83 @@
+//! Sockets in a booted kernel, and their survival through the checkpoint
+//! encoding: a listening unix socket and a loopback TCP connection with
+//! data and a pending connection in flight come back as they were.
+
+use super::io::{self, Extra};
+use super::{Addr, Domain, Kind, State};
+use crate::config::Config;
+use std::net::SocketAddr;
+
+fn boot() -> crate::kernel::Kernel {
+    let cfg = Config {
+        argv: vec!["/bin/true".into()],
+        env: vec!["PATH=/bin".into()],
+        ..Config::default()
+    };
+    crate::sandbox::boot(&cfg).expect("boot /bin/true")
+}
+
+#[test]
+fn sockets_survive_the_state_encoding() {
+    let _one_platform = crate::sandbox::TEST_BOOT_LOCK
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut k = boot();
+    let tid = k.init;
+
+    // A unix listener on an abstract name with one connection queued.
+    let (ul, _) = io::new_socket(&mut k, tid, Domain::Unix, Kind::Stream, 0, false);
+    io::bind(&mut k, tid, ul, Addr::Abstract(b"saved".to_vec())).unwrap();
+    io::listen(&mut k, tid, ul, 8).unwrap();
+    let (uc, _) = io::new_socket(&mut k, tid, Domain::Unix, Kind::Stream, 0, false);
+    io::connect(
+        &mut k,
+        tid,
+        uc,
+        Some(Addr::Abstract(b"saved".to_vec())),
+        false,
+    )
+    .unwrap();
+    let sent = io::send(&mut k, tid, uc, b"queued", Extra::default(), 0, false).unwrap();
+    assert_eq!(sent, 6);
+
+    // A TCP listener on loopback, a connection accepted, data both ways.
+    let (tl, _) = io::new_socket(&mut k, tid, Domain::Inet, Kind::Stream, 0, false);
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    io::bind(&mut k, tid, tl, Addr::Inet(any)).unwrap();
+    io::listen(&mut k, tid, tl, 8).unwrap();
+    let Some(Addr::Inet(at)) = k.vfs.net.get(tl).unwrap().local.clone() else {
+        panic!("the listener has an address");
+    };
+    let (tc, _) = io::new_socket(&mut k, tid, Domain::Inet, Kind::Stream, 0, false);
+    io::connect(&mut k, tid, tc, Some(Addr::Inet(at)), false).unwrap();
+    let (_, _) = io::accept(&mut k, tid, tl, true, false).unwrap();
+    io::send(&mut k, tid, tc, b"in flight", Extra::default(), 0, false).unwrap();
+
+    let image = crate::state::encode(&k).unwrap();
+    let back = crate::state::decode(&image).unwrap();
+    assert_eq!(crate::state::encode(&back).unwrap(), image);
+
+    let n = &back.vfs.net;
+    assert_eq!(n.unix_abstract.get(b"saved".as_slice()), Some(&ul));
+    match &n.get(ul).unwrap().state {
+        State::Listening { backlog, pending } => {
+            assert_eq!(*backlog, 8);
+            assert_eq!(pending.len(), 1);
+            let srv = n.get(pending[0]).unwrap();
+            assert_eq!(srv.rx_len, 6);
+            assert_eq!(srv.state, State::Connected { peer: uc });
+        }
+        other => panic!("the unix listener came back as {other:?}"),
+    }
+    assert!(n.get(tl).unwrap().listening());
+    assert_eq!(n.find_inet(super::Proto::Tcp, at, true), Some(tl));
+    let State::Connected { peer } = n.get(tc).unwrap().state else {
+        panic!("the TCP client is connected");
+    };
+    let p = n.get(peer).unwrap();
+    assert_eq!(
+        p.rx.front().map(|m| m.data.as_slice()),
+        Some(b"in flight".as_slice())
+    );
+    assert!(p.file.is_some(), "the accepted socket has its open file");
+}
