@@ -133,11 +133,16 @@ fn image_size(dir: &Path) -> u64 {
     std::fs::metadata(dir.join("checkpoint.img")).unwrap().len()
 }
 
-/// The PIDs inside container `id`.
+/// The PIDs inside container `id`, from the `ps` table (the JSON list
+/// holds host PIDs, as runc's does).
 fn pids(b: &Bundle, id: &str) -> Vec<i64> {
-    let ps = b.runsc(&["ps", "--format", "json", id]).ok();
-    let listed: Vec<Value> = serde_json::from_str(&ps.stdout).unwrap();
-    let mut pids: Vec<i64> = listed.iter().filter_map(Value::as_i64).collect();
+    let ps = b.runsc(&["ps", id]).ok();
+    let mut pids: Vec<i64> = ps
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect();
     pids.sort();
     pids
 }
