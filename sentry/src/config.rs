@@ -40,6 +40,20 @@ pub struct Config {
     /// root's, seen through the overlay (`runsc do`).
     #[serde(default)]
     pub tmp_tmpfs: bool,
+    /// How application code runs (see `crate::platform`).
+    #[serde(default)]
+    pub platform: PlatformKind,
+}
+
+/// The platforms a sandbox can run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlatformKind {
+    /// `PTRACE_SYSEMU` (`crate::platform::ptrace`).
+    #[default]
+    Ptrace,
+    /// seccomp `SECCOMP_RET_TRAP` and shared memory
+    /// (`crate::platform::systrap`).
+    Systrap,
 }
 
 impl Default for Config {
@@ -58,6 +72,7 @@ impl Default for Config {
             rlimits: Vec::new(),
             strace: false,
             tmp_tmpfs: true,
+            platform: PlatformKind::default(),
         }
     }
 }

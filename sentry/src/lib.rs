@@ -9,7 +9,7 @@
 pub mod config;
 pub mod control;
 
-pub use config::{Config, Rlimit};
+pub use config::{Config, PlatformKind, Rlimit};
 pub mod arch;
 pub mod errno;
 pub mod kernel;

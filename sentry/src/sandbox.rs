@@ -1,12 +1,13 @@
 //! Starting a sandbox: the memory file, the platform, the file system, and
 //! the first process; then the kernel's loop until the first process exits.
 
-use crate::config::Config;
+use crate::config::{Config, PlatformKind};
 use crate::kernel::spawn::{rlimits_with, NewProcess, SpawnError};
 use crate::kernel::task::Creds;
 use crate::kernel::{Host, Kernel};
 use crate::memory::{MemoryError, MemoryFile};
 use crate::platform::ptrace::PtracePlatform;
+use crate::platform::systrap::SystrapPlatform;
 use crate::platform::{Platform, PlatformError};
 use crate::vfs::{Vfs, VfsError};
 use std::collections::{HashMap, HashSet};
@@ -40,16 +41,28 @@ pub fn run(cfg: Config) -> Result<i32, SandboxError> {
     Ok(status.shell_code())
 }
 
+/// Creates the platform `kind` for the memory file `memfd`. Call on the
+/// thread that will run the kernel's loop, before it starts other threads.
+pub fn new_platform(
+    kind: PlatformKind,
+    memfd: std::os::fd::RawFd,
+) -> Result<Box<dyn Platform>, PlatformError> {
+    Ok(match kind {
+        PlatformKind::Ptrace => Box::new(PtracePlatform::new(memfd)?),
+        PlatformKind::Systrap => Box::new(SystrapPlatform::new(memfd)?),
+    })
+}
+
 /// Brings back a kernel from a checkpoint image (`path`: the image
 /// directory or file): a fresh memory file with the saved pages, a new
-/// platform, and every task ready to go on where it was.
-pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
+/// platform of kind `platform`, and every task ready to go on where it was.
+pub fn restore(path: &std::path::Path, platform: PlatformKind) -> Result<Kernel, SandboxError> {
     let mf = MemoryFile::new()?;
     let (_meta, mut k) = crate::state::load(path, &mf)?;
-    let platform = PtracePlatform::new(mf.raw_fd())?;
+    let platform = new_platform(platform, mf.raw_fd())?;
     k.host = Some(Host {
         mf,
-        platform: Box::new(platform),
+        platform,
         threads: HashMap::new(),
         logged_enosys: HashSet::new(),
         forward: crate::kernel::run::forwarding_signalfd(),
@@ -62,16 +75,16 @@ pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
     Ok(k)
 }
 
-/// Tests that boot kernels hold this: a process drives one ptrace platform
-/// at a time (concurrent ones steal each other's stub stops).
+/// Tests that boot kernels hold this: a process drives one platform at a
+/// time (concurrent ones steal each other's stub stops and exits).
 #[cfg(test)]
 pub(crate) static TEST_BOOT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Builds a kernel whose init process is ready to run `cfg.argv`.
 pub fn boot(cfg: &Config) -> Result<Kernel, SandboxError> {
     let files = open_host_files(cfg)?;
-    let platform = PtracePlatform::new(files.memory_fd())?;
-    boot_on(cfg, files, Box::new(platform))
+    let platform = new_platform(cfg.platform, files.memory_fd())?;
+    boot_on(cfg, files, platform)
 }
 
 /// What a sandbox opens on the host before it is confined: the memory

@@ -47,6 +47,7 @@ pub fn sentry_config(bundle: &Bundle) -> Config {
         rlimits,
         strace: false,
         tmp_tmpfs: true,
+        platform: sentry::PlatformKind::default(),
     }
 }
 

@@ -123,6 +123,29 @@ pub enum Platform {
     Kvm,
 }
 
+impl Platform {
+    /// The sentry's platform for this flag value, or an error naming the
+    /// flag for one this runtime does not have.
+    pub fn kind(self) -> anyhow::Result<sentry::PlatformKind> {
+        match self {
+            Platform::Ptrace => Ok(sentry::PlatformKind::Ptrace),
+            Platform::Systrap => Ok(sentry::PlatformKind::Systrap),
+            Platform::Kvm => {
+                anyhow::bail!("--platform kvm is not supported yet; use ptrace or systrap")
+            }
+        }
+    }
+
+    /// The flag value, as `--platform` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Ptrace => "ptrace",
+            Platform::Systrap => "systrap",
+            Platform::Kvm => "kvm",
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetworkMode {
     /// A network stack inside the sandbox

@@ -14,5 +14,6 @@ pub fn boot(global: &GlobalOpts, args: Boot) -> anyhow::Result<i32> {
         sync_fd: args.sync_fd,
         console: args.console,
         strace: global.strace,
+        platform: global.platform.kind()?,
     })
 }

@@ -12,7 +12,8 @@ use sentry::{Config, Rlimit};
 use std::path::PathBuf;
 
 pub fn run_do(global: &GlobalOpts, args: Do) -> anyhow::Result<i32> {
-    let config = config_for(args, global.strace, Caller::current()?)?;
+    let mut config = config_for(args, global.strace, Caller::current()?)?;
+    config.platform = global.platform.kind()?;
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "running in a sandbox");
     sandbox::run_do(config)
 }
@@ -125,6 +126,7 @@ fn config_for(args: Do, strace: bool, caller: Caller) -> anyhow::Result<Config> 
         rlimits: caller.rlimits,
         strace: strace || args.strace,
         tmp_tmpfs: false,
+        platform: sentry::PlatformKind::default(),
     })
 }
 

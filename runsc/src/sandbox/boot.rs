@@ -12,7 +12,6 @@ use boot::confine::{self, DEFAULT_MOUNT_POINT};
 use boot::rlimits::{self, SandboxNeeds};
 use sentry::control::Server;
 use sentry::kernel::task::ExitStatus;
-use sentry::platform::ptrace::PtracePlatform;
 use serde::{Deserialize, Serialize};
 use specutils::Bundle;
 use std::io::Write;
@@ -44,6 +43,7 @@ pub struct BootArgs {
     /// Stdio is a terminal: the container's console.
     pub console: bool,
     pub strace: bool,
+    pub platform: sentry::PlatformKind,
 }
 
 /// Runs the sandbox; returns the status to exit with.
@@ -92,6 +92,7 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
     let bundle = Bundle::load(&args.bundle)?;
     let mut cfg = specutils::sentry_config(&bundle);
     cfg.strace = args.strace;
+    cfg.platform = args.platform;
     rlimits::prepare_host_limits(&SandboxNeeds::default())
         .context("cannot set the sandbox's own host limits")?;
     if args.console {
@@ -103,11 +104,11 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
     confine::enter_empty_root(std::path::Path::new(DEFAULT_MOUNT_POINT))
         .context("cannot confine the sandbox")?;
     confine::drop_capabilities().context("cannot confine the sandbox")?;
-    let platform = PtracePlatform::new(files.memory_fd())?;
+    let platform = sentry::sandbox::new_platform(cfg.platform, files.memory_fd())?;
     confine::set_no_new_privs().context("cannot confine the sandbox")?;
     confine::install(&filter).context("cannot confine the sandbox")?;
 
-    let mut kernel = sentry::sandbox::boot_on(&cfg, files, Box::new(platform))?;
+    let mut kernel = sentry::sandbox::boot_on(&cfg, files, platform)?;
     // Init waits for `start`.
     kernel.paused = true;
     if args.console {

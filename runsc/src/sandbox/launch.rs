@@ -346,6 +346,7 @@ impl Exec {
         if global.strace {
             args.push("--strace".into());
         }
+        args.extend(["--platform".into(), global.platform.name().into()]);
         args.extend([
             "boot".into(),
             "--bundle".into(),

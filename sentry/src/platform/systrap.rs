@@ -71,6 +71,8 @@ const MAX_SLOTS: u64 = 4096;
 pub const REGION_LEN: u64 = SLOTS_OFFSET + MAX_SLOTS * SLOT_SIZE;
 const REGION_END: u64 = BASE + REGION_LEN;
 const GLOBAL_ADDR: u64 = BASE + 0x1000;
+/// Where the stub's spin count is, in the global page.
+const GLOBAL_OFF_SPIN: u64 = 4;
 /// Where the sock_fprog of the application filter is, in the global page.
 const FPROG_OFF: u64 = 0x40;
 /// Where the filter itself is, in the global page.
@@ -111,9 +113,9 @@ const OP_FORK: u64 = 1;
 const OP_THREAD: u64 = 2;
 
 /// Iterations of the stub's spin loop before it sleeps in `FUTEX_WAIT`.
-const STUB_SPIN: u32 = 2000;
+const STUB_SPIN: u32 = 200;
 /// How long the sentry spins for events before it sleeps.
-const SENTRY_SPIN: Duration = Duration::from_micros(30);
+const SENTRY_SPIN: Duration = Duration::from_micros(10);
 
 const FORK_FLAGS: u64 = (libc::CLONE_PARENT | libc::SIGCHLD) as u64;
 const THREAD_FLAGS: u64 = (libc::CLONE_VM
@@ -144,14 +146,15 @@ std::arch::global_asm!(
     "systrap_stub_start:",
     // Control thread loop; r15 holds the slot base.
     ".Lctl_loop:",
-    "    mov ecx, {spin}",
+    "    movabs rax, {global_addr}",
+    "    mov ecx, dword ptr [rax + {off_spin}]",
     ".Lctl_spin:",
     "    mov eax, dword ptr [r15]",
     "    cmp eax, {st_request}",
     "    je .Lctl_go",
     "    pause",
     "    dec ecx",
-    "    jnz .Lctl_spin",
+    "    jg .Lctl_spin",
     "    mov edx, eax",
     "    mov rdi, r15",
     "    xor esi, esi",
@@ -281,7 +284,8 @@ std::arch::global_asm!(
     "    mov eax, {sys_write}",
     "    call .Lhsys",
     ".Lh_wait:",
-    "    mov ecx, {spin}",
+    "    movabs rax, {global_addr}",
+    "    mov ecx, dword ptr [rax + {off_spin}]",
     ".Lh_spin:",
     "    mov eax, dword ptr [r15]",
     "    cmp eax, {st_resume}",
@@ -290,7 +294,7 @@ std::arch::global_asm!(
     "    je .Lh_exit",
     "    pause",
     "    dec ecx",
-    "    jnz .Lh_spin",
+    "    jg .Lh_spin",
     "    mov rdi, r15",
     "    xor esi, esi",
     "    mov edx, eax",
@@ -343,7 +347,7 @@ std::arch::global_asm!(
     ".globl systrap_stub_end",
     "systrap_stub_end:",
     ".popsection",
-    spin = const STUB_SPIN,
+    off_spin = const GLOBAL_OFF_SPIN,
     st_request = const ST_REQUEST,
     st_done = const ST_DONE,
     st_event = const ST_EVENT,
@@ -531,6 +535,25 @@ pub struct SystrapPlatform {
     sigchld: RawFd,
     /// Events found but not yet returned (while waiting for another).
     queued: Vec<(ThreadId, Event)>,
+    /// How long `wait` spins before it sleeps.
+    sentry_spin: Duration,
+}
+
+/// Spin counts: the stub's iterations and the sentry's time, from
+/// `RUNSC_SYSTRAP_SPIN=STUB,SENTRY_US` when set (for tuning on a given
+/// machine), else the defaults.
+fn spin_tuning() -> (u32, Duration) {
+    let v = std::env::var("RUNSC_SYSTRAP_SPIN").unwrap_or_default();
+    let mut it = v.split(',').map(|s| s.trim().parse::<u64>().ok());
+    let stub = it
+        .next()
+        .flatten()
+        .map_or(STUB_SPIN, |n| n.min(1 << 20) as u32);
+    let sentry = it
+        .next()
+        .flatten()
+        .map_or(SENTRY_SPIN, |us| Duration::from_micros(us.min(10_000)));
+    (stub, sentry)
 }
 
 /// Whether the calling CPU and kernel let user code use `rdfsbase` and
@@ -591,6 +614,9 @@ impl SystrapPlatform {
             b[4..8].copy_from_slice(&f.k.to_ne_bytes());
             shm.write(foff + 8 * i as u64, &b);
         }
+        let (stub_spin, sentry_spin) = spin_tuning();
+        shm.u32_at(GLOBAL_ADDR - BASE + GLOBAL_OFF_SPIN)
+            .store(stub_spin, Ordering::SeqCst);
         let poff = GLOBAL_ADDR - BASE + FPROG_OFF;
         shm.write(poff, &(filter.len() as u16).to_ne_bytes());
         shm.write(poff + 8, &(GLOBAL_ADDR + FILTER_OFF).to_ne_bytes());
@@ -607,6 +633,7 @@ impl SystrapPlatform {
             spaces: HashMap::new(),
             sigchld,
             queued: Vec::new(),
+            sentry_spin,
         };
         let slot = p.alloc_slot()?;
         p.init_slot(slot);
@@ -852,7 +879,11 @@ impl SystrapPlatform {
         let in_stack = |a: u64, len: u64| {
             a >= sbase + STACK_OFF && a.checked_add(len).is_some_and(|e| e <= sbase + SLOT_SIZE)
         };
-        if !in_stack(si, 128) || !in_stack(uc, UC_SIZE) || !uc.is_multiple_of(8) || !si.is_multiple_of(8) {
+        if !in_stack(si, 128)
+            || !in_stack(uc, UC_SIZE)
+            || !uc.is_multiple_of(8)
+            || !si.is_multiple_of(8)
+        {
             return None;
         }
         th.uctx = uc - sbase;
@@ -1342,9 +1373,9 @@ impl Platform for SystrapPlatform {
             return Ok(events);
         }
         // Spin a little: a running thread often reports within microseconds.
-        if self.any_running() {
+        if self.any_running() && !self.sentry_spin.is_zero() {
             let start = Instant::now();
-            let spin = timeout.map_or(SENTRY_SPIN, |t| t.min(SENTRY_SPIN));
+            let spin = timeout.map_or(self.sentry_spin, |t| t.min(self.sentry_spin));
             while start.elapsed() < spin {
                 for _ in 0..64 {
                     std::hint::spin_loop();
