@@ -49,10 +49,10 @@ pub struct Config {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PlatformKind {
     /// `PTRACE_SYSEMU` (`crate::platform::ptrace`).
-    #[default]
     Ptrace,
     /// seccomp `SECCOMP_RET_TRAP` and shared memory
-    /// (`crate::platform::systrap`).
+    /// (`crate::platform::systrap`), the default: several times faster.
+    #[default]
     Systrap,
 }
 

@@ -42,7 +42,7 @@ pub struct GlobalOpts {
     pub systemd_cgroup: bool,
 
     /// How application code is run and its system calls trapped
-    #[arg(long, value_enum, value_name = "NAME", default_value_t = Platform::Ptrace)]
+    #[arg(long, value_enum, value_name = "NAME", default_value_t = Platform::Systrap)]
     pub platform: Platform,
 
     /// Network given to the sandbox
