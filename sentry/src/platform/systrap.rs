@@ -87,6 +87,8 @@ const EVENTFD_FD: i32 = 5;
 const OFF_STATE: u64 = 0;
 const OFF_TID: u64 = 4;
 const OFF_SIGNO: u64 = 8;
+/// Set while an application thread sleeps in `FUTEX_WAIT` for the sentry.
+const OFF_WAITING: u64 = 12;
 const OFF_SIGINFO: u64 = 16;
 const OFF_UCTX: u64 = 24;
 const OFF_FSBASE: u64 = 32;
@@ -112,10 +114,14 @@ const OP_SYSCALL: u64 = 0;
 const OP_FORK: u64 = 1;
 const OP_THREAD: u64 = 2;
 
-/// Iterations of the stub's spin loop before it sleeps in `FUTEX_WAIT`.
-const STUB_SPIN: u32 = 200;
-/// How long the sentry spins for events before it sleeps.
-const SENTRY_SPIN: Duration = Duration::from_micros(10);
+/// Most iterations of the stub's spin loop before it sleeps in
+/// `FUTEX_WAIT` (adapted down to `STUB_SPIN_MIN` when spinning does not pay).
+const STUB_SPIN: u32 = 1000;
+const STUB_SPIN_MIN: u32 = 16;
+/// Longest the sentry spins for events before it sleeps (adapted down to
+/// `SENTRY_SPIN_MIN`).
+const SENTRY_SPIN: Duration = Duration::from_micros(20);
+const SENTRY_SPIN_MIN: Duration = Duration::from_micros(1);
 
 const FORK_FLAGS: u64 = (libc::CLONE_PARENT | libc::SIGCHLD) as u64;
 const THREAD_FLAGS: u64 = (libc::CLONE_VM
@@ -295,12 +301,18 @@ std::arch::global_asm!(
     "    pause",
     "    dec ecx",
     "    jg .Lh_spin",
+    // Tell the sentry a wake-up is needed (a locked exchange: the sentry
+    // reads this flag after it sets the state), then sleep unless the
+    // state moved on meanwhile.
+    "    mov edx, eax",
+    "    mov esi, 1",
+    "    xchg dword ptr [r15 + {off_waiting}], esi",
     "    mov rdi, r15",
     "    xor esi, esi",
-    "    mov edx, eax",
     "    xor r10d, r10d",
     "    mov eax, {sys_futex}",
     "    call .Lhsys",
+    "    mov dword ptr [r15 + {off_waiting}], 0",
     "    jmp .Lh_wait",
     ".Lh_resume:",
     "    mov rax, qword ptr [r15 + {off_fsbase}]",
@@ -374,6 +386,7 @@ std::arch::global_asm!(
     off_tid = const OFF_TID,
     off_ss = const OFF_SS,
     off_signo = const OFF_SIGNO,
+    off_waiting = const OFF_WAITING,
     off_siginfo = const OFF_SIGINFO,
     off_uctx = const OFF_UCTX,
     off_fsbase = const OFF_FSBASE,
@@ -452,6 +465,9 @@ struct Space {
     /// Slot of the control thread (whose TID is the space's ID).
     ctl_slot: usize,
     threads: Vec<ThreadId>,
+    /// Slots of exited threads, still mapped in this process only: the
+    /// next thread here takes one without a host call.
+    spare: Vec<usize>,
 }
 
 /// The shared mapping of the message file in the sentry.
@@ -535,8 +551,12 @@ pub struct SystrapPlatform {
     sigchld: RawFd,
     /// Events found but not yet returned (while waiting for another).
     queued: Vec<(ThreadId, Event)>,
-    /// How long `wait` spins before it sleeps.
+    /// How long `wait` spins before it sleeps (adapted, up to the max).
     sentry_spin: Duration,
+    sentry_spin_max: Duration,
+    /// The stubs' spin count (adapted, up to the max).
+    stub_spin: u32,
+    stub_spin_max: u32,
 }
 
 /// Spin counts: the stub's iterations and the sentry's time, from
@@ -634,6 +654,9 @@ impl SystrapPlatform {
             sigchld,
             queued: Vec::new(),
             sentry_spin,
+            sentry_spin_max: sentry_spin,
+            stub_spin,
+            stub_spin_max: stub_spin,
         };
         let slot = p.alloc_slot()?;
         p.init_slot(slot);
@@ -753,7 +776,7 @@ impl SystrapPlatform {
             if st.load(Ordering::SeqCst) == ST_DONE {
                 break;
             }
-            if spins < 5000 {
+            if spins < 200 {
                 spins += 1;
                 std::hint::spin_loop();
                 continue;
@@ -807,6 +830,11 @@ impl SystrapPlatform {
     /// Creates an application thread in the space whose control thread is
     /// on slot `ctl` (process `pid`), and waits for its first stop.
     fn spawn_thread(&mut self, pid: i32, ctl: usize) -> Result<ThreadId, PlatformError> {
+        let spare = self.spaces.get_mut(&pid).and_then(|s| s.spare.pop());
+        if let Some(slot) = spare {
+            self.init_slot(slot);
+            return self.clone_thread(pid, ctl, slot);
+        }
         let slot = self.alloc_slot()?;
         self.init_slot(slot);
         let addr = slot_addr(slot);
@@ -828,6 +856,17 @@ impl SystrapPlatform {
             self.free_slot(slot);
             return Err(e);
         }
+        self.clone_thread(pid, ctl, slot)
+    }
+
+    /// Clones an application thread onto `slot`, mapped in process `pid`.
+    fn clone_thread(
+        &mut self,
+        pid: i32,
+        ctl: usize,
+        slot: usize,
+    ) -> Result<ThreadId, PlatformError> {
+        let addr = slot_addr(slot);
         let r = self.request(ctl, pid, OP_THREAD, 0, [addr, 0, 0, 0, 0, 0])?;
         if (r as i64) <= 0 {
             self.free_slot(slot);
@@ -835,14 +874,9 @@ impl SystrapPlatform {
         }
         let tid = r as ThreadId;
         // Wait for its first trap.
-        let st = self.state(slot);
-        let start = Instant::now();
-        while st.load(Ordering::SeqCst) != ST_EVENT {
-            futex_wait(st, ST_RUNNING, Duration::from_millis(20));
-            if start.elapsed() > Duration::from_secs(10) || !process_alive(pid) {
-                tracing::error!("new stub thread {tid} did not start");
-                return Err(PlatformError::ThreadGone(tid));
-            }
+        if !self.wait_slot_event(slot, pid, Duration::from_secs(10)) {
+            tracing::error!("new stub thread {tid} did not start");
+            return Err(PlatformError::ThreadGone(tid));
         }
         let mut th = Thread {
             slot,
@@ -858,6 +892,7 @@ impl SystrapPlatform {
         self.spaces.entry(pid).or_insert(Space {
             ctl_slot: ctl,
             threads: Vec::new(),
+            spare: Vec::new(),
         });
         self.spaces
             .get_mut(&pid)
@@ -1013,6 +1048,9 @@ impl SystrapPlatform {
                         out.push((t, Event::Died));
                     }
                 }
+                for s in sp.spare {
+                    self.free_slot(s);
+                }
                 self.free_slot(sp.ctl_slot);
             }
         }
@@ -1024,6 +1062,64 @@ impl SystrapPlatform {
                 sp.threads.retain(|&t| t != tid);
             }
         }
+    }
+
+    /// Lengthens the stubs' spin after a round trip their spin caught,
+    /// halves it after one it missed, within the configured bound.
+    fn adapt_stub_spin(&mut self, caught: bool) {
+        let cur = self.stub_spin;
+        let next = if caught {
+            (cur + cur / 8 + 1).min(self.stub_spin_max)
+        } else {
+            (cur / 2).max(self.stub_spin_max.min(STUB_SPIN_MIN))
+        };
+        if next != cur {
+            self.stub_spin = next;
+            self.shm
+                .u32_at(GLOBAL_ADDR - BASE + GLOBAL_OFF_SPIN)
+                .store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// Same for the sentry's own spin in `wait`.
+    fn adapt_sentry_spin(&mut self, caught: bool) {
+        let cur = self.sentry_spin;
+        self.sentry_spin = if caught {
+            (cur + cur / 8 + Duration::from_nanos(100)).min(self.sentry_spin_max)
+        } else {
+            (cur / 2).max(self.sentry_spin_max.min(SENTRY_SPIN_MIN))
+        };
+    }
+
+    /// Waits until the thread on `slot` (of process `pid`) reports an
+    /// event, without the run loop: through the eventfd, which stubs write
+    /// while the sentry says it sleeps.
+    fn wait_slot_event(&mut self, slot: usize, pid: i32, limit: Duration) -> bool {
+        let start = Instant::now();
+        self.set_sleeping(1);
+        let ok = loop {
+            if self.state(slot).load(Ordering::SeqCst) == ST_EVENT {
+                break true;
+            }
+            if start.elapsed() > limit || !process_alive(pid) {
+                break false;
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.eventfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: poll on one live pollfd, then a read of 8 bytes from
+            // our non-blocking eventfd. Wake-ups meant for the run loop are
+            // not lost: it scans every running thread before it sleeps.
+            unsafe {
+                libc::poll(&mut pfd, 1, 10);
+                let mut v = 0u64;
+                libc::read(pfd.fd, &mut v as *mut u64 as *mut libc::c_void, 8);
+            }
+        };
+        self.set_sleeping(0);
+        ok
     }
 
     /// Tells stubs whether to write the eventfd when they report.
@@ -1094,6 +1190,7 @@ impl Platform for SystrapPlatform {
             Space {
                 ctl_slot: ctl,
                 threads: Vec::new(),
+                spare: Vec::new(),
             },
         );
         match self.spawn_thread(pid, ctl) {
@@ -1124,12 +1221,7 @@ impl Platform for SystrapPlatform {
             // Stop it first: interrupt and wait for the report.
             // SAFETY: tkill of a stub thread of ours.
             unsafe { libc::syscall(libc::SYS_tkill, t, libc::SIGURG) };
-            let st = self.state(slot);
-            let start = Instant::now();
-            while st.load(Ordering::SeqCst) != ST_EVENT && start.elapsed() < Duration::from_secs(1)
-            {
-                futex_wait(st, ST_RUNNING, Duration::from_millis(10));
-            }
+            self.wait_slot_event(slot, space, Duration::from_secs(1));
         }
         let off = slot_addr(slot) - BASE;
         let st = self.state(slot);
@@ -1151,18 +1243,9 @@ impl Platform for SystrapPlatform {
             tracing::warn!("stub thread {t} did not exit; its slot is not reused");
             return;
         }
-        let ctl = self.spaces.get(&space).map(|s| s.ctl_slot);
-        if let Some(ctl) = ctl {
-            let ok = self.request_ok(
-                ctl,
-                space,
-                libc::SYS_munmap as u64,
-                [slot_addr(slot), SLOT_SIZE, 0, 0, 0, 0],
-                "munmap of a slot in stub",
-            );
-            if ok.is_ok() {
-                self.free_slot(slot);
-            }
+        // The slot stays mapped in this process, for its next thread.
+        if let Some(sp) = self.spaces.get_mut(&space) {
+            sp.spare.push(slot);
         }
     }
 
@@ -1180,6 +1263,9 @@ impl Platform for SystrapPlatform {
             if let Some(th) = self.threads.remove(&t) {
                 self.free_slot(th.slot);
             }
+        }
+        for s in sp.spare {
+            self.free_slot(s);
         }
         self.free_slot(sp.ctl_slot);
     }
@@ -1355,9 +1441,17 @@ impl Platform for SystrapPlatform {
             return Ok(());
         }
         th.running = true;
-        let st = self.shm.u32_at(slot_addr(th.slot) - BASE + OFF_STATE);
+        let off = slot_addr(th.slot) - BASE;
+        let st = self.shm.u32_at(off + OFF_STATE);
         st.store(ST_RESUME, Ordering::SeqCst);
-        futex_wake(st);
+        // A stub still spinning sees the new state by itself. Whether it was
+        // tunes how long stubs spin: there is no point spinning longer than
+        // the sentry usually takes, nor on a machine too busy to run both.
+        let slept = self.shm.u32_at(off + OFF_WAITING).load(Ordering::SeqCst) != 0;
+        if slept {
+            futex_wake(st);
+        }
+        self.adapt_stub_spin(!slept);
         Ok(())
     }
 
@@ -1382,9 +1476,11 @@ impl Platform for SystrapPlatform {
                 }
                 self.scan(&mut events);
                 if !events.is_empty() {
+                    self.adapt_sentry_spin(true);
                     return Ok(events);
                 }
             }
+            self.adapt_sentry_spin(false);
         }
         self.set_sleeping(1);
         self.scan(&mut events);
