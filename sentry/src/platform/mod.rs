@@ -5,6 +5,12 @@
 //! code until it makes a system call, faults, or is interrupted. The sentry
 //! drives many threads at once from one host thread: `resume` lets a thread
 //! run, `wait` reports the next events.
+//!
+//! Two platforms: [`systrap`] (the default: seccomp `SECCOMP_RET_TRAP`, a
+//! signal handler in the stub and memory shared with the sentry, no ptrace)
+//! and [`ptrace`] (`PTRACE_SYSEMU`). Both keep application memory in the
+//! memory file and produce the same events, so a checkpoint taken on one
+//! restores on the other.
 
 pub mod ptrace;
 pub mod systrap;

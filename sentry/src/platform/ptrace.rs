@@ -579,7 +579,13 @@ const STUB_MEMFD: i32 = 3;
 static SIGCHLD_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 static SIGCHLD_READ: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 
+/// Set by the SIGCHLD handler; lets a platform check for exits without a
+/// host call.
+pub(crate) static SIGCHLD_SEEN: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 extern "C" fn on_sigchld(_: libc::c_int) {
+    SIGCHLD_SEEN.store(true, std::sync::atomic::Ordering::SeqCst);
     let fd = SIGCHLD_PIPE.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: async-signal-safe calls only; errno is preserved for the
     // interrupted code.

@@ -1462,7 +1462,15 @@ impl Platform for SystrapPlatform {
     ) -> Result<Vec<(ThreadId, Event)>, PlatformError> {
         let mut events = std::mem::take(&mut self.queued);
         self.scan(&mut events);
-        if !events.is_empty() || timeout == Some(Duration::ZERO) {
+        if !events.is_empty() {
+            // The fast path makes a host call for exits only after a
+            // SIGCHLD.
+            if super::ptrace::SIGCHLD_SEEN.swap(false, Ordering::SeqCst) {
+                self.reap(&mut events);
+            }
+            return Ok(events);
+        }
+        if timeout == Some(Duration::ZERO) {
             self.reap(&mut events);
             return Ok(events);
         }
@@ -1516,11 +1524,11 @@ impl Platform for SystrapPlatform {
             // SAFETY: read of 8 bytes from our non-blocking eventfd.
             unsafe { libc::read(pfds[0].fd, &mut v as *mut u64 as *mut libc::c_void, 8) };
         }
-        if pfds[1].revents != 0 {
-            super::ptrace::drain_pipe(self.sigchld);
-        }
         self.scan(&mut events);
-        self.reap(&mut events);
+        if pfds[1].revents != 0 || super::ptrace::SIGCHLD_SEEN.swap(false, Ordering::SeqCst) {
+            super::ptrace::drain_pipe(self.sigchld);
+            self.reap(&mut events);
+        }
         Ok(events)
     }
 }
