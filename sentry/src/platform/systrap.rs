@@ -830,7 +830,21 @@ impl SystrapPlatform {
     /// Creates an application thread in the space whose control thread is
     /// on slot `ctl` (process `pid`), and waits for its first stop.
     fn spawn_thread(&mut self, pid: i32, ctl: usize) -> Result<ThreadId, PlatformError> {
-        let spare = self.spaces.get_mut(&pid).and_then(|s| s.spare.pop());
+        // A spare slot is free once the kernel has cleared its TID word:
+        // the thread that had it is gone and never touches it again.
+        let spare = self.spaces.get(&pid).and_then(|s| {
+            s.spare.iter().position(|&slot| {
+                let off = slot_addr(slot) - BASE + OFF_TID;
+                self.shm.u32_at(off).load(Ordering::SeqCst) == 0
+            })
+        });
+        let spare = spare.map(|i| {
+            self.spaces
+                .get_mut(&pid)
+                .expect("found")
+                .spare
+                .swap_remove(i)
+        });
         if let Some(slot) = spare {
             self.init_slot(slot);
             return self.clone_thread(pid, ctl, slot);
@@ -1223,27 +1237,12 @@ impl Platform for SystrapPlatform {
             unsafe { libc::syscall(libc::SYS_tkill, t, libc::SIGURG) };
             self.wait_slot_event(slot, space, Duration::from_secs(1));
         }
-        let off = slot_addr(slot) - BASE;
         let st = self.state(slot);
         st.store(ST_EXIT, Ordering::SeqCst);
         futex_wake(st);
-        // The kernel clears the TID word when the thread is gone.
-        let tidw = self.shm.u32_at(off + OFF_TID);
-        let start = Instant::now();
-        loop {
-            let v = tidw.load(Ordering::SeqCst);
-            if v == 0 || start.elapsed() > Duration::from_secs(2) {
-                break;
-            }
-            futex_wait(tidw, v, Duration::from_millis(10));
-        }
-        let gone = tidw.load(Ordering::SeqCst) == 0;
         self.forget_thread(t);
-        if !gone {
-            tracing::warn!("stub thread {t} did not exit; its slot is not reused");
-            return;
-        }
-        // The slot stays mapped in this process, for its next thread.
+        // The slot stays mapped in this process, for its next thread once
+        // this one is gone (see `spawn_thread`); no need to wait here.
         if let Some(sp) = self.spaces.get_mut(&space) {
             sp.spare.push(slot);
         }
