@@ -67,7 +67,8 @@ struct Args {
     runc: Option<PathBuf>,
 
     /// Run the runsc columns on this platform (passed as `runsc --platform`);
-    /// repeat for one pair of columns per platform [default: runsc's own]
+    /// repeat for one pair of columns per platform [default: systrap and
+    /// ptrace]
     #[arg(long = "platform", value_name = "NAME")]
     platforms: Vec<String>,
 
@@ -76,6 +77,10 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
 }
+
+/// The platforms measured when `--platform` is not given: the default one
+/// first, then the one it replaced.
+const DEFAULT_PLATFORMS: [&str; 2] = ["systrap", "ptrace"];
 
 fn main() {
     let args = Args::parse();
@@ -135,10 +140,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         Runtime::native(),
         Runtime::runc(&cx, args.runc.clone().or_else(|| find_in_path("runc"))),
     ];
-    if args.platforms.is_empty() {
-        runtimes.extend(Runtime::runsc(&cx, &runsc, None));
-    }
-    for platform in &args.platforms {
+    let platforms = if args.platforms.is_empty() {
+        DEFAULT_PLATFORMS.iter().map(|p| p.to_string()).collect()
+    } else {
+        args.platforms.clone()
+    };
+    for platform in &platforms {
         runtimes.extend(Runtime::runsc(&cx, &runsc, Some(platform)));
     }
     for runtime in &mut runtimes {

@@ -94,6 +94,9 @@ pub struct Config {
     /// The network the application's sockets reach.
     #[serde(default)]
     pub network: Network,
+    /// How application code runs (see `crate::platform`).
+    #[serde(default)]
+    pub platform: PlatformKind,
 }
 
 /// What inet sockets of the application are (`--network`).
@@ -107,6 +110,17 @@ pub enum Network {
     /// Inet sockets are host sockets of the sandbox process, in its
     /// network namespace.
     Host,
+}
+
+/// The platforms a sandbox can run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlatformKind {
+    /// `PTRACE_SYSEMU` (`crate::platform::ptrace`).
+    Ptrace,
+    /// seccomp `SECCOMP_RET_TRAP` and shared memory
+    /// (`crate::platform::systrap`), the default: several times faster.
+    #[default]
+    Systrap,
 }
 
 impl Default for Config {
@@ -130,6 +144,7 @@ impl Default for Config {
             readonly_paths: Vec::new(),
             capabilities: None,
             network: Network::Sandbox,
+            platform: PlatformKind::default(),
         }
     }
 }

@@ -10,7 +10,7 @@
 pub mod config;
 pub mod control;
 
-pub use config::{Config, MountConfig, MountKind, Rlimit};
+pub use config::{Config, MountConfig, MountKind, PlatformKind, Rlimit};
 pub mod arch;
 pub mod errno;
 pub mod kernel;

@@ -1,12 +1,13 @@
 //! Starting a sandbox: the memory file, the platform, the file system, and
 //! the first process; then the kernel's loop until the first process exits.
 
-use crate::config::Config;
+use crate::config::{Config, PlatformKind};
 use crate::kernel::spawn::{rlimits_with, NewProcess, SpawnError};
 use crate::kernel::task::Creds;
 use crate::kernel::{Host, Kernel};
 use crate::memory::{MemoryError, MemoryFile};
 use crate::platform::ptrace::PtracePlatform;
+use crate::platform::systrap::SystrapPlatform;
 use crate::platform::{Platform, PlatformError};
 use crate::vfs::{Vfs, VfsError};
 use std::collections::{HashMap, HashSet};
@@ -40,11 +41,23 @@ pub fn run(cfg: Config) -> Result<i32, SandboxError> {
     Ok(status.shell_code())
 }
 
+/// Creates the platform `kind` for the memory file `memfd`. Call on the
+/// thread that will run the kernel's loop, before it starts other threads.
+pub fn new_platform(
+    kind: PlatformKind,
+    memfd: std::os::fd::RawFd,
+) -> Result<Box<dyn Platform>, PlatformError> {
+    Ok(match kind {
+        PlatformKind::Ptrace => Box::new(PtracePlatform::new(memfd)?),
+        PlatformKind::Systrap => Box::new(SystrapPlatform::new(memfd)?),
+    })
+}
+
 /// Brings back a kernel from a checkpoint image (`path`: the image
 /// directory or file): a fresh memory file with the saved pages, a new
-/// platform, and every task ready to go on where it was. Its host files
+/// platform of kind `platform`, and every task ready to go on where it was. Its host files
 /// are those it was saved with (its root directory by the saved path).
-pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
+pub fn restore(path: &std::path::Path, platform: PlatformKind) -> Result<Kernel, SandboxError> {
     let path = crate::state::image::image_path(path);
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
@@ -55,8 +68,8 @@ pub fn restore(path: &std::path::Path) -> Result<Kernel, SandboxError> {
     };
     let mut loaded = load_image(file, &path)?;
     loaded.reattach_stdio();
-    let platform = PtracePlatform::new(loaded.memory_fd())?;
-    loaded.start(Box::new(platform))
+    let platform = new_platform(platform, loaded.memory_fd())?;
+    loaded.start(platform)
 }
 
 /// A kernel read from an image with its memory file, before it has a
@@ -112,16 +125,16 @@ impl Loaded {
     }
 }
 
-/// Tests that boot kernels hold this: a process drives one ptrace platform
-/// at a time (concurrent ones steal each other's stub stops).
+/// Tests that boot kernels hold this: a process drives one platform at a
+/// time (concurrent ones steal each other's stub stops and exits).
 #[cfg(test)]
 pub(crate) static TEST_BOOT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Builds a kernel whose init process is ready to run `cfg.argv`.
 pub fn boot(cfg: &Config) -> Result<Kernel, SandboxError> {
     let files = open_host_files(cfg)?;
-    let platform = PtracePlatform::new(files.memory_fd())?;
-    boot_on(cfg, files, Box::new(platform))
+    let platform = new_platform(cfg.platform, files.memory_fd())?;
+    boot_on(cfg, files, platform)
 }
 
 /// What a sandbox opens on the host before it is confined: the memory

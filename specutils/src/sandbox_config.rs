@@ -171,6 +171,7 @@ pub fn sentry_config(bundle: &Bundle) -> Config {
             .unwrap_or_default(),
         capabilities: process.and_then(|p| p.capabilities().as_ref()).map(caps_of),
         network: defaults.network,
+        platform: sentry::PlatformKind::default(),
     }
 }
 

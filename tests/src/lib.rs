@@ -360,12 +360,22 @@ pub fn run_native(bin: &Path, timeout: Duration) -> io::Result<RunOutput> {
     run(&mut cmd, timeout)
 }
 
-/// Extra global flags for `runsc`, from the whitespace-separated
-/// `RUNSC_FLAGS` environment variable (e.g. `--debug`).
+/// Extra global flags for `runsc`: `--platform NAME` when the environment
+/// variable `RUNSC_PLATFORM` names one (so that every test runs on each
+/// platform in turn), then the whitespace-separated `RUNSC_FLAGS` (e.g.
+/// `--debug`).
 pub fn runsc_extra_flags() -> Vec<String> {
-    std::env::var("RUNSC_FLAGS")
-        .map(|s| s.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default()
+    let mut flags = Vec::new();
+    if let Ok(p) = std::env::var("RUNSC_PLATFORM") {
+        if !p.trim().is_empty() {
+            flags.push("--platform".to_string());
+            flags.push(p.trim().to_string());
+        }
+    }
+    if let Ok(s) = std::env::var("RUNSC_FLAGS") {
+        flags.extend(s.split_whitespace().map(str::to_string));
+    }
+    flags
 }
 
 /// The arguments given to `runsc` to run `bin` in a sandbox: the extra

@@ -13,7 +13,6 @@
 mod common;
 
 use common::{can_run, run, Bundle, Run};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

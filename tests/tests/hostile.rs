@@ -12,7 +12,12 @@ fn random_system_calls_never_bring_the_sentry_down() {
     let runsc = runsc_bin().unwrap_or_else(|e| panic!("{e}"));
     for seed in ["1", "2", "3"] {
         let mut cmd = Command::new(&runsc);
-        cmd.arg("do").arg("--cwd").arg("/").arg(&bin).arg(seed);
+        cmd.args(tests::runsc_extra_flags())
+            .arg("do")
+            .arg("--cwd")
+            .arg("/")
+            .arg(&bin)
+            .arg(seed);
         let out = run(&mut cmd, Duration::from_secs(180)).expect("runsc runs");
         let stderr = out.stderr_str();
         assert!(

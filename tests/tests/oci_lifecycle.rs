@@ -128,6 +128,7 @@ fn run_exits_with_the_containers_status() {
     b.spec["process"]["args"] = serde_json::json!(["sleep", "100"]);
     b.save();
     let mut run = std::process::Command::new(common::runsc_bin())
+        .args(common::platform_flags())
         .args([
             "--root",
             b.root().to_str().unwrap(),

@@ -22,6 +22,7 @@ fn sandboxed(argv: &[&str]) -> RunOutput {
         .env("LC_ALL", "C")
         .env("HOME", "/root")
         .current_dir("/")
+        .args(tests::runsc_extra_flags())
         .arg("do")
         .args(argv);
     run(&mut cmd, TIMEOUT).expect("runsc runs")

@@ -155,13 +155,14 @@ pub const HOST_NETWORK_SOCKET: Allowed = allow(
 /// Every host system call the confined sentry may make.
 #[rustfmt::skip]
 pub const SENTRY_SYSCALLS: &[Allowed] = &[
-    // Driving stubs (the ptrace platform).
+    // Driving stubs (ptrace; systrap needs only wait4, waitid, kill and tkill
+    // here: its stubs are children of the sentry and report through futexes).
     allow(libc::SYS_ptrace, "ptrace", OneOf64 { arg: 0, values: PTRACE_REQUESTS }, "run and inspect stub threads"),
-    allow(libc::SYS_wait4, "wait4", Any, "wait for stub stops and exits (waitpid)"),
-    allow(libc::SYS_waitid, "waitid", Any, "wait for stub exits without reaping"),
+    allow(libc::SYS_wait4, "wait4", Any, "wait for stub stops and exits (waitpid; systrap: stub process exits)"),
+    allow(libc::SYS_waitid, "waitid", Any, "wait for stub exits without reaping (systrap: is a silent stub alive?)"),
     allow(libc::SYS_kill, "kill", Any, "signal or kill a stub process (PID namespace keeps it to our own)"),
     allow(libc::SYS_tgkill, "tgkill", Any, "interrupt one stub or sentry thread"),
-    allow(libc::SYS_tkill, "tkill", Any, "interrupt a thread by TID (older libc paths)"),
+    allow(libc::SYS_tkill, "tkill", Any, "interrupt a thread by TID (the kernel kicks stub threads with SIGURG)"),
 
     // Threads of the sentry itself; no fork: the master stub exists already.
     allow(libc::SYS_clone, "clone", HasBits { arg: 0, bits: libc::CLONE_THREAD as u64 }, "new sentry threads only (CLONE_THREAD set)"),
@@ -174,7 +175,7 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_gettid, "gettid", Any, "own TID for tgkill and logs"),
     allow(libc::SYS_sched_yield, "sched_yield", Any, "spin loops and lock back-off"),
     allow(libc::SYS_prctl, "prctl", OneOf { arg: 0, values: PRCTL_OPTIONS }, "thread names and parent-death signals"),
-    allow(libc::SYS_futex, "futex", Any, "locks, condition variables, thread join"),
+    allow(libc::SYS_futex, "futex", Any, "locks, condition variables, thread join; systrap: FUTEX_WAIT/WAKE on the state words shared with stub threads"),
     allow(libc::SYS_restart_syscall, "restart_syscall", Any, "a sleep interrupted by a stop resumes"),
 
     // Memory: the sentry's own heap and the memory file's mappings.
@@ -186,11 +187,11 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_brk, "brk", Any, "malloc's main arena"),
     allow(libc::SYS_mincore, "mincore", Any, "check whether the stub page is mapped"),
     allow(libc::SYS_memfd_create, "memfd_create", Any, "memory file and memory-backed files"),
-    allow(libc::SYS_fallocate, "fallocate", Any, "punch holes in the memory file; allocate host files"),
+    allow(libc::SYS_fallocate, "fallocate", Any, "punch holes in the memory file and in freed systrap slots; allocate host files"),
     allow(libc::SYS_ftruncate, "ftruncate", Any, "size the memory file; truncate host files"),
 
     // I/O on descriptors the sandbox holds.
-    allow(libc::SYS_read, "read", Any, "host files, pipes, signalfd, the control socket"),
+    allow(libc::SYS_read, "read", Any, "host files, pipes, signalfd, the control socket, the systrap wake-up eventfd"),
     allow(libc::SYS_write, "write", Any, "host files, stdio, the console, logs"),
     allow(libc::SYS_pread64, "pread64", Any, "host file reads at an offset"),
     allow(libc::SYS_pwrite64, "pwrite64", Any, "host file writes at an offset"),
@@ -238,7 +239,7 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_flistxattr, "flistxattr", Any, "list extended attributes of host files"),
 
     // Waiting for events.
-    allow(libc::SYS_poll, "poll", Any, "wait on a few descriptors"),
+    allow(libc::SYS_poll, "poll", Any, "wait on a few descriptors (the run loop: host fds with the platform's SIGCHLD pipe or systrap eventfd)"),
     allow(libc::SYS_ppoll, "ppoll", Any, "wait with a signal mask"),
     allow(libc::SYS_epoll_create1, "epoll_create1", Any, "the sentry's event loop"),
     allow(libc::SYS_epoll_ctl, "epoll_ctl", Any, "register host descriptors"),

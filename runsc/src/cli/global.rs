@@ -42,7 +42,7 @@ pub struct GlobalOpts {
     pub systemd_cgroup: bool,
 
     /// How application code is run and its system calls trapped
-    #[arg(long, value_enum, value_name = "NAME", default_value_t = Platform::Ptrace)]
+    #[arg(long, value_enum, value_name = "NAME", default_value_t = Platform::Systrap)]
     pub platform: Platform,
 
     /// Network given to the sandbox
@@ -121,6 +121,29 @@ pub enum Platform {
     Systrap,
     /// Application code runs in a virtual machine through /dev/kvm
     Kvm,
+}
+
+impl Platform {
+    /// The sentry's platform for this flag value, or an error naming the
+    /// flag for one this runtime does not have.
+    pub fn kind(self) -> anyhow::Result<sentry::PlatformKind> {
+        match self {
+            Platform::Ptrace => Ok(sentry::PlatformKind::Ptrace),
+            Platform::Systrap => Ok(sentry::PlatformKind::Systrap),
+            Platform::Kvm => {
+                anyhow::bail!("--platform kvm is not supported yet; use ptrace or systrap")
+            }
+        }
+    }
+
+    /// The flag value, as `--platform` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Ptrace => "ptrace",
+            Platform::Systrap => "systrap",
+            Platform::Kvm => "kvm",
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,5 +16,6 @@ pub fn boot(global: &GlobalOpts, args: Boot) -> anyhow::Result<i32> {
         restore: args.restore_fd.zip(args.restore_path),
         strace: global.strace,
         network: global.network.sentry(),
+        platform: global.platform.kind()?,
     })
 }

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 pub fn run_do(global: &GlobalOpts, args: Do) -> anyhow::Result<i32> {
     let mut config = config_for(args, global.strace, Caller::current()?)?;
     config.network = global.network.sentry();
+    config.platform = global.platform.kind()?;
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "running in a sandbox");
     sandbox::run_do(config)
 }

@@ -15,7 +15,6 @@ use boot::confine::{self, DEFAULT_MOUNT_POINT};
 use boot::rlimits::{self, SandboxNeeds};
 use sentry::control::Server;
 use sentry::kernel::task::ExitStatus;
-use sentry::platform::ptrace::PtracePlatform;
 use serde::{Deserialize, Serialize};
 use specutils::Bundle;
 use std::io::Write;
@@ -50,6 +49,7 @@ pub struct BootArgs {
     /// A checkpoint image to restore (its descriptor and its path).
     pub restore: Option<(RawFd, PathBuf)>,
     pub network: sentry::config::Network,
+    pub platform: sentry::PlatformKind,
 }
 
 /// Runs the sandbox; returns the status to exit with.
@@ -99,6 +99,7 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
     let mut cfg = specutils::sentry_config(&bundle);
     cfg.strace = args.strace;
     cfg.network = args.network;
+    cfg.platform = args.platform;
     rlimits::prepare_host_limits(&SandboxNeeds::default())
         .context("cannot set the sandbox's own host limits")?;
     if args.console {
@@ -130,20 +131,20 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
     confine::enter_empty_root(std::path::Path::new(DEFAULT_MOUNT_POINT))
         .context("cannot confine the sandbox")?;
     confine::drop_capabilities().context("cannot confine the sandbox")?;
-    let platform = PtracePlatform::new(memory_fd)?;
+    let platform = sentry::sandbox::new_platform(cfg.platform, memory_fd)?;
     confine::set_no_new_privs().context("cannot confine the sandbox")?;
     confine::install(&filter).context("cannot confine the sandbox")?;
 
     let restored = matches!(source, Source::Image(_));
     let mut kernel = match source {
         Source::Boot(files) => {
-            let mut kernel = sentry::sandbox::boot_on(&cfg, *files, Box::new(platform))?;
+            let mut kernel = sentry::sandbox::boot_on(&cfg, *files, platform)?;
             // Init waits for `start`.
             kernel.paused = true;
             kernel
         }
         Source::Image(loaded) => {
-            let mut kernel = loaded.start(Box::new(platform))?;
+            let mut kernel = loaded.start(platform)?;
             kernel.strace = args.strace;
             kernel
         }

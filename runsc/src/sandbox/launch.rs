@@ -368,6 +368,7 @@ impl Exec {
             args.push("--strace".into());
         }
         args.extend(["--network".into(), global.network.name().into()]);
+        args.extend(["--platform".into(), global.platform.name().into()]);
         args.extend([
             "boot".into(),
             "--bundle".into(),

@@ -175,7 +175,7 @@ impl Kernel {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use crate::config::{Config, PlatformKind};
     use crate::kernel::task::ExitStatus;
     use std::time::{Duration, Instant};
 
@@ -184,6 +184,21 @@ mod tests {
     /// platform and memory file, and finishes with the right count.
     #[test]
     fn running_shell_survives_checkpoint_and_restore() {
+        shell_survives(PlatformKind::Ptrace, PlatformKind::Ptrace);
+    }
+
+    #[test]
+    fn running_shell_survives_checkpoint_and_restore_on_systrap() {
+        shell_survives(PlatformKind::Systrap, PlatformKind::Systrap);
+    }
+
+    /// An image saved on one platform restores on the other.
+    #[test]
+    fn checkpoint_moves_between_platforms() {
+        shell_survives(PlatformKind::Ptrace, PlatformKind::Systrap);
+    }
+
+    fn shell_survives(from: PlatformKind, to: PlatformKind) {
         let _one_platform = crate::sandbox::TEST_BOOT_LOCK
             .lock()
             .unwrap_or_else(|e| e.into_inner());
@@ -193,6 +208,7 @@ mod tests {
         let cfg = Config {
             argv: vec!["/bin/bash".into(), "-c".into(), script.into()],
             env: vec!["PATH=/usr/bin:/bin".into()],
+            platform: from,
             ..Config::default()
         };
         let mut k = crate::sandbox::boot(&cfg).expect("boot");
@@ -201,11 +217,14 @@ mod tests {
             .expect("run");
         assert!(done.is_none(), "the script ended before the checkpoint");
         k.quiesce().expect("quiesce");
-        let dir = std::env::temp_dir().join(format!("runsc-ckpt-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "runsc-ckpt-test-{}-{from:?}-{to:?}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         crate::state::save(&k, "test", &dir).expect("save");
         drop(k);
-        let mut k = crate::sandbox::restore(&dir).expect("restore");
+        let mut k = crate::sandbox::restore(&dir, to).expect("restore");
         let status = k.run().expect("run after restore");
         std::fs::remove_dir_all(&dir).ok();
         assert_eq!(status, ExitStatus::Exited(7));

@@ -28,7 +28,8 @@ use crate::platform::{AddressSpaceId, Platform, PlatformError, ThreadId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use crate::platform::ptrace::{STUB_ADDR, STUB_LEN, TASK_SIZE};
+pub use crate::platform::ptrace::TASK_SIZE;
+pub use crate::platform::{RESERVED_ADDR as STUB_ADDR, RESERVED_LEN as STUB_LEN};
 
 /// Identifies an address space in the kernel's table.
 pub type MmId = u64;

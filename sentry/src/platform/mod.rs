@@ -5,8 +5,25 @@
 //! code until it makes a system call, faults, or is interrupted. The sentry
 //! drives many threads at once from one host thread: `resume` lets a thread
 //! run, `wait` reports the next events.
+//!
+//! Two platforms: [`systrap`] (the default: seccomp `SECCOMP_RET_TRAP`, a
+//! signal handler in the stub and memory shared with the sentry, no ptrace)
+//! and [`ptrace`] (`PTRACE_SYSEMU`). Both keep application memory in the
+//! memory file and produce the same events, so a checkpoint taken on one
+//! restores on the other.
 
 pub mod ptrace;
+pub mod systrap;
+
+/// Where the systrap platform keeps its stub region (code, shared pages,
+/// one slot per stub thread) in every stub.
+pub const SYSTRAP_ADDR: u64 = 0x3f_e000_0000;
+/// The range of application addresses no platform lets the application
+/// map: it holds the stub pages of both platforms.
+pub const RESERVED_ADDR: u64 = SYSTRAP_ADDR;
+/// Length of the reserved range.
+pub const RESERVED_LEN: u64 = ptrace::STUB_ADDR + ptrace::STUB_LEN - SYSTRAP_ADDR;
+const _: () = assert!(SYSTRAP_ADDR + systrap::REGION_LEN <= ptrace::STUB_ADDR);
 
 use crate::arch::{FpState, Regs};
 

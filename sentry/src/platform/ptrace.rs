@@ -92,7 +92,7 @@ impl PtracePlatform {
     /// Must be called from the thread that will drive every application
     /// thread, before that thread starts any other.
     pub fn new(memfd: RawFd) -> Result<PtracePlatform, PlatformError> {
-        let sigchld = block_sigchld().map_err(PlatformError::StubCreate)?;
+        let sigchld = sigchld_pipe().map_err(PlatformError::StubCreate)?;
         map_stub_page().map_err(PlatformError::StubCreate)?;
         let filter = stub_seccomp_filter();
         let prog = libc::sock_fprog {
@@ -528,7 +528,7 @@ impl Platform for PtracePlatform {
         // SAFETY: poll over a live array of pollfds.
         unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
         if pfds[0].revents != 0 {
-            drain_signalfd(self.sigchld);
+            drain_pipe(self.sigchld);
         }
         events = self.reap();
         Ok(events)
@@ -579,7 +579,13 @@ const STUB_MEMFD: i32 = 3;
 static SIGCHLD_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 static SIGCHLD_READ: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 
+/// Set by the SIGCHLD handler; lets a platform check for exits without a
+/// host call.
+pub(crate) static SIGCHLD_SEEN: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 extern "C" fn on_sigchld(_: libc::c_int) {
+    SIGCHLD_SEEN.store(true, std::sync::atomic::Ordering::SeqCst);
     let fd = SIGCHLD_PIPE.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: async-signal-safe calls only; errno is preserved for the
     // interrupted code.
@@ -593,7 +599,7 @@ extern "C" fn on_sigchld(_: libc::c_int) {
 /// Returns a descriptor that becomes readable when a tracee changes state:
 /// the read end of a pipe that a SIGCHLD handler writes to. Unlike a
 /// signalfd, this works whichever thread of the process takes the signal.
-fn block_sigchld() -> nix::Result<RawFd> {
+pub(crate) fn sigchld_pipe() -> nix::Result<RawFd> {
     use std::sync::atomic::Ordering;
     let have = SIGCHLD_READ.load(Ordering::Relaxed);
     if have >= 0 {
@@ -622,7 +628,7 @@ fn block_sigchld() -> nix::Result<RawFd> {
     Ok(fds[0])
 }
 
-fn drain_signalfd(fd: RawFd) {
+pub(crate) fn drain_pipe(fd: RawFd) {
     let mut buf = [0u8; 128 * 8];
     // SAFETY: read into a local buffer; the descriptor is non-blocking.
     while unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) } > 0 {}
@@ -711,7 +717,7 @@ extern "C" {
 ///
 /// # Safety
 /// Raw system call with the thread's own rseq area; async-signal-safe.
-unsafe fn unregister_rseq() {
+pub(crate) unsafe fn unregister_rseq() {
     const RSEQ_SIG: u32 = 0x5305_3053;
     const RSEQ_FLAG_UNREGISTER: i32 = 1;
     if __rseq_size == 0 {

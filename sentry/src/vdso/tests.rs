@@ -478,7 +478,8 @@ fn checkpoint_in_the_middle(foreign: bool) {
     crate::state::save(&k, "test", &image_dir).expect("save");
     drop(k);
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let mut k = crate::sandbox::restore(&image_dir).expect("restore");
+    let mut k =
+        crate::sandbox::restore(&image_dir, crate::PlatformKind::default()).expect("restore");
     let after = k.clock.monotonic();
     assert!(after >= before, "monotonic went back over the restore");
     assert!(

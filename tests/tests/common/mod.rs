@@ -37,6 +37,15 @@ fn target_dir() -> PathBuf {
     }
 }
 
+/// `--platform NAME` when the environment variable `RUNSC_PLATFORM` names
+/// a platform: the container tests then run on it.
+pub fn platform_flags() -> Vec<String> {
+    match std::env::var("RUNSC_PLATFORM") {
+        Ok(p) if !p.trim().is_empty() => vec!["--platform".to_string(), p.trim().to_string()],
+        _ => Vec::new(),
+    }
+}
+
 /// The `runsc` binary: `RUNSC_BIN`, or the one built beside this test
 /// (`<target>/<profile>/runsc`), or `<target>/debug/runsc`.
 pub fn runsc_bin() -> PathBuf {
@@ -195,7 +204,7 @@ impl Bundle {
         let mut full = vec!["--root", root.to_str().unwrap()];
         full.extend_from_slice(args);
         run(
-            Command::new(runsc_bin()).args(&full),
+            Command::new(runsc_bin()).args(platform_flags()).args(&full),
             Duration::from_secs(30),
         )
     }
@@ -207,6 +216,7 @@ impl Bundle {
         let out = std::fs::File::create(self.file(&format!("{tag}.out"))).unwrap();
         let err = std::fs::File::create(self.file(&format!("{tag}.err"))).unwrap();
         let status = Command::new(runsc_bin())
+            .args(platform_flags())
             .arg("--root")
             .arg(self.root())
             .args(args)
@@ -238,6 +248,7 @@ impl Bundle {
         args.extend(extra.iter().map(|s| s.to_string()));
         args.push(id.into());
         let status = Command::new(runsc_bin())
+            .args(platform_flags())
             .args(&args)
             .stdin(Stdio::null())
             .stdout(out)
