@@ -249,3 +249,44 @@ fn podman_top_is_an_expected_failure() {
         r.stderr.trim()
     );
 }
+
+/// `podman run -t` under a terminal (`script` makes one): the container's
+/// shell has the console as its controlling terminal, with the size of
+/// the caller's, and its exit code comes back.
+#[test]
+fn podman_run_with_a_terminal() {
+    let Some(p) = Podman::new("podman_run_with_a_terminal") else {
+        return;
+    };
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIP podman_run_with_a_terminal: script(1) is not installed (bsdutils)");
+        return;
+    }
+    // The podman command line of `p.podman`, as one shell word list.
+    let probe = p.podman(&["--version"]);
+    assert_eq!(probe.code(), 0, "{probe:#?}");
+    let dir = p.b.tmp.path();
+    let podman = format!(
+        "podman --root {} --runroot {} --storage-driver vfs --cgroup-manager cgroupfs \
+         --events-backend file --tmpdir {} --runtime {} --runtime-flag root={}",
+        dir.join("storage").display(),
+        p.runroot.path().display(),
+        p.runroot.path().join("tmp").display(),
+        common::runsc_bin().display(),
+        p.b.root().display(),
+    );
+    let inner = "stty size; test -t 0 && echo stdin is a tty; \
+                 case $(tty) in /dev/pts/*) echo on a pty;; esac; exit 5";
+    let line = format!(
+        "stty rows 33 cols 99; {podman} run --rm -t --network none {IMAGE} sh -c '{inner}'"
+    );
+    let r = run(
+        Command::new("script").args(["-qec", &line, "/dev/null"]),
+        Duration::from_secs(120),
+    );
+    let out = r.stdout.replace('\r', "");
+    assert!(out.contains("33 99\n"), "{r:#?}");
+    assert!(out.contains("stdin is a tty\n"), "{r:#?}");
+    assert!(out.contains("on a pty\n"), "{r:#?}");
+    assert_eq!(r.code(), 5, "{r:#?}");
+}
