@@ -116,6 +116,19 @@ impl MemoryFile {
         }
     }
 
+    /// The bytes at file offset `off`, borrowed straight from the mapping:
+    /// for saving a checkpoint, which reads a gigabyte without copying it
+    /// first. The caller must have stopped every task that could write
+    /// these pages (the kernel is quiesced) for as long as it holds the
+    /// slice; the sentry itself does not write through `&self` meanwhile.
+    pub fn frozen_bytes(&self, off: u64, len: usize) -> &[u8] {
+        self.check(off, len);
+        // SAFETY: the range lies inside our live mapping (checked above),
+        // which lives as long as `self`; no task runs while the kernel is
+        // quiesced, so nothing changes the bytes during the borrow.
+        unsafe { std::slice::from_raw_parts(self.base.add(off as usize), len) }
+    }
+
     /// Copies `src` to file offset `off`.
     pub fn write(&self, off: u64, src: &[u8]) {
         self.check(off, src.len());

@@ -121,7 +121,46 @@ fn update_soft(mut crc: u32, data: &[u8]) -> u32 {
     crc
 }
 
+/// Bytes of each of the three streams the hardware path runs at once.
+/// 1360 = 4080 / 3: a page is one round of three streams and 16 bytes.
+const STREAM: usize = 1360;
+
+/// `x^(8 * STREAM)`: what passing over one stream multiplies a register by.
+const STREAM_SHIFT: u32 = shift_for(STREAM as u64);
+
+/// `STREAM_SHIFT` times each byte of a register, for [`shift_stream`]:
+/// `SHIFT_TABLES[k][b]` is the product for byte `b` in position `k`.
+static SHIFT_TABLES: [[u32; 256]; 4] = build_shift_tables();
+
+const fn build_shift_tables() -> [[u32; 256]; 4] {
+    let mut t = [[0u32; 256]; 4];
+    let mut k = 0;
+    while k < 4 {
+        let mut b = 0;
+        while b < 256 {
+            t[k][b] = mul_mod(STREAM_SHIFT, (b as u32) << (8 * k));
+            b += 1;
+        }
+        k += 1;
+    }
+    t
+}
+
+/// The register `crc` advanced over `STREAM` zero bytes (multiplication
+/// is linear, so byte by byte through [`SHIFT_TABLES`]).
+fn shift_stream(crc: u32) -> u32 {
+    SHIFT_TABLES[0][(crc & 0xff) as usize]
+        ^ SHIFT_TABLES[1][((crc >> 8) & 0xff) as usize]
+        ^ SHIFT_TABLES[2][((crc >> 16) & 0xff) as usize]
+        ^ SHIFT_TABLES[3][(crc >> 24) as usize]
+}
+
 /// The hardware path: the SSE4.2 `crc32` instruction, eight bytes a step.
+/// The instruction takes three cycles but can start every cycle, so long
+/// data runs as three independent streams of [`STREAM`] bytes whose
+/// registers are then joined (the register over `A ++ B` is that over `A`
+/// shifted by `B`'s length, XOR that of `B` from zero): about three times
+/// the speed of one stream.
 ///
 /// # Safety
 ///
@@ -130,11 +169,28 @@ fn update_soft(mut crc: u32, data: &[u8]) -> u32 {
 #[target_feature(enable = "sse4.2")]
 unsafe fn update_sse42(crc: u32, data: &[u8]) -> u32 {
     use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
-    let mut words = data.chunks_exact(8);
+    let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
     let mut wide = u64::from(crc);
+    let mut rounds = data.chunks_exact(3 * STREAM);
+    for round in &mut rounds {
+        let (a, rest) = round.split_at(STREAM);
+        let (b, c) = rest.split_at(STREAM);
+        let (mut ra, mut rb, mut rc) = (wide, 0u64, 0u64);
+        for ((wa, wb), wc) in a
+            .chunks_exact(8)
+            .zip(b.chunks_exact(8))
+            .zip(c.chunks_exact(8))
+        {
+            ra = _mm_crc32_u64(ra, word(wa));
+            rb = _mm_crc32_u64(rb, word(wb));
+            rc = _mm_crc32_u64(rc, word(wc));
+        }
+        let ab = shift_stream(ra as u32) ^ rb as u32;
+        wide = u64::from(shift_stream(ab) ^ rc as u32);
+    }
+    let mut words = rounds.remainder().chunks_exact(8);
     for w in &mut words {
-        let v = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        wide = _mm_crc32_u64(wide, v);
+        wide = _mm_crc32_u64(wide, word(w));
     }
     // The instruction leaves the 32-bit register zero-extended.
     let mut crc = wide as u32;
@@ -146,7 +202,7 @@ unsafe fn update_sse42(crc: u32, data: &[u8]) -> u32 {
 
 /// Multiplies two polynomials modulo the CRC polynomial (bit-reflected, so
 /// `1 << 31` is the polynomial `1`).
-fn mul_mod(a: u32, mut b: u32) -> u32 {
+const fn mul_mod(a: u32, mut b: u32) -> u32 {
     let mut product = 0;
     let mut bit = 1u32 << 31;
     while bit != 0 {
@@ -161,7 +217,7 @@ fn mul_mod(a: u32, mut b: u32) -> u32 {
 
 /// `x^(8 * len)` modulo the CRC polynomial: what appending `len` zero bytes
 /// multiplies a register by.
-fn shift_for(len: u64) -> u32 {
+const fn shift_for(len: u64) -> u32 {
     // `power` runs through x^(2^k), starting at x^8 (one byte).
     let mut power = 1u32 << (31 - 8);
     let mut result = 1u32 << 31;
@@ -209,7 +265,9 @@ mod tests {
 
     #[test]
     fn hardware_and_software_agree() {
-        for len in [0, 1, 7, 8, 9, 63, 64, 65, 4096, 10_001] {
+        for len in [
+            0, 1, 7, 8, 9, 63, 64, 65, 4079, 4080, 4081, 4096, 8160, 10_001, 100_003,
+        ] {
             let data = noise(len, len as u64 + 3);
             assert_eq!(!update_soft(!0, &data), crc32c(&data), "length {len}");
         }

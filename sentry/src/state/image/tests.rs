@@ -696,3 +696,59 @@ fn the_header_records_what_the_metadata_checksums() {
     assert_eq!(header.header_len % P, 0);
     assert_eq!(&bytes[..8], b"RUNSCIMG");
 }
+
+/// Throughput of the data path on 1 GiB of non-zero memory (with a zero
+/// page every 64): `cargo test --release -p sentry --lib throughput --
+/// --ignored --nocapture`, with `RUNSC_IMAGE_BENCH_DIR` choosing where the
+/// image goes (the temporary directory by default).
+#[test]
+#[ignore]
+fn throughput() {
+    let mb: u64 = std::env::var("RUNSC_IMAGE_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1024);
+    let dir = match std::env::var_os("RUNSC_IMAGE_BENCH_DIR") {
+        Some(d) => {
+            let p = PathBuf::from(d).join(format!("runsc-image-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+        None => TempDir::new(),
+    };
+    let mf = MemoryFile::new().unwrap();
+    let pages = mb << 20 >> 12;
+    let mut buf = vec![0u8; P as usize];
+    for i in 0..pages {
+        if i % 64 == 63 {
+            mf.write(i * P, &[0]);
+            continue;
+        }
+        let v = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for (j, w) in buf.chunks_exact_mut(8).enumerate() {
+            w.copy_from_slice(&(v ^ j as u64).to_le_bytes());
+        }
+        mf.write(i * P, &buf);
+    }
+    let t = std::time::Instant::now();
+    let stats = write(dir.path(), &meta("bench"), &state_bytes(), &mf, pages * P).unwrap();
+    let total = t.elapsed();
+    let rate = |d: std::time::Duration| mb as f64 / d.as_secs_f64();
+    eprintln!(
+        "write {mb} MiB: data path {:?} ({:.0} MB/s), with sync+rename {:?}, image {} bytes",
+        stats.elapsed,
+        rate(stats.elapsed),
+        total,
+        stats.bytes
+    );
+    let fresh = MemoryFile::new().unwrap();
+    let t = std::time::Instant::now();
+    let image = Image::open(dir.path()).unwrap();
+    let map = image.read_map().unwrap();
+    image.load_pages(&map, &fresh).unwrap();
+    let took = t.elapsed();
+    eprintln!("load {mb} MiB: {took:?} ({:.0} MB/s)", rate(took));
+    for i in [0, 1, 63, 64, pages - 1] {
+        assert_eq!(page_of(&fresh, i), page_of(&mf, i), "page {i}");
+    }
+}

@@ -1,5 +1,11 @@
 //! Writing an image: under a temporary name, each page of the memory file
 //! read once, the header last, then synced and renamed into place.
+//!
+//! The pages go from the memory file's mapping straight into the image
+//! (one `pwrite` per run of non-zero pages, up to [`CHUNK`]), with no
+//! buffer in between: each page is looked at once for zeros and for its
+//! checksum while it is in cache, and copied once, by the host, into the
+//! image.
 
 use super::{
     checksum_text, Header, ImageError, MemorySummary, Meta, Section, Sections, Span, FORMAT_MAJOR,
@@ -275,8 +281,9 @@ fn encode_meta(meta: &Meta, path: &Path) -> Result<Vec<u8>, ImageError> {
     })
 }
 
-/// Bytes of the memory file read at a time.
-const CHUNK: usize = (MAX_EXTENT_PAGES as u64 * PAGE_SIZE) as usize;
+/// Bytes of the memory file looked at a time: the longest run of pages
+/// written in one call. Large, so that the file system sees few writes.
+const CHUNK: u64 = 16 << 20;
 
 fn write_image<S: Sink>(
     sink: &S,
@@ -304,15 +311,13 @@ fn write_image<S: Sink>(
     let pages_offset = align_page(state_end);
 
     let mut pages = PageWriter::new(sink, pages_offset);
-    let mut buf = vec![0u8; CHUNK];
     let mut scanned_to = 0u64;
     for (start, end) in mf.data_ranges(limit) {
         let mut off = page_down(start).max(scanned_to);
         let end = align_page(end).min(limit);
         while off < end {
-            let n = (end - off).min(CHUNK as u64) as usize;
-            read_memory(mf, off, &mut buf[..n]).map_err(err)?;
-            pages.feed(off, &buf[..n]).map_err(err)?;
+            let n = (end - off).min(CHUNK) as usize;
+            pages.feed(off, mf.frozen_bytes(off, n)).map_err(err)?;
             off += n as u64;
         }
         scanned_to = scanned_to.max(end);
@@ -395,29 +400,6 @@ fn write_image<S: Sink>(
         elapsed: start.elapsed(),
     };
     Ok((stats, meta))
-}
-
-/// Reads `dst.len()` bytes of the memory file at `off` through its
-/// descriptor rather than its mapping: pages the sentry never touched
-/// cost no fault in its own address space, which makes saving a large
-/// memory file markedly faster. `off` and the length lie inside the file.
-fn read_memory(mf: &MemoryFile, off: u64, dst: &mut [u8]) -> io::Result<()> {
-    // SAFETY: the descriptor is `mf`'s own, open for as long as `mf` lives,
-    // which outlives this borrow.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(mf.raw_fd()) };
-    let mut done = 0;
-    while done < dst.len() {
-        let at = (off + done as u64) as libc::off_t;
-        match nix::sys::uio::pread(fd, &mut dst[done..], at) {
-            // The file is as long as the memory file's size: a hole reads
-            // as zeros, so an early end is a failure.
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => done += n,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
 }
 
 /// A page of zeros to compare pages with.
