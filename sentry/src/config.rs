@@ -118,7 +118,8 @@ pub enum PlatformKind {
     /// `PTRACE_SYSEMU` (`crate::platform::ptrace`).
     Ptrace,
     /// seccomp `SECCOMP_RET_TRAP` and shared memory
-    /// (`crate::platform::systrap`), the default: several times faster.
+    /// (`crate::platform::systrap`), the default: no ptrace stops, and
+    /// faster forks, thread starts and file calls (see `bench/`).
     #[default]
     Systrap,
 }

@@ -73,6 +73,13 @@ pub trait Controller {
 /// Longest time a busy loop goes without serving its [`Controller`], in ns.
 pub const CONTROL_INTERVAL: u64 = 5_000_000;
 
+/// Longest time a busy loop (one that finds application threads stopped
+/// every time it looks, without sleeping) goes without reading forwarded
+/// host signals and re-running system calls blocked on host descriptors,
+/// in ns. Between those checks an application system call costs the loop
+/// no host call of its own.
+pub const HOST_POLL_INTERVAL: u64 = 100_000;
+
 impl Kernel {
     /// Reads forwarded host signals and sends them to init, or to the
     /// console's foreground process group.
@@ -219,6 +226,7 @@ impl Kernel {
         stop: Option<std::time::Instant>,
     ) -> Result<Option<ExitStatus>, RunError> {
         let mut last_served = self.clock.monotonic();
+        let mut last_polled = last_served;
         loop {
             if stop.is_some_and(|s| std::time::Instant::now() >= s) {
                 return Ok(None);
@@ -277,10 +285,17 @@ impl Kernel {
                 c.fds(&mut fds);
             }
             let events = self.host().platform.wait(timeout, &fds)?;
-            if let Some(f) = fwd {
-                self.forward_host_signals(f);
-            }
             let waited = events.is_empty();
+            let now = self.clock.monotonic();
+            // Host descriptors and signals are looked at after a sleep (which
+            // they may have ended), else now and then.
+            let poll_host = waited || now.saturating_sub(last_polled) >= HOST_POLL_INTERVAL;
+            if poll_host {
+                last_polled = now;
+                if let Some(f) = fwd {
+                    self.forward_host_signals(f);
+                }
+            }
             for (thread, ev) in events {
                 if self.paused {
                     self.host().held.push((thread, ev));
@@ -306,7 +321,8 @@ impl Kernel {
                 .iter()
                 .filter(|(_, t)| match &t.state {
                     TaskState::Blocked(b) => {
-                        b.deadline.is_some_and(|d| d <= now) || !b.host_fds.is_empty()
+                        b.deadline.is_some_and(|d| d <= now)
+                            || (poll_host && !b.host_fds.is_empty())
                     }
                     _ => false,
                 })

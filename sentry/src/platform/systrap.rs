@@ -122,6 +122,9 @@ const STUB_SPIN_MIN: u32 = 16;
 /// `SENTRY_SPIN_MIN`).
 const SENTRY_SPIN: Duration = Duration::from_micros(20);
 const SENTRY_SPIN_MIN: Duration = Duration::from_micros(1);
+/// A stub that slept through a service shorter than this would have been
+/// better off spinning (see `adapt_stub_spin_slept`).
+const STUB_SERVICE_SPIN: Duration = Duration::from_micros(10);
 
 const FORK_FLAGS: u64 = (libc::CLONE_PARENT | libc::SIGCHLD) as u64;
 const THREAD_FLAGS: u64 = (libc::CLONE_VM
@@ -459,6 +462,11 @@ struct Thread {
     orig_rax: u64,
     /// Offset of the signal frame's ucontext in the slot (validated).
     uctx: u64,
+    /// When the sentry last let it run.
+    resumed: Option<Instant>,
+    /// When its last event was found, and whether the sentry was spinning
+    /// then (not woken from its sleep).
+    seen: Option<(Instant, bool)>,
 }
 
 struct Space {
@@ -898,6 +906,8 @@ impl SystrapPlatform {
             running: false,
             orig_rax: u64::MAX,
             uctx: 0,
+            resumed: None,
+            seen: None,
         };
         if self.read_event(&mut th).is_none() {
             return Err(PlatformError::UnexpectedStop { tid, status: 0 });
@@ -1007,7 +1017,10 @@ impl SystrapPlatform {
     }
 
     /// Scans running threads for reported events and dead threads.
-    fn scan(&mut self, out: &mut Vec<(ThreadId, Event)>) {
+    /// `spinning`: the sentry did not sleep since it last scanned.
+    /// Returns the shortest time from a resume to its thread's event found
+    /// now, if any.
+    fn scan(&mut self, out: &mut Vec<(ThreadId, Event)>, spinning: bool) -> Option<Duration> {
         let mut found: Vec<(ThreadId, Option<Event>)> = Vec::new();
         for (&tid, th) in self.threads.iter() {
             if !th.running {
@@ -1020,6 +1033,12 @@ impl SystrapPlatform {
                 found.push((tid, None));
             }
         }
+        let mut shortest: Option<Duration> = None;
+        let now = if found.is_empty() {
+            None
+        } else {
+            Some(Instant::now())
+        };
         for (tid, ev) in found {
             if ev.is_none() {
                 self.forget_thread(tid);
@@ -1028,6 +1047,13 @@ impl SystrapPlatform {
             }
             let mut th = self.threads.remove(&tid).expect("found above");
             th.running = false;
+            if let Some(now) = now {
+                th.seen = Some((now, spinning));
+                if let Some(r) = th.resumed.take() {
+                    let d = now.saturating_duration_since(r);
+                    shortest = Some(shortest.map_or(d, |s| s.min(d)));
+                }
+            }
             let ev = self.read_event(&mut th);
             self.threads.insert(tid, th);
             match ev {
@@ -1040,6 +1066,7 @@ impl SystrapPlatform {
                 }
             }
         }
+        shortest
     }
 
     /// Collects exits of stub processes.
@@ -1092,6 +1119,41 @@ impl SystrapPlatform {
             self.shm
                 .u32_at(GLOBAL_ADDR - BASE + GLOBAL_OFF_SPIN)
                 .store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// After the stub slept waiting for a reply: if the sentry was already
+    /// spinning when the event came and served it quickly, a longer stub
+    /// spin would have caught the reply, so spin longer; if the service was
+    /// long, spin less. A reply delayed by the sentry's own sleep says
+    /// nothing about the stub's spin.
+    fn adapt_stub_spin_slept(&mut self, seen: Option<(Instant, bool)>) {
+        match seen {
+            Some((at, true)) if at.elapsed() < STUB_SERVICE_SPIN => {
+                let cur = self.stub_spin;
+                let next = cur.saturating_mul(2).clamp(1, self.stub_spin_max.max(1));
+                if next != cur && self.stub_spin_max != 0 {
+                    self.stub_spin = next;
+                    self.shm
+                        .u32_at(GLOBAL_ADDR - BASE + GLOBAL_OFF_SPIN)
+                        .store(next, Ordering::Relaxed);
+                }
+            }
+            Some((_, true)) => self.adapt_stub_spin(false),
+            _ => {}
+        }
+    }
+
+    /// After a sleep in `wait` that ended with an event `latency` after
+    /// its thread was resumed: a spin that long would have caught it, so
+    /// the spin grows back (within the bound) instead of staying short
+    /// after one long wait.
+    fn adapt_sentry_spin_slept(&mut self, latency: Option<Duration>) {
+        if let Some(l) = latency {
+            if l <= self.sentry_spin_max {
+                let want = (l + l / 4).min(self.sentry_spin_max);
+                self.sentry_spin = self.sentry_spin.max(want);
+            }
         }
     }
 
@@ -1440,6 +1502,8 @@ impl Platform for SystrapPlatform {
             return Ok(());
         }
         th.running = true;
+        th.resumed = Some(Instant::now());
+        let seen = th.seen.take();
         let off = slot_addr(th.slot) - BASE;
         let st = self.shm.u32_at(off + OFF_STATE);
         st.store(ST_RESUME, Ordering::SeqCst);
@@ -1449,8 +1513,10 @@ impl Platform for SystrapPlatform {
         let slept = self.shm.u32_at(off + OFF_WAITING).load(Ordering::SeqCst) != 0;
         if slept {
             futex_wake(st);
+            self.adapt_stub_spin_slept(seen);
+        } else {
+            self.adapt_stub_spin(true);
         }
-        self.adapt_stub_spin(!slept);
         Ok(())
     }
 
@@ -1460,7 +1526,7 @@ impl Platform for SystrapPlatform {
         fds: &[(i32, i16)],
     ) -> Result<Vec<(ThreadId, Event)>, PlatformError> {
         let mut events = std::mem::take(&mut self.queued);
-        self.scan(&mut events);
+        self.scan(&mut events, true);
         if !events.is_empty() {
             // The fast path makes a host call for exits only after a
             // SIGCHLD.
@@ -1478,10 +1544,12 @@ impl Platform for SystrapPlatform {
             let start = Instant::now();
             let spin = timeout.map_or(self.sentry_spin, |t| t.min(self.sentry_spin));
             while start.elapsed() < spin {
-                for _ in 0..64 {
+                // A `pause` takes tens of ns on recent CPUs: look often,
+                // each look is a few loads per running thread.
+                for _ in 0..2 {
                     std::hint::spin_loop();
                 }
-                self.scan(&mut events);
+                self.scan(&mut events, true);
                 if !events.is_empty() {
                     self.adapt_sentry_spin(true);
                     return Ok(events);
@@ -1490,9 +1558,10 @@ impl Platform for SystrapPlatform {
             self.adapt_sentry_spin(false);
         }
         self.set_sleeping(1);
-        self.scan(&mut events);
+        let latency = self.scan(&mut events, true);
         if !events.is_empty() {
             self.set_sleeping(0);
+            self.adapt_sentry_spin_slept(latency);
             return Ok(events);
         }
         let mut pfds = Vec::with_capacity(fds.len() + 2);
@@ -1523,7 +1592,8 @@ impl Platform for SystrapPlatform {
             // SAFETY: read of 8 bytes from our non-blocking eventfd.
             unsafe { libc::read(pfds[0].fd, &mut v as *mut u64 as *mut libc::c_void, 8) };
         }
-        self.scan(&mut events);
+        let latency = self.scan(&mut events, false);
+        self.adapt_sentry_spin_slept(latency);
         if pfds[1].revents != 0 || super::ptrace::SIGCHLD_SEEN.swap(false, Ordering::SeqCst) {
             super::ptrace::drain_pipe(self.sigchld);
             self.reap(&mut events);
