@@ -12,6 +12,7 @@
 
 mod common;
 
+use common::podman::Podman;
 use common::{can_run, run, Bundle, Run};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -576,109 +577,38 @@ fn a_host_file_gone_since_the_checkpoint_is_named() {
     b.clean(&["g"]);
 }
 
-/// podman with scratch storage and our runtime (as in `oci_podman.rs`);
-/// podman checkpoints with a runtime named `runsc` without CRIU.
-struct Podman {
-    b: Bundle,
-    /// podman refuses a run root longer than 50 characters.
-    runroot: common::TempDir,
-}
-
 const PODMAN_IMAGE: &str = "localhost/runsc-ckpt-test:latest";
 
-impl Podman {
-    fn new(tag: &str) -> Option<Podman> {
-        if !can_run(tag) {
-            return None;
-        }
-        if Command::new("podman").arg("--version").output().is_err() {
-            eprintln!("SKIP {tag}: podman is not installed (apt-get install podman)");
-            return None;
-        }
-        assert_eq!(
-            common::runsc_bin().file_name().unwrap(),
-            "runsc",
-            "podman checkpoints only with a runtime named runsc"
-        );
-        let p = Podman {
-            b: Bundle::new(tag, &["true"]),
-            runroot: common::TempDir::new("pck"),
-        };
-        let tar = p.b.file("rootfs.tar");
-        let made = Command::new("tar")
-            .arg("-C")
-            .arg(p.b.dir().join("rootfs"))
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(made.success());
-        p.podman(&["import", tar.to_str().unwrap(), PODMAN_IMAGE])
-            .ok();
-        Some(p)
-    }
-
-    fn podman(&self, args: &[&str]) -> Run {
-        let dir = self.b.tmp.path();
-        let mut cmd = Command::new("podman");
-        cmd.arg("--root")
-            .arg(dir.join("storage"))
-            .arg("--runroot")
-            .arg(self.runroot.path())
-            .arg("--storage-driver")
-            .arg("vfs")
-            .arg("--cgroup-manager")
-            .arg("cgroupfs")
-            .arg("--events-backend")
-            .arg("file")
-            .arg("--tmpdir")
-            .arg(self.runroot.path().join("tmp"))
-            .arg("--runtime")
-            .arg(common::runsc_bin())
-            .arg("--runtime-flag")
-            .arg(format!("root={}", self.b.root().display()))
-            .args(args);
-        run(&mut cmd, Duration::from_secs(120))
-    }
-
-    fn status(&self, name: &str) -> String {
-        let r = self
-            .podman(&["inspect", "--format", "{{.State.Status}}", name])
-            .ok();
-        r.stdout.trim().to_string()
-    }
-
-    /// The numbers container `name` has printed, one a line.
-    fn counted(&self, name: &str) -> Vec<u64> {
-        let r = self.podman(&["logs", name]).ok();
-        r.stdout
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect()
-    }
-
-    /// Waits until `name` has printed more than `n` numbers; returns them.
-    fn wait_counted(&self, name: &str, n: usize) -> Vec<u64> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let c = self.counted(name);
-            if c.len() > n {
-                return c;
-            }
-            assert!(Instant::now() < deadline, "{name} printed only {c:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+/// podman with our runtime and the test image; podman checkpoints with a
+/// runtime named `runsc` without CRIU.
+fn podman(tag: &str) -> Option<Podman> {
+    assert_eq!(
+        common::runsc_bin().file_name().unwrap(),
+        "runsc",
+        "podman checkpoints only with a runtime named runsc"
+    );
+    Podman::new(tag, PODMAN_IMAGE, "pck")
 }
 
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
-        let listed = self.b.runsc(&["list", "--quiet"]);
-        for id in listed.stdout.lines() {
-            let _ = self.b.runsc(&["delete", "--force", id]);
+/// The numbers container `name` has printed, one a line.
+fn counted(p: &Podman, name: &str) -> Vec<u64> {
+    let r = p.podman(&["logs", name]).ok();
+    r.stdout
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Waits until `name` has printed more than `n` numbers; returns them.
+fn wait_counted(p: &Podman, name: &str, n: usize) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = counted(p, name);
+        if c.len() > n {
+            return c;
         }
+        assert!(Instant::now() < deadline, "{name} printed only {c:?}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -691,7 +621,7 @@ fn assert_counts_on(c: &[u64]) {
 
 #[test]
 fn podman_checkpoint_restore_export_import() {
-    let Some(p) = Podman::new("podman_checkpoint_restore_export_import") else {
+    let Some(p) = podman("podman_checkpoint_restore_export_import") else {
         return;
     };
     let count = "i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done";
@@ -708,15 +638,15 @@ fn podman_checkpoint_restore_export_import() {
         count,
     ])
     .ok();
-    p.wait_counted("c", 5);
+    wait_counted(&p, "c", 5);
 
     // In place.
     p.podman(&["container", "checkpoint", "c"]).ok();
     assert_eq!(p.status("c"), "exited");
-    let at_checkpoint = p.counted("c").len();
+    let at_checkpoint = counted(&p, "c").len();
     p.podman(&["container", "restore", "c"]).ok();
     assert_eq!(p.status("c"), "running");
-    let c = p.wait_counted("c", at_checkpoint + 5);
+    let c = wait_counted(&p, "c", at_checkpoint + 5);
     assert_counts_on(&c);
     let r = p.podman(&["exec", "c", "echo", "restored"]).ok();
     assert_eq!(r.stdout, "restored\n");
@@ -731,7 +661,7 @@ fn podman_checkpoint_restore_export_import() {
         "c",
     ])
     .ok();
-    let at_export = p.counted("c").len();
+    let at_export = counted(&p, "c").len();
     p.podman(&["rm", "c"]).ok();
     p.podman(&[
         "container",
@@ -751,7 +681,7 @@ fn podman_checkpoint_restore_export_import() {
     .ok();
     for name in ["c", "c2"] {
         assert_eq!(p.status(name), "running", "{name}");
-        let c = p.wait_counted(name, at_export + 5);
+        let c = wait_counted(&p, name, at_export + 5);
         assert_counts_on(&c);
     }
     p.podman(&["stop", "--time", "1", "c", "c2"]).ok();

@@ -5,90 +5,16 @@
 
 mod common;
 
-use common::{can_run, run, Bundle, Run};
+use common::podman::Podman;
+use common::run;
 use std::process::Command;
 use std::time::Duration;
-
-/// podman with scratch storage and our runtime.
-struct Podman {
-    b: Bundle,
-    /// podman refuses a run root longer than 50 characters.
-    runroot: common::TempDir,
-}
-
-impl Podman {
-    fn new(tag: &str) -> Option<Podman> {
-        if !can_run(tag) {
-            return None;
-        }
-        if Command::new("podman").arg("--version").output().is_err() {
-            eprintln!("SKIP {tag}: podman is not installed (apt-get install podman)");
-            return None;
-        }
-        let p = Podman {
-            b: Bundle::new(tag, &["true"]),
-            runroot: common::TempDir::new("prr"),
-        };
-        // The image: the bundle's root filesystem as one layer.
-        let tar = p.b.file("rootfs.tar");
-        let made = Command::new("tar")
-            .arg("-C")
-            .arg(p.b.dir().join("rootfs"))
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(made.success());
-        p.podman(&[
-            "import",
-            tar.to_str().unwrap(),
-            "localhost/runsc-test:latest",
-        ])
-        .ok();
-        Some(p)
-    }
-
-    fn podman(&self, args: &[&str]) -> Run {
-        let dir = self.b.tmp.path();
-        let mut cmd = Command::new("podman");
-        cmd.arg("--root")
-            .arg(dir.join("storage"))
-            .arg("--runroot")
-            .arg(self.runroot.path())
-            .arg("--storage-driver")
-            .arg("vfs")
-            .arg("--cgroup-manager")
-            .arg("cgroupfs")
-            .arg("--events-backend")
-            .arg("file")
-            .arg("--tmpdir")
-            .arg(self.runroot.path().join("tmp"))
-            .arg("--runtime")
-            .arg(common::runsc_bin())
-            .arg("--runtime-flag")
-            .arg(format!("root={}", self.b.root().display()))
-            .args(args);
-        run(&mut cmd, Duration::from_secs(120))
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
-        // Whatever podman left to the runtime goes too.
-        let listed = self.b.runsc(&["list", "--quiet"]);
-        for id in listed.stdout.lines() {
-            let _ = self.b.runsc(&["delete", "--force", id]);
-        }
-    }
-}
 
 const IMAGE: &str = "localhost/runsc-test:latest";
 
 #[test]
 fn podman_run_echo_and_exit_codes() {
-    let Some(p) = Podman::new("podman_run_echo_and_exit_codes") else {
+    let Some(p) = Podman::new("podman_run_echo_and_exit_codes", IMAGE, "prr") else {
         return;
     };
     let r = p
@@ -128,7 +54,7 @@ fn podman_run_echo_and_exit_codes() {
 
 #[test]
 fn podman_detached_exec_stop_kill() {
-    let Some(p) = Podman::new("podman_detached_exec_stop_kill") else {
+    let Some(p) = Podman::new("podman_detached_exec_stop_kill", IMAGE, "prr") else {
         return;
     };
     p.podman(&[
@@ -186,7 +112,7 @@ fn podman_detached_exec_stop_kill() {
 
 #[test]
 fn podman_volume_writes_through_to_the_host() {
-    let Some(p) = Podman::new("podman_volume_writes_through_to_the_host") else {
+    let Some(p) = Podman::new("podman_volume_writes_through_to_the_host", IMAGE, "prr") else {
         return;
     };
     let host = p.b.file("vol");
@@ -221,7 +147,7 @@ fn podman_volume_writes_through_to_the_host() {
 
 #[test]
 fn podman_top_is_an_expected_failure() {
-    let Some(p) = Podman::new("podman_top_is_an_expected_failure") else {
+    let Some(p) = Podman::new("podman_top_is_an_expected_failure", IMAGE, "prr") else {
         return;
     };
     p.podman(&[
@@ -255,7 +181,7 @@ fn podman_top_is_an_expected_failure() {
 /// the caller's, and its exit code comes back.
 #[test]
 fn podman_run_with_a_terminal() {
-    let Some(p) = Podman::new("podman_run_with_a_terminal") else {
+    let Some(p) = Podman::new("podman_run_with_a_terminal", IMAGE, "prr") else {
         return;
     };
     if Command::new("script").arg("--version").output().is_err() {
@@ -263,18 +189,11 @@ fn podman_run_with_a_terminal() {
         return;
     }
     // The podman command line of `p.podman`, as one shell word list.
-    let probe = p.podman(&["--version"]);
-    assert_eq!(probe.code(), 0, "{probe:#?}");
-    let dir = p.b.tmp.path();
-    let podman = format!(
-        "podman --root {} --runroot {} --storage-driver vfs --cgroup-manager cgroupfs \
-         --events-backend file --tmpdir {} --runtime {} --runtime-flag root={}",
-        dir.join("storage").display(),
-        p.runroot.path().display(),
-        p.runroot.path().join("tmp").display(),
-        common::runsc_bin().display(),
-        p.b.root().display(),
-    );
+    let podman = std::iter::once("podman".into())
+        .chain(p.args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
     let inner = "stty size; test -t 0 && echo stdin is a tty; \
                  case $(tty) in /dev/pts/*) echo on a pty;; esac; exit 5";
     let line = format!(
@@ -343,7 +262,7 @@ fn have_curl(test: &str) -> bool {
 #[test]
 fn podman_publish_port_is_an_expected_failure() {
     let test = "podman_publish_port_is_an_expected_failure";
-    let Some(p) = Podman::new(test) else {
+    let Some(p) = Podman::new(test, IMAGE, "prr") else {
         return;
     };
     if !have_curl(test) {
@@ -373,7 +292,7 @@ fn podman_publish_port_is_an_expected_failure() {
 #[test]
 fn podman_publish_port_with_host_network_mode() {
     let test = "podman_publish_port_with_host_network_mode";
-    let Some(p) = Podman::new(test) else {
+    let Some(p) = Podman::new(test, IMAGE, "prr") else {
         return;
     };
     if !have_curl(test) {

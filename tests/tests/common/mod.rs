@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod podman;
+
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
