@@ -577,6 +577,76 @@ fn a_host_file_gone_since_the_checkpoint_is_named() {
     b.clean(&["g"]);
 }
 
+#[test]
+fn a_host_file_changed_in_size_since_the_checkpoint_is_named() {
+    if !can_run("a_host_file_changed_in_size_since_the_checkpoint_is_named") {
+        return;
+    }
+    let mut b = Bundle::new(
+        "ckpt-size",
+        &[
+            "sh",
+            "-c",
+            "exec 3</data.txt 4</shared/log.txt; echo open; while true; do sleep 0.1; done",
+        ],
+    );
+    let shared = b.dir().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let mut mounts = b.spec["mounts"].as_array().cloned().unwrap_or_default();
+    mounts.push(serde_json::json!({
+        "destination": "/shared",
+        "type": "bind",
+        "source": shared,
+        "options": ["rbind", "rw"],
+    }));
+    b.spec["mounts"] = serde_json::json!(mounts);
+    b.save();
+    let data = b.dir().join("rootfs/data.txt");
+    let log = shared.join("log.txt");
+    std::fs::write(&data, "from the host\n").unwrap();
+    std::fs::write(&log, "first line\n").unwrap();
+    start(&b, "s");
+    wait_line(&b, "s", "open", Duration::from_secs(20));
+    let image = b.file("image");
+    checkpoint(&b, "s", &image, &[]);
+    b.runsc(&["delete", "s"]).ok();
+
+    // A file of the root filesystem grew.
+    std::fs::write(&data, "from the host, longer now\n").unwrap();
+    let (r, _) = restore(&b, "s", &image, "s-restored", &[]);
+    assert_eq!(r.code(), 1, "{r:#?}");
+    assert!(
+        r.stderr.contains(
+            "the host file /data.txt that a process had open has changed size since the checkpoint (it was 14 bytes, it is 26 bytes now)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(b.state("s").is_err(), "a container was left behind");
+    std::fs::write(&data, "from the host\n").unwrap();
+
+    // A file of a bind mount shrank.
+    std::fs::write(&log, "").unwrap();
+    let (r, _) = restore(&b, "s", &image, "s-restored", &[]);
+    assert_eq!(r.code(), 1, "{r:#?}");
+    assert!(
+        r.stderr.contains("/shared/log.txt")
+            && r.stderr.contains(
+                "has changed size since the checkpoint (it was 11 bytes, it is 0 bytes now)"
+            ),
+        "{}",
+        r.stderr
+    );
+    assert!(b.state("s").is_err(), "a container was left behind");
+
+    // Both as they were, the same image restores.
+    std::fs::write(&log, "first line\n").unwrap();
+    let (r, _) = restore(&b, "s", &image, "s-restored", &[]);
+    assert_eq!(r.code(), 0, "{r:#?}");
+    assert_eq!(b.status("s"), "running");
+    b.clean(&["s"]);
+}
+
 const PODMAN_IMAGE: &str = "localhost/runsc-ckpt-test:latest";
 
 /// podman with our runtime and the test image; podman checkpoints with a

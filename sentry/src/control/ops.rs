@@ -117,6 +117,7 @@ pub fn checkpoint(
     k.quiesce()
         .map_err(|e| format!("the container's tasks could not be stopped to be saved: {e}"))?;
     let quiesced = start.elapsed();
+    k.vfs.note_host_sizes();
     let state = crate::state::encode(k).map_err(|e| e.to_string())?;
     let meta = Meta::new(id, KernelSummary::of(k));
     let Some(host) = k.host.as_ref() else {

@@ -141,6 +141,17 @@ pub struct At {
 }
 
 impl Binds {
+    /// The host path of the source of the mount that node `id` is in.
+    pub fn source_path(&self, id: BindId) -> Option<&std::path::Path> {
+        let n = self.nodes.get(&id)?;
+        self.sources.get(&n.src).map(|s| s.path.as_path())
+    }
+
+    /// Whether node `id` is still in its directory.
+    pub fn present(&self, id: BindId) -> bool {
+        self.nodes.get(&id).is_some_and(|n| !n.deleted)
+    }
+
     /// Adds a mount of `src`; returns its root node.
     pub fn add_source(&mut self, src: Source) -> Result<BindId, Errno> {
         self.next += 1;

@@ -79,6 +79,11 @@ pub struct OpenFile {
     /// Owner for `F_SETOWN` (recorded only).
     #[serde(default)]
     pub owner: i32,
+    /// Size of the host file behind this description (an overlay lower
+    /// file or a bind mount file) when the sandbox was saved: a restore
+    /// refuses to go on if the host file has changed size since.
+    #[serde(default)]
+    pub host_size: Option<u64>,
 }
 
 impl OpenFile {
@@ -92,6 +97,7 @@ impl OpenFile {
             path,
             host: None,
             owner: 0,
+            host_size: None,
         }
     }
 

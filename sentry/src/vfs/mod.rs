@@ -94,6 +94,13 @@ pub struct FsContext {
     pub refs: u32,
 }
 
+/// Whether an overlay node is a host file seen through the lower layer
+/// (not copied up, not removed).
+fn ovl_from_host(ovl: &Overlay, id: OvlId) -> bool {
+    ovl.get(id)
+        .is_some_and(|n| n.upper.is_none() && n.lower.is_some() && !n.deleted)
+}
+
 /// Failures setting up the file system of a sandbox.
 #[derive(Debug, thiserror::Error)]
 pub enum VfsError {
@@ -110,6 +117,11 @@ pub enum VfsError {
         root: String,
         err: Errno,
     },
+    #[error(
+        "the host file {path} that a process had open has changed size since the checkpoint \
+         (it was {was} bytes, it is {now} bytes now)"
+    )]
+    HostFileChanged { path: String, was: u64, now: u64 },
     #[error("cannot open {path}, the source of the bind mount at {destination}: {err}")]
     BindSource {
         path: String,
@@ -399,31 +411,78 @@ impl Vfs {
         self.check_host_files()
     }
 
+    /// Records the size of every host file a process has open (a lower
+    /// file of the overlay not copied up, or a file of a bind mount), for
+    /// [`Vfs::check_host_files`] after a restore. Called with every task
+    /// stopped, just before the kernel state is saved.
+    pub fn note_host_sizes(&mut self) {
+        let Vfs {
+            files, ovl, binds, ..
+        } = self;
+        for f in files.values_mut() {
+            f.host_size = match f.loc.node {
+                Node::Ovl(id) if ovl_from_host(ovl, id) => ovl
+                    .lower_stat(id)
+                    .ok()
+                    .filter(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG)
+                    .map(|st| st.st_size as u64),
+                Node::Bind(id) if binds.present(id) => binds
+                    .stat(id, 0)
+                    .ok()
+                    .filter(|st| st.mode & libc::S_IFMT == libc::S_IFREG)
+                    .map(|st| st.size),
+                _ => None,
+            };
+        }
+    }
+
     /// Checks that every host file a restored sandbox has open (a lower
-    /// file of the overlay, not copied up) is still there.
+    /// file of the overlay not copied up, or a file of a bind mount) is
+    /// still there, with the size it had when it was saved.
     fn check_host_files(&mut self) -> Result<(), VfsError> {
-        let open: Vec<(OvlId, Vec<u8>)> = self
+        let open: Vec<(Node, Vec<u8>, Option<u64>)> = self
             .files
             .values()
-            .filter_map(|f| match f.loc.node {
-                Node::Ovl(id) => Some((id, f.path.clone())),
-                _ => None,
-            })
+            .filter(|f| matches!(f.loc.node, Node::Ovl(_) | Node::Bind(_)))
+            .map(|f| (f.loc.node, f.path.clone(), f.host_size))
             .collect();
-        for (id, path) in open {
-            let from_host = self
-                .ovl
-                .get(id)
-                .is_some_and(|n| n.upper.is_none() && n.lower.is_some() && !n.deleted);
-            if !from_host {
-                continue;
-            }
-            if let Err(err) = self.ovl.lower_stat(id) {
-                return Err(VfsError::HostFileGone {
-                    path: String::from_utf8_lossy(&path).into_owned(),
-                    root: self.ovl.root_path.display().to_string(),
-                    err,
-                });
+        for (node, path, was) in open {
+            let now = match node {
+                Node::Ovl(id) if ovl_from_host(&self.ovl, id) => match self.ovl.lower_stat(id) {
+                    Ok(st) => st.st_size as u64,
+                    Err(err) => {
+                        return Err(VfsError::HostFileGone {
+                            path: String::from_utf8_lossy(&path).into_owned(),
+                            root: self.ovl.root_path.display().to_string(),
+                            err,
+                        })
+                    }
+                },
+                Node::Bind(id) if self.binds.present(id) => match self.binds.stat(id, 0) {
+                    Ok(st) => st.size,
+                    Err(err) => {
+                        let root = self
+                            .binds
+                            .source_path(id)
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default();
+                        return Err(VfsError::HostFileGone {
+                            path: String::from_utf8_lossy(&path).into_owned(),
+                            root,
+                            err,
+                        });
+                    }
+                },
+                _ => continue,
+            };
+            if let Some(was) = was {
+                if was != now {
+                    return Err(VfsError::HostFileChanged {
+                        path: String::from_utf8_lossy(&path).into_owned(),
+                        was,
+                        now,
+                    });
+                }
             }
         }
         Ok(())
