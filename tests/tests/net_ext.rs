@@ -180,9 +180,8 @@ fn sandbox_stack_serves_the_containers_interface() {
             .spawn()
             .expect("python3 http.server"),
     );
-    let udp = UdpSocket::bind((ns.host_ip.as_str(), 19000)).expect("bind host UDP");
-    udp.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    let udp2 = udp.try_clone().unwrap();
+    let udp2 = UdpSocket::bind((ns.host_ip.as_str(), 19000)).expect("bind host UDP");
+    udp2.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     let host_echo = std::thread::spawn(move || {
         let mut buf = [0u8; 2048];
         let end = Instant::now() + Duration::from_secs(60);
@@ -235,6 +234,8 @@ sleep 600
     let addrs = sh(&format!("ip -n {} -4 addr show dev eth0", ns.name)).unwrap();
     assert!(!addrs.contains("inet "), "eth0 kept its address: {addrs}");
     // A UDP datagram from the host to the sandbox's echo server.
+    let udp = UdpSocket::bind((ns.host_ip.as_str(), 0)).expect("bind host UDP");
+    udp.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     let reply = retry(20, || {
         udp.send_to(b"hello-sandbox", (ns.sandbox_ip.as_str(), 9001))
             .ok()?;
@@ -244,7 +245,13 @@ sleep 600
     });
     assert_eq!(reply.as_deref(), Some("hello-sandbox"), "{}", out());
     // The host pings the sandbox.
-    let ping = sh(&format!("ping -c 2 -W 2 {}", ns.sandbox_ip));
+    // (busybox's ping where iputils' is not installed.)
+    let bb = common::busybox().unwrap();
+    let ping = sh(&format!(
+        "if command -v ping >/dev/null; then ping -c 2 -W 2 {ip}; else {bb} ping -c 2 -W 2 {ip}; fi",
+        ip = ns.sandbox_ip,
+        bb = bb.display()
+    ));
     assert!(ping.is_ok(), "ping: {ping:?}");
     // What the sandbox saw: its wget of the host's page, the host's UDP
     // echo, the interface in /proc/net/dev.
