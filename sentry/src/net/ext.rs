@@ -181,7 +181,7 @@ impl Device for Dev {
                 return None;
             }
             // Frames the host itself sends on the link are not ours.
-            if sll.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+            if sll.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
             let n = n as usize;
