@@ -714,7 +714,7 @@ pub fn send(
     let Some(h) = st.conns.get(&s).and_then(|c| c.h) else {
         return Err(super::io::epipe(k, tid, flags));
     };
-    let t = st.tcp(h);
+    let mut t = st.tcp(h);
     if !established(t) {
         return Err(if t.state() == tcp::State::SynSent {
             Errno::EAGAIN
@@ -728,10 +728,26 @@ pub fn send(
     if !t.may_send() {
         return Err(super::io::epipe(k, tid, flags));
     }
-    let rest = &data[done.min(data.len())..];
-    let n = t.send_slice(rest).unwrap_or(0);
-    done += n;
-    poll(k);
+    // Queue what fits, let it out, and go on while the stack takes more
+    // (what it received meanwhile may have freed room): block only when
+    // it takes no more, so that the next acknowledgement wakes us.
+    loop {
+        let rest = &data[done.min(data.len())..];
+        let n = t.send_slice(rest).unwrap_or(0);
+        done += n;
+        poll(k);
+        if done >= data.len() {
+            break;
+        }
+        let st = k.vfs.net.ext.as_mut().ok_or(Errno::EPIPE)?;
+        let Some(h) = st.conns.get(&s).and_then(|c| c.h) else {
+            break;
+        };
+        t = st.tcp(h);
+        if !t.can_send() {
+            break;
+        }
+    }
     if done >= data.len() || (nonblock || flags & libc::MSG_DONTWAIT != 0) && done > 0 {
         return Ok(done);
     }
