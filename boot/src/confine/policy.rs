@@ -239,7 +239,7 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_flistxattr, "flistxattr", Any, "list extended attributes of host files"),
 
     // Waiting for events.
-    allow(libc::SYS_poll, "poll", Any, "wait on a few descriptors (the run loop: host fds with the platform's SIGCHLD pipe or systrap eventfd)"),
+    allow(libc::SYS_poll, "poll", Any, "wait on a few descriptors (the run loop: host fds with the platform's SIGCHLD pipe or systrap eventfd, and the external interface's packet socket)"),
     allow(libc::SYS_ppoll, "ppoll", Any, "wait with a signal mask"),
     allow(libc::SYS_epoll_create1, "epoll_create1", Any, "the sentry's event loop"),
     allow(libc::SYS_epoll_ctl, "epoll_ctl", Any, "register host descriptors"),
@@ -271,8 +271,8 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_shutdown, "shutdown", Any, "half-close a control connection"),
     allow(libc::SYS_sendmsg, "sendmsg", Any, "replies with SCM_RIGHTS descriptors"),
     allow(libc::SYS_recvmsg, "recvmsg", Any, "requests with SCM_RIGHTS descriptors"),
-    allow(libc::SYS_sendto, "sendto", Any, "libc send() on connected sockets"),
-    allow(libc::SYS_recvfrom, "recvfrom", Any, "libc recv() on connected sockets"),
+    allow(libc::SYS_sendto, "sendto", Any, "libc send() on connected sockets; frames out of the external interface's AF_PACKET socket (sandbox network)"),
+    allow(libc::SYS_recvfrom, "recvfrom", Any, "libc recv() on connected sockets; frames from the external interface's AF_PACKET socket, with their sockaddr_ll (sandbox network)"),
     allow(libc::SYS_setsockopt, "setsockopt", Any, "socket buffer sizes, SO_PASSCRED"),
     allow(libc::SYS_getsockopt, "getsockopt", Any, "SO_PEERCRED of control clients"),
     allow(libc::SYS_getsockname, "getsockname", Any, "address of a bound socket"),

@@ -121,6 +121,14 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
         }
         None => Source::Boot(Box::new(sentry::sandbox::open_host_files(&cfg)?)),
     };
+    // The container's interfaces, taken from the host while the sandbox
+    // still may (see `sentry::net::host_if`): only in a network namespace
+    // of the container's own, never the host's.
+    let interfaces = if cfg.network == sentry::config::Network::Sandbox && has_netns(&bundle) {
+        sentry::net::host_if::take()
+    } else {
+        Vec::new()
+    };
     let memory_fd = match &source {
         Source::Image(l) => l.memory_fd(),
         Source::Boot(f) => f.memory_fd(),
@@ -149,6 +157,9 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
             kernel
         }
     };
+    if cfg.network == sentry::config::Network::Sandbox {
+        sentry::net::ext::attach(&mut kernel, interfaces);
+    }
     if args.console {
         if kernel.vfs.stdio.tty_slot().is_some() {
             kernel.forward_to_console();
@@ -158,6 +169,18 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
     }
     let server = Server::new(control, restored).context("cannot serve the control socket")?;
     Ok((kernel, server))
+}
+
+/// True if the spec gives the container a network namespace (new or
+/// joined).
+fn has_netns(bundle: &Bundle) -> bool {
+    use oci_spec::runtime::LinuxNamespaceType;
+    bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Network))
 }
 
 /// What the kernel is built from.

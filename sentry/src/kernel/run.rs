@@ -263,6 +263,14 @@ impl Kernel {
             if let Some(d) = self.next_timer() {
                 deadline = Some(deadline.map_or(d, |x: u64| x.min(d)));
             }
+            // The external interface: its frames wake the loop, its
+            // timers bound the sleep.
+            if let Some(d) = crate::net::ext::deadline(self) {
+                deadline = Some(deadline.map_or(d, |x: u64| x.min(d)));
+            }
+            if let Some(f) = crate::net::ext::fd(&self.vfs.net) {
+                fds.push((f, libc::POLLIN));
+            }
             let mut timeout =
                 deadline.map(|d| std::time::Duration::from_nanos(d.saturating_sub(now)));
             if let Some(s) = stop {
@@ -295,6 +303,7 @@ impl Kernel {
                 if let Some(f) = fwd {
                     self.forward_host_signals(f);
                 }
+                crate::net::ext::poll(self);
             }
             for (thread, ev) in events {
                 if self.paused {

@@ -172,7 +172,11 @@ pub fn bind(k: &mut Kernel, tid: Tid, s: SockId, addr: Addr) -> Result<(), Errno
             sock_mut(k, s)?.local = Some(name);
             Ok(())
         }
-        (_, Addr::Inet(a)) => k.vfs.net.bind_inet(s, a),
+        (_, Addr::Inet(a)) => {
+            k.vfs.net.bind_inet(s, a)?;
+            super::ext::bound(k, s);
+            Ok(())
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -202,7 +206,9 @@ fn autobind_inet(k: &mut Kernel, s: SockId, to: Option<IpAddr>) -> Result<(), Er
         (Domain::Inet6, None) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         (_, None) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     };
-    k.vfs.net.bind_inet(s, SocketAddr::new(ip, 0))
+    k.vfs.net.bind_inet(s, SocketAddr::new(ip, 0))?;
+    super::ext::bound(k, s);
+    Ok(())
 }
 
 /// `listen`.
@@ -238,6 +244,7 @@ pub fn listen(k: &mut Kernel, tid: Tid, s: SockId, backlog: i32) -> Result<(), E
         }
     }
     touch(k, s);
+    super::ext::listen(k, s);
     Ok(())
 }
 
@@ -285,7 +292,27 @@ pub fn connect(
             a.set_ip(loopback_of(a.ip()));
         }
         if !is_loopback(a.ip()) {
-            return Err(Errno::ENETUNREACH.into());
+            if !super::ext::routable(&k.vfs.net, a.ip()) {
+                return Err(Errno::ENETUNREACH.into());
+            }
+            // Over the external interface: a port on every address, the
+            // interface's address as the name.
+            autobind_inet(k, s, None)?;
+            let ext = k.vfs.net.ifaces.iter().find(|c| !c.addr.is_unspecified());
+            let ext = ext.map(|c| c.addr);
+            let x = sock_mut(k, s)?;
+            if let (Some(Addr::Inet(l)), Some(e)) = (&mut x.local, ext) {
+                if l.ip().is_unspecified() {
+                    let ip = match domain {
+                        Domain::Inet6 => IpAddr::V6(e.to_ipv6_mapped()),
+                        _ => IpAddr::V4(e),
+                    };
+                    l.set_ip(ip);
+                }
+            }
+            x.remote = Some(Addr::Inet(a));
+            x.error = 0;
+            return Ok(());
         }
         autobind_inet(k, s, Some(a.ip()))?;
         let domain = sock(k, s)?.domain;
@@ -328,6 +355,9 @@ pub fn connect(
             a.set_ip(loopback_of(a.ip()));
         }
         if !is_loopback(a.ip()) {
+            if super::ext::has_conn(&k.vfs.net, s) || super::ext::routable(&k.vfs.net, a.ip()) {
+                return super::ext::connect(k, tid, s, a, nonblock);
+            }
             return Err(Errno::ENETUNREACH.into());
         }
         if a.port() == 0 {
@@ -442,6 +472,13 @@ pub fn accept(
         return Err(Errno::EINVAL.into());
     };
     if pending.is_empty() {
+        if let Some(c) = super::ext::accept(k, s) {
+            touch(k, s);
+            let f = open_file(k, c, new_nonblock);
+            let remote = sock(k, c)?.remote.clone();
+            return Ok((f, remote));
+        }
+        let x = sock(k, s)?;
         if nonblock {
             return Err(Errno::EAGAIN.into());
         }
@@ -480,6 +517,10 @@ pub fn shutdown(k: &mut Kernel, s: SockId, how: i32) -> Result<(), Errno> {
     x.rcv_shut |= rd;
     x.snd_shut |= wr;
     touch(k, s);
+    if peer == Some(super::ext::EXT_PEER) {
+        super::ext::shutdown(&mut k.vfs.net, s, wr);
+        return Ok(());
+    }
     if let Some(p) = peer {
         if let Some(px) = k.vfs.net.get_mut(p) {
             if wr {
@@ -512,7 +553,8 @@ fn release(k: &mut Kernel, files: Vec<FileId>) {
     }
 }
 
-fn epipe(k: &mut Kernel, tid: Tid, flags: i32) -> SysErr {
+/// `EPIPE`, with `SIGPIPE` unless `MSG_NOSIGNAL`.
+pub(crate) fn epipe(k: &mut Kernel, tid: Tid, flags: i32) -> SysErr {
     if flags & libc::MSG_NOSIGNAL == 0 {
         let uid = k.task(tid).creds.uid;
         let tgid = k.tgid(tid);
@@ -563,6 +605,9 @@ fn send_inner(
     if x.error != 0 && x.is_inet() {
         let e = std::mem::take(&mut sock_mut(k, s)?.error);
         return Err(Errno::from_raw(e).unwrap_or(Errno::EIO).into());
+    }
+    if super::ext::has_conn(&k.vfs.net, s) {
+        return super::ext::send(k, tid, s, data, flags, nonblock);
     }
     let peer = match x.state {
         State::Connected { peer } => peer,
@@ -763,6 +808,9 @@ fn send_udp(
         to.set_ip(loopback_of(to.ip()));
     }
     if !is_loopback(to.ip()) {
+        if super::ext::routable(&k.vfs.net, to.ip()) && to.port() != 0 {
+            return super::ext::send_udp(k, s, to, data);
+        }
         return Err(Errno::ENETUNREACH.into());
     }
     if to.port() == 0 {
@@ -978,6 +1026,7 @@ pub fn take(k: &mut Kernel, s: SockId, g: &mut Got) {
         x.pop();
     }
     touch(k, s);
+    super::ext::after_read(k, s);
 }
 
 /// Receives into one buffer: `read` on a socket.
@@ -1004,6 +1053,9 @@ pub fn read(
 
 /// Readiness of socket `s`: (events, wait queues, generation).
 pub fn ready(k: &Kernel, s: SockId) -> (u32, Vec<u64>, u64) {
+    if let Some(r) = super::ext::ready(&k.vfs.net, s) {
+        return r;
+    }
     let Some(x) = k.vfs.net.get(s) else {
         return (poll::ERR | poll::HUP, Vec::new(), 0);
     };
@@ -1015,7 +1067,7 @@ pub fn ready(k: &Kernel, s: SockId) -> (u32, Vec<u64>, u64) {
     }
     match &x.state {
         State::Listening { pending, .. } => {
-            if !pending.is_empty() {
+            if !pending.is_empty() || super::ext::pool_ready(&k.vfs.net, s) {
                 m |= poll::IN | poll::RDNORM;
             }
             return (m, queues, gen);

@@ -20,23 +20,30 @@
 //! A closed socket's pending wakeups go through `Vfs::pending`, so every
 //! function here needs only the VFS.
 //!
-//! Network modes (`--network`): `sandbox` (the default) and `none` are
-//! both the loopback described above: the sandbox has no other interface
-//! yet, so a connection to any other address fails with `ENETUNREACH`.
-//! `host` makes inet sockets host sockets of the sentry ([`host`]).
+//! Network modes (`--network`): `sandbox` (the default) is the loopback
+//! described above plus, when the container has a network namespace with
+//! an interface (what podman or Docker prepared), that interface served by
+//! the sandbox's own TCP/IP stack ([`ext`], over raw frames: [`host_if`]);
+//! a connection to an address no interface reaches fails with
+//! `ENETUNREACH`. `none` is the loopback alone (the container's namespace
+//! then has no interface). `host` makes inet sockets host sockets of the
+//! sentry ([`host`]).
 //!
 //! Checkpoint: everything here is kernel state and is saved as it is, so
 //! a listening socket keeps listening after a restore, queued connections
 //! and unread data survive, and an established loopback TCP connection is
 //! restored whole (both ends live in the sandbox). Host sockets are not
-//! restored (see [`host`]).
+//! restored (see [`host`]); connections over the external interface are
+//! reset, its listeners keep listening (see [`ext`]).
 //!
 //! Known gaps: no `TIME_WAIT` (a closed port is free at once), no urgent
 //! data (`MSG_OOB`), unix sockets in flight that reference each other in
 //! a cycle are only freed with the sandbox (Linux has a collector), and
 //! the buffer charges of unix datagrams estimate Linux's.
 
+pub mod ext;
 pub mod host;
+pub mod host_if;
 pub mod io;
 #[cfg(test)]
 mod tests;
@@ -351,6 +358,11 @@ pub struct Net {
     pub lo_packets: u64,
     /// Inet sockets are host sockets (`--network=host`).
     pub host_mode: bool,
+    /// The interfaces of the container's network namespace (see [`ext`]).
+    pub ifaces: Vec<ext::IfaceConf>,
+    /// The stack of the external interface; rebuilt on restore.
+    #[serde(skip)]
+    pub ext: Option<Box<ext::Stack>>,
     /// The host descriptors of host sockets; not kept across a restore.
     #[serde(skip)]
     pub host_fds: BTreeMap<SockId, std::os::fd::OwnedFd>,
@@ -466,7 +478,7 @@ impl Net {
         if sock.local.is_some() {
             return Err(Errno::EINVAL);
         }
-        if !is_local(addr.ip()) {
+        if !is_local(addr.ip()) && !ext::is_ext_addr(self, addr.ip()) {
             return Err(Errno::EADDRNOTAVAIL);
         }
         let proto = Self::proto(sock);
@@ -637,6 +649,7 @@ fn close_one(v: &mut Vfs, s: SockId) {
     };
     v.pending.notify.push(sock.queue);
     let unread = sock.rx_len > 0;
+    ext::close(v, s, unread);
     for m in sock.rx {
         v.net.deferred.extend(m.files);
     }
@@ -774,12 +787,13 @@ pub fn proc_inet(v: &Vfs, proto: Proto, v6: bool) -> String {
     s
 }
 
-/// `/proc/net/dev`: the loopback interface.
+/// `/proc/net/dev`: the loopback interface and the external one.
 pub fn proc_dev(v: &Vfs) -> String {
     let (bytes, packets) = (v.net.lo_bytes, v.net.lo_packets);
+    let ext = ext::proc_dev_line(&v.net).unwrap_or_default();
     format!(
         "Inter-|   Receive                                                |  Transmit\n \
          face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    \
-         lo: {bytes:8} {packets:7}    0    0    0     0          0         0 {bytes:8} {packets:7}    0    0    0     0       0          0\n"
+         lo: {bytes:8} {packets:7}    0    0    0     0          0         0 {bytes:8} {packets:7}    0    0    0     0       0          0\n{ext}"
     )
 }

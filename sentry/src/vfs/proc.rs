@@ -196,6 +196,7 @@ const STATIC: &[(&str, Kind)] = &[
     // above stay as they were.
     ("net", Kind::Dir),
     ("net/dev", Kind::File(Gen::Net(NetFile::Dev))),
+    ("net/route", Kind::File(Gen::Net(NetFile::Route))),
     ("net/tcp", Kind::File(Gen::Net(NetFile::Tcp))),
     ("net/tcp6", Kind::File(Gen::Net(NetFile::Tcp6))),
     ("net/udp", Kind::File(Gen::Net(NetFile::Udp))),
@@ -239,6 +240,7 @@ const STATIC: &[(&str, Kind)] = &[
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NetFile {
     Dev,
+    Route,
     Tcp,
     Tcp6,
     Udp,
@@ -912,6 +914,7 @@ fn generate(k: &Kernel, g: Gen) -> Result<Vec<u8>, Errno> {
             let v = &k.vfs;
             text(match f {
                 NetFile::Dev => proc_dev(v),
+                NetFile::Route => crate::net::ext::proc_route(&v.net),
                 NetFile::Tcp => proc_inet(v, Proto::Tcp, false),
                 NetFile::Tcp6 => proc_inet(v, Proto::Tcp, true),
                 NetFile::Udp => proc_inet(v, Proto::Udp, false),

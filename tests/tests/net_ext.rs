@@ -1,0 +1,339 @@
+//! The container's network namespace served by the sandbox's own stack:
+//! each test builds a namespace with a veth pair (`ip netns add`, one end
+//! `eth0` inside with an address and a default route, the other on the
+//! host), gives it to the container in the spec, and talks to the
+//! sandbox over it from the host side: TCP both ways (busybox `httpd` in
+//! the sandbox reached with `curl`, busybox `wget` in the sandbox reaching
+//! a server on the host), UDP both ways, and `ping` of the sandbox's
+//! address. The host interface in the namespace must have lost its
+//! address to the sandbox.
+
+mod common;
+
+use common::{can_run, Bundle};
+use std::net::UdpSocket;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A network namespace with a veth pair, removed when dropped.
+pub struct Netns {
+    pub name: String,
+    host_if: String,
+    pub host_ip: String,
+    pub sandbox_ip: String,
+}
+
+fn sh(cmd: &str) -> Result<String, String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+impl Netns {
+    /// A namespace for test `tag`, or `None` (with the reason printed) if
+    /// this host cannot make one.
+    pub fn new(test: &str, tag: &str) -> Option<Netns> {
+        if sh("command -v ip").is_err() {
+            eprintln!("SKIP {test}: no iproute2 `ip` (run scripts/setup)");
+            return None;
+        }
+        let pid = std::process::id();
+        let name = format!("rsx-{tag}-{pid}");
+        let host_if = format!("vh{tag}{}", pid % 100_000);
+        let (a, b) = (100 + (pid / 250) % 150, pid % 250);
+        let n = Netns {
+            name,
+            host_if,
+            host_ip: format!("10.{a}.{b}.1"),
+            sandbox_ip: format!("10.{a}.{b}.2"),
+        };
+        let peer = format!("vc{tag}{}", pid % 100_000);
+        let script = format!(
+            "set -e
+ip netns add {ns}
+ip link add {h} type veth peer name {p}
+ip link set {p} netns {ns}
+ip -n {ns} link set {p} name eth0
+ip -n {ns} addr add {sb}/24 dev eth0
+ip -n {ns} link set eth0 up
+ip -n {ns} link set lo up
+ip -n {ns} route add default via {hip}
+ip addr add {hip}/24 dev {h}
+ip link set {h} up",
+            ns = n.name,
+            h = n.host_if,
+            p = peer,
+            sb = n.sandbox_ip,
+            hip = n.host_ip
+        );
+        if let Err(e) = sh(&script) {
+            eprintln!("SKIP {test}: cannot make a network namespace: {e}");
+            return None;
+        }
+        Some(n)
+    }
+
+    pub fn path(&self) -> String {
+        format!("/var/run/netns/{}", self.name)
+    }
+
+    /// Gives the container of `b` this namespace.
+    pub fn join(&self, b: &mut Bundle) {
+        b.spec["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({ "type": "network", "path": self.path() }));
+        b.save();
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = sh(&format!("ip link del {}", self.host_if));
+        let _ = sh(&format!("ip netns del {}", self.name));
+    }
+}
+
+/// A host process killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `f` until it gives `Some` or `secs` pass.
+fn retry<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `curl` of `url` from the host: the body, or the error.
+pub fn curl(url: &str) -> Result<String, String> {
+    sh(&format!("curl -sS --max-time 5 {url}"))
+}
+
+/// The UDP echo program, linked statically for the busybox root.
+fn udp_echo() -> Option<std::path::PathBuf> {
+    let src = tests::workspace_root().join("tests/net_ext/udp_echo.c");
+    let out = tests::c_cache_dir().join("udp_echo_static");
+    std::fs::create_dir_all(tests::c_cache_dir()).ok()?;
+    let r = Command::new("gcc")
+        .args(["-static", "-O1", "-Wall", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .ok()?;
+    r.success().then_some(out)
+}
+
+/// Links busybox applets into the bundle's root.
+fn applets(b: &Bundle, names: &[&str]) {
+    let bin = b.dir().join("rootfs/bin");
+    for a in names {
+        let _ = std::os::unix::fs::symlink("busybox", bin.join(a));
+    }
+}
+
+#[test]
+fn sandbox_stack_serves_the_containers_interface() {
+    let test = "sandbox_stack_serves_the_containers_interface";
+    if !can_run(test) {
+        return;
+    }
+    let Some(echo) = udp_echo() else {
+        eprintln!("SKIP {test}: cannot link the UDP echo program statically");
+        return;
+    };
+    let Some(ns) = Netns::new(test, "a") else {
+        return;
+    };
+    common::become_subreaper();
+    // The host side: an HTTP server and a UDP echo server on the veth.
+    let www = tempdir_with("hostwww", "page from the host\n");
+    let _http = Proc(
+        Command::new("python3")
+            .args(["-m", "http.server", "18080", "--bind", &ns.host_ip])
+            .current_dir(&www)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 http.server"),
+    );
+    let udp2 = UdpSocket::bind((ns.host_ip.as_str(), 19000)).expect("bind host UDP");
+    udp2.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let host_echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let end = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < end {
+            if let Ok((n, from)) = udp2.recv_from(&mut buf) {
+                let _ = udp2.send_to(&buf[..n], from);
+                return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+        None
+    });
+
+    let script = format!(
+        r#"
+httpd -f -p 8080 -h /www &
+udp_echo serve 9001 1 &
+i=0
+while [ $i -lt 100 ]; do
+    body=$(wget -q -O - http://{h}:18080/page.txt 2>&1) && break
+    i=$((i+1)); sleep 0.2
+done
+echo "wget: $body"
+udp_echo ask {h} 19000 hello-host
+grep eth0 /proc/net/dev | sed 's/^ */dev: /'
+sleep 600
+"#,
+        h = ns.host_ip
+    );
+    let mut b = Bundle::new("netext", &["/bin/sh", "-c", &script]);
+    applets(&b, &["httpd", "wget", "sed"]);
+    let root = b.dir().join("rootfs");
+    std::fs::copy(&echo, root.join("bin/udp_echo")).unwrap();
+    std::fs::create_dir_all(root.join("www")).unwrap();
+    std::fs::write(root.join("www/page.txt"), "page from the sandbox\n").unwrap();
+    ns.join(&mut b);
+    b.create("ext", &[]).ok();
+    b.runsc(&["start", "ext"]).ok();
+
+    let url = format!("http://{}:8080/page.txt", ns.sandbox_ip);
+    let got = retry(30, || curl(&url).ok());
+    let out = || b.output_of("ext");
+    assert_eq!(
+        got.as_deref(),
+        Some("page from the sandbox\n"),
+        "curl {url} from the host; container output:\n{}\n{}",
+        out(),
+        std::fs::read_to_string(b.file("ext.err")).unwrap_or_default()
+    );
+    // The host interface in the namespace gave its address to the sandbox.
+    let addrs = sh(&format!("ip -n {} -4 addr show dev eth0", ns.name)).unwrap();
+    assert!(!addrs.contains("inet "), "eth0 kept its address: {addrs}");
+    // A UDP datagram from the host to the sandbox's echo server.
+    let udp = UdpSocket::bind((ns.host_ip.as_str(), 0)).expect("bind host UDP");
+    udp.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let reply = retry(20, || {
+        udp.send_to(b"hello-sandbox", (ns.sandbox_ip.as_str(), 9001))
+            .ok()?;
+        let mut buf = [0u8; 64];
+        let (n, _) = udp.recv_from(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    });
+    assert_eq!(reply.as_deref(), Some("hello-sandbox"), "{}", out());
+    // The host pings the sandbox.
+    // (busybox's ping where iputils' is not installed.)
+    let bb = common::busybox().unwrap();
+    let ping = sh(&format!(
+        "if command -v ping >/dev/null; then ping -c 2 -W 2 {ip}; else {bb} ping -c 2 -W 2 {ip}; fi",
+        ip = ns.sandbox_ip,
+        bb = bb.display()
+    ));
+    assert!(ping.is_ok(), "ping: {ping:?}");
+    // What the sandbox saw: its wget of the host's page, the host's UDP
+    // echo, the interface in /proc/net/dev.
+    let seen = retry(30, || {
+        let o = out();
+        o.contains("dev: eth0").then_some(o)
+    })
+    .unwrap_or_else(out);
+    assert!(seen.contains("wget: page from the host"), "{seen}");
+    assert!(seen.contains("reply hello-host"), "{seen}");
+    assert!(
+        seen.contains(&format!("served hello-sandbox from {}", ns.host_ip)),
+        "{seen}"
+    );
+    assert_eq!(
+        host_echo.join().unwrap().as_deref(),
+        Some("hello-host"),
+        "{seen}"
+    );
+    b.clean(&["ext"]);
+}
+
+/// A directory with `page.txt` holding `body`.
+fn tempdir_with(tag: &str, body: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("runsc-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("page.txt"), body).unwrap();
+    d
+}
+
+/// A listener on the external interface keeps listening across a
+/// checkpoint and a restore into the same namespace (whose host interface
+/// no longer has the address: the image remembers it).
+#[test]
+fn external_listener_serves_after_restore() {
+    let test = "external_listener_serves_after_restore";
+    if !can_run(test) {
+        return;
+    }
+    let Some(ns) = Netns::new(test, "c") else {
+        return;
+    };
+    common::become_subreaper();
+    let script = "httpd -f -p 8080 -h /www & while true; do sleep 1; done";
+    let mut b = Bundle::new("netext-ckpt", &["/bin/sh", "-c", script]);
+    applets(&b, &["httpd"]);
+    let root = b.dir().join("rootfs");
+    std::fs::create_dir_all(root.join("www")).unwrap();
+    std::fs::write(root.join("www/page.txt"), "page from the sandbox\n").unwrap();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    ns.join(&mut b);
+    b.create("web", &[]).ok();
+    b.runsc(&["start", "web"]).ok();
+    let url = format!("http://{}:8080/page.txt", ns.sandbox_ip);
+    let got = retry(30, || curl(&url).ok());
+    assert_eq!(got.as_deref(), Some("page from the sandbox\n"));
+
+    let image = b.file("image");
+    b.runsc(&["checkpoint", "--image-path", image.to_str().unwrap(), "web"])
+        .ok();
+    assert!(curl(&url).is_err(), "served while checkpointed");
+    b.runsc(&["delete", "web"]).ok();
+    let bundle = b.dir();
+    let r = b.runsc_detached(
+        "web-restored",
+        &[
+            "restore",
+            "--detach",
+            "--image-path",
+            image.to_str().unwrap(),
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "web",
+        ],
+    );
+    assert_eq!(r.code(), 0, "{r:#?}");
+    let got = retry(30, || curl(&url).ok());
+    assert_eq!(
+        got.as_deref(),
+        Some("page from the sandbox\n"),
+        "after restore: {}",
+        std::fs::read_to_string(b.file("web-restored.err")).unwrap_or_default()
+    );
+    b.clean(&["web"]);
+}
