@@ -215,9 +215,15 @@ fn measure(
     )?;
     let first = resumed_after(&bundle.join("restore.out"), started_ns, cx.timeout)?;
     let loaded = match runtime.kind {
-        // The sandbox logs when the last page is in.
+        // The sandbox logs when the last page is in, into
+        // <root>/<id>/sandbox.log.
         Kind::RunscRun => {
-            wait_containing(&bundle.join("restore.err"), "lazy restore: ", cx.timeout)?;
+            let log = runtime
+                .state_root()
+                .ok_or_else(|| RunError::Failed("runsc runs without --root".into()))?
+                .join(id)
+                .join("sandbox.log");
+            wait_containing(&log, "lazy restore: ", cx.timeout)?;
             started.elapsed()
         }
         _ => restore,

@@ -399,7 +399,9 @@ fn a_corrupted_page_found_lazily_ends_the_container() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let log = std::fs::read_to_string(b.file("lzb-bad.err")).unwrap_or_default();
+    // The sandbox's log, and what `restore` said.
+    let log = std::fs::read_to_string(b.root().join("lzb/sandbox.log")).unwrap_or_default()
+        + &std::fs::read_to_string(b.file("lzb-bad.err")).unwrap_or_default();
     let image = bad.join("checkpoint.img");
     assert!(
         log.contains("checksum mismatch") && log.contains(image.to_str().unwrap()),
