@@ -345,9 +345,10 @@ fn lazy_restore_runs_before_the_pages_are_loaded() {
         let (r, restored) = restore(&b, "lz", &image, &tag, extra);
         assert_eq!(r.code(), 0, "{r:#?}");
         eprintln!("lazymem 256 MB, {round}: checkpoint {took:?}, restore {restored:?}");
+        // "buf" is written in three calls: read it once "child" follows.
+        let child = wait_line(&b, &tag, "child ", Duration::from_secs(60));
         let buf = wait_line(&b, &tag, "buf ", Duration::from_secs(60));
         assert_eq!(buf, lazymem_bytes(256), "{round}: write(2) from memory");
-        let child = wait_line(&b, &tag, "child ", Duration::from_secs(60));
         assert_eq!(child, ready, "{round}: the forked child's memory");
         let after = wait_line(&b, &tag, "after ", Duration::from_secs(60));
         assert_eq!(
