@@ -1,10 +1,14 @@
 //! The checkpoint/restore rows: a container holding MB megabytes of touched
 //! memory (`workloads/checkpoint.c`) is checkpointed (the container stops)
 //! and restored under the same ID, and the restored process checks every
-//! byte of its memory. Each size gives five rows: the time `checkpoint`
+//! byte of its memory. Each size gives these rows: the time `checkpoint`
 //! takes and the rate it saves the memory at, the time `restore -d` takes
-//! to return with the container running and its rate, and the size of the
-//! image directory.
+//! to return with the container running and its rate, the time from the
+//! start of `restore` to the first instructions the restored program runs
+//! (it prints the real time when it wakes from a stop; see the workload),
+//! the time until every page is loaded and the rate of that (runsc loads
+//! pages lazily, in the background, and logs when it is done; runc loads
+//! them before it returns), and the size of the image directory.
 //!
 //! It runs in the container columns with the same commands (runc's CLI is
 //! runsc's). runc needs CRIU; where `criu check` fails (Debian's CRIU 3.17
@@ -42,6 +46,19 @@ impl Workload for CheckpointRestore {
             self.metric("rate", "checkpoint rate", "MB/s", Higher),
             self.metric("restore", "restore -d until running", "ms", Lower),
             self.metric("restore_rate", "restore rate", "MB/s", Higher),
+            self.metric(
+                "first",
+                "restore to the first resumed instruction",
+                "ms",
+                Lower,
+            ),
+            self.metric("loaded", "restore until every page is loaded", "ms", Lower),
+            self.metric(
+                "loaded_rate",
+                "restore rate until every page is loaded",
+                "MB/s",
+                Higher,
+            ),
             self.metric("image", "checkpoint image size", "MB", Lower),
         ]
     }
@@ -181,6 +198,8 @@ fn measure(
     )?;
     let image_bytes = dir_size(&image).map_err(failed("the image directory"))?;
     runtime_step(runtime, &["delete", id], &bundle.join("delete"))?;
+    let started = Instant::now();
+    let started_ns = realtime_ns();
     let restore = runtime_step(
         runtime,
         &[
@@ -194,6 +213,21 @@ fn measure(
         ],
         &bundle.join("restore"),
     )?;
+    let first = resumed_after(&bundle.join("restore.out"), started_ns, cx.timeout)?;
+    let loaded = match runtime.kind {
+        // The sandbox logs when the last page is in, into
+        // <root>/<id>/sandbox.log.
+        Kind::RunscRun => {
+            let log = runtime
+                .state_root()
+                .ok_or_else(|| RunError::Failed("runsc runs without --root".into()))?
+                .join(id)
+                .join("sandbox.log");
+            wait_containing(&log, "lazy restore: ", cx.timeout)?;
+            started.elapsed()
+        }
+        _ => restore,
+    };
     // The restored process vouches for every byte.
     runtime_step(runtime, &["kill", id, "USR1"], &bundle.join("kill"))?;
     let said = wait_line(
@@ -211,8 +245,52 @@ fn measure(
         mbf / checkpoint.as_secs_f64(),
         restore.as_secs_f64() * 1e3,
         mbf / restore.as_secs_f64(),
+        first,
+        loaded.as_secs_f64() * 1e3,
+        mbf / loaded.as_secs_f64(),
         image_bytes as f64 / (1 << 20) as f64,
     ])
+}
+
+/// The real time in nanoseconds.
+fn realtime_ns() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_nanos() as f64)
+}
+
+/// Milliseconds from `start_ns` (real time) to the first "resumed TIME"
+/// line in `path` at or after it: the restored program's first wake-up.
+fn resumed_after(path: &Path, start_ns: f64, timeout: Duration) -> Result<f64, RunError> {
+    let begun = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let first = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("resumed ")?.trim().parse::<f64>().ok())
+            .find(|&t| t >= start_ns);
+        if let Some(t) = first {
+            return Ok((t - start_ns) / 1e6);
+        }
+        if begun.elapsed() > timeout {
+            return Err(RunError::TimedOut(timeout));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until the file `path` holds `word` anywhere, polling every 5 ms.
+fn wait_containing(path: &Path, word: &str, timeout: Duration) -> Result<(), RunError> {
+    let begun = Instant::now();
+    loop {
+        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(word)) {
+            return Ok(());
+        }
+        if begun.elapsed() > timeout {
+            return Err(RunError::TimedOut(timeout));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Bytes of the files in `dir` (CRIU writes many, runsc one).

@@ -299,6 +299,12 @@ impl Runtime {
         self.spawn(cx, argv, false)?.wait(cx.timeout)
     }
 
+    /// The state directory passed as `--root`, if one is.
+    pub fn state_root(&self) -> Option<&Path> {
+        let i = self.global.iter().position(|a| a == "--root")?;
+        self.global.get(i + 1).map(Path::new)
+    }
+
     /// `program global ARGS...`, for the container runtimes' own commands
     /// (`delete`, `kill`, `checkpoint`).
     pub fn command(&self, args: &[&str]) -> Command {

@@ -9,6 +9,7 @@ use crate::memory::{MemoryError, MemoryFile};
 use crate::platform::ptrace::PtracePlatform;
 use crate::platform::systrap::SystrapPlatform;
 use crate::platform::{Platform, PlatformError};
+pub use crate::state::image::LoadMode;
 use crate::vfs::{Vfs, VfsError};
 use std::collections::{HashMap, HashSet};
 
@@ -58,6 +59,15 @@ pub fn new_platform(
 /// platform of kind `platform`, and every task ready to go on where it was. Its host files
 /// are those it was saved with (its root directory by the saved path).
 pub fn restore(path: &std::path::Path, platform: PlatformKind) -> Result<Kernel, SandboxError> {
+    restore_with(path, platform, LoadMode::default())
+}
+
+/// [`restore`], loading the pages in `mode`.
+pub fn restore_with(
+    path: &std::path::Path,
+    platform: PlatformKind,
+    mode: LoadMode,
+) -> Result<Kernel, SandboxError> {
     let path = crate::state::image::image_path(path);
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
@@ -66,7 +76,7 @@ pub fn restore(path: &std::path::Path, platform: PlatformKind) -> Result<Kernel,
         }
         Err(source) => return Err(crate::state::ImageError::Open { path, source }.into()),
     };
-    let mut loaded = load_image(file, &path)?;
+    let mut loaded = load_image(file, &path, mode)?;
     loaded.reattach_stdio();
     let platform = new_platform(platform, loaded.memory_fd())?;
     loaded.start(platform)
@@ -81,10 +91,16 @@ pub struct Loaded {
 }
 
 /// Checks the image open as `file` (`path` names it) and loads it into a
-/// fresh memory file. Nothing runs yet.
-pub fn load_image(file: std::fs::File, path: &std::path::Path) -> Result<Loaded, SandboxError> {
-    let mf = MemoryFile::new()?;
-    let (meta, kernel) = crate::state::load_file(file, path, &mf)?;
+/// fresh memory file, in `mode`: eagerly, every page is copied and checked
+/// here; lazily, only the header, state and memory map are, and the pages
+/// load once the kernel runs ([`crate::memory::lazy`]). Nothing runs yet.
+pub fn load_image(
+    file: std::fs::File,
+    path: &std::path::Path,
+    mode: LoadMode,
+) -> Result<Loaded, SandboxError> {
+    let mut mf = MemoryFile::new()?;
+    let (meta, kernel) = crate::state::load_file(file, path, &mut mf, mode)?;
     Ok(Loaded { meta, kernel, mf })
 }
 
@@ -108,6 +124,8 @@ impl Loaded {
 
     /// Gives the kernel its host side on `platform` and readies every task:
     /// the kernel runs (unpaused) from here.
+    /// Pages still in the image (lazy restore) start loading in the
+    /// background here, once the stubs are rebuilt.
     pub fn start(self, platform: Box<dyn Platform>) -> Result<Kernel, SandboxError> {
         let Loaded { mut kernel, mf, .. } = self;
         kernel.host = Some(Host {
@@ -121,6 +139,10 @@ impl Loaded {
         });
         kernel.paused = false;
         kernel.rebuild_host()?;
+        kernel
+            .host()
+            .mf
+            .start_loaders(crate::memory::lazy::LOADER_THREADS);
         Ok(kernel)
     }
 }

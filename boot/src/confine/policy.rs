@@ -165,7 +165,7 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_tkill, "tkill", Any, "interrupt a thread by TID (the kernel kicks stub threads with SIGURG)"),
 
     // Threads of the sentry itself; no fork: the master stub exists already.
-    allow(libc::SYS_clone, "clone", HasBits { arg: 0, bits: libc::CLONE_THREAD as u64 }, "new sentry threads only (CLONE_THREAD set)"),
+    allow(libc::SYS_clone, "clone", HasBits { arg: 0, bits: libc::CLONE_THREAD as u64 }, "new sentry threads only (CLONE_THREAD set): lazy restore's page loaders, checkpoint's image writer"),
     allow(libc::SYS_set_robust_list, "set_robust_list", Any, "glibc registers it in every new thread"),
     allow(libc::SYS_rseq, "rseq", Any, "glibc registers restartable sequences in every new thread"),
     allow(libc::SYS_sched_getaffinity, "sched_getaffinity", Any, "glibc's pthread_getattr_np at the start of every Rust thread"),
@@ -193,8 +193,8 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     // I/O on descriptors the sandbox holds.
     allow(libc::SYS_read, "read", Any, "host files, pipes, signalfd, the control socket, the systrap wake-up eventfd"),
     allow(libc::SYS_write, "write", Any, "host files, stdio, the console, logs"),
-    allow(libc::SYS_pread64, "pread64", Any, "host file reads at an offset"),
-    allow(libc::SYS_pwrite64, "pwrite64", Any, "host file writes at an offset"),
+    allow(libc::SYS_pread64, "pread64", Any, "host file reads at an offset; lazy restore: page loader threads read extents of the checkpoint image"),
+    allow(libc::SYS_pwrite64, "pwrite64", Any, "host file writes at an offset; lazy restore: loaded extents go into the memory file; checkpoint: the image writer thread"),
     allow(libc::SYS_readv, "readv", Any, "vectored reads"),
     allow(libc::SYS_writev, "writev", Any, "vectored writes"),
     allow(libc::SYS_preadv, "preadv", Any, "vectored reads at an offset"),

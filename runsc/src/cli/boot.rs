@@ -33,6 +33,10 @@ pub struct Boot {
     #[arg(long, value_name = "PATH")]
     pub restore_path: Option<PathBuf>,
 
+    /// Load every page of that image before anything runs (not lazily)
+    #[arg(long, requires = "restore_fd")]
+    pub restore_eager: bool,
+
     /// Standard input is a terminal: the container's console
     #[arg(long)]
     pub console: bool,

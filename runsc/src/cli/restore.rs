@@ -66,9 +66,15 @@ pub struct Restore {
     #[arg(long)]
     pub auto_dedup: bool,
 
-    /// Accepted for compatibility with runc (a CRIU option)
+    /// Accepted for compatibility with runc (a CRIU option); runsc loads
+    /// pages lazily by default (see --eager-pages)
     #[arg(long)]
     pub lazy_pages: bool,
+
+    /// Load and check every page of the image before the container runs,
+    /// instead of loading pages on first use and in the background
+    #[arg(long)]
+    pub eager_pages: bool,
 
     /// Accepted for compatibility with runc (an LSM option)
     #[arg(long, value_name = "PROFILE")]

@@ -14,6 +14,7 @@ pub fn boot(global: &GlobalOpts, args: Boot) -> anyhow::Result<i32> {
         sync_fd: args.sync_fd,
         console: args.console,
         restore: args.restore_fd.zip(args.restore_path),
+        restore_eager: args.restore_eager,
         strace: global.strace,
         network: global.network.sentry(),
         platform: global.platform.kind()?,

@@ -47,7 +47,11 @@ pub fn restore(global: &GlobalOpts, args: Restore) -> anyhow::Result<i32> {
         created = %meta.created,
         "restoring"
     );
-    let image = RestoreImage { file, path };
+    let image = RestoreImage {
+        file,
+        path,
+        eager: args.eager_pages,
+    };
 
     // Blocked before the sandbox exists, so that no signal is lost.
     let signals = (!args.detach).then(Blocked::new);

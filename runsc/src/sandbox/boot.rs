@@ -15,6 +15,7 @@ use boot::confine::{self, DEFAULT_MOUNT_POINT};
 use boot::rlimits::{self, SandboxNeeds};
 use sentry::control::Server;
 use sentry::kernel::task::ExitStatus;
+use sentry::sandbox::LoadMode;
 use serde::{Deserialize, Serialize};
 use specutils::Bundle;
 use std::io::Write;
@@ -48,6 +49,8 @@ pub struct BootArgs {
     pub strace: bool,
     /// A checkpoint image to restore (its descriptor and its path).
     pub restore: Option<(RawFd, PathBuf)>,
+    /// Load the image's pages before anything runs rather than lazily.
+    pub restore_eager: bool,
     pub network: sentry::config::Network,
     pub platform: sentry::PlatformKind,
 }
@@ -114,7 +117,12 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
         Some((fd, path)) => {
             // SAFETY: `restore` passes this descriptor to us alone.
             let file = unsafe { std::fs::File::from_raw_fd(*fd) };
-            let mut loaded = sentry::sandbox::load_image(file, path)?;
+            let mode = if args.restore_eager {
+                LoadMode::Eager
+            } else {
+                LoadMode::Lazy
+            };
+            let mut loaded = sentry::sandbox::load_image(file, path, mode)?;
             loaded.reattach_stdio();
             loaded.reattach_root(&cfg.root)?;
             Source::Image(Box::new(loaded))

@@ -66,6 +66,8 @@ pub struct RestoreImage {
     pub file: std::fs::File,
     /// The image file, named in messages.
     pub path: PathBuf,
+    /// Load every page before the container runs, not lazily.
+    pub eager: bool,
 }
 
 /// A sandbox that booted and waits for `start`.
@@ -123,7 +125,7 @@ pub fn launch(l: Launch<'_>) -> anyhow::Result<Launched> {
         l.bundle,
         debug_log.is_some(),
         matches!(l.stdio, Stdio::Console(_)),
-        l.restore.map(|r| r.path.as_path()),
+        l.restore.map(|r| (r.path.as_path(), r.eager)),
     )?;
     let restore_child = match l.restore {
         Some(r) => Some(high_copy(r.file.as_raw_fd())?),
@@ -346,7 +348,7 @@ impl Exec {
         bundle: &Bundle,
         debug_log: bool,
         console: bool,
-        restore: Option<&Path>,
+        restore: Option<(&Path, bool)>,
     ) -> anyhow::Result<Exec> {
         let mut args: Vec<std::ffi::OsString> = vec!["runsc".into()];
         let root = std::path::absolute(global.state_root()).context("cannot resolve --root")?;
@@ -383,13 +385,16 @@ impl Exec {
         if console {
             args.push("--console".into());
         }
-        if let Some(path) = restore {
+        if let Some((path, eager)) = restore {
             args.extend([
                 "--restore-fd".into(),
                 RESTORE_FD.to_string().into(),
                 "--restore-path".into(),
                 path.as_os_str().to_owned(),
             ]);
+            if eager {
+                args.push("--restore-eager".into());
+            }
         }
         args.push("--".into());
         args.push(id.into());

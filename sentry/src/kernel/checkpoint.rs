@@ -177,6 +177,7 @@ impl Kernel {
 mod tests {
     use crate::config::{Config, PlatformKind};
     use crate::kernel::task::ExitStatus;
+    use crate::sandbox::LoadMode;
     use std::time::{Duration, Instant};
 
     /// A shell that counts into a tmpfs file, with child processes and
@@ -184,21 +185,32 @@ mod tests {
     /// platform and memory file, and finishes with the right count.
     #[test]
     fn running_shell_survives_checkpoint_and_restore() {
-        shell_survives(PlatformKind::Ptrace, PlatformKind::Ptrace);
+        shell_survives(PlatformKind::Ptrace, PlatformKind::Ptrace, LoadMode::Lazy);
     }
 
     #[test]
     fn running_shell_survives_checkpoint_and_restore_on_systrap() {
-        shell_survives(PlatformKind::Systrap, PlatformKind::Systrap);
+        shell_survives(PlatformKind::Systrap, PlatformKind::Systrap, LoadMode::Lazy);
+    }
+
+    /// Pages loaded before anything runs, rather than lazily.
+    #[test]
+    fn running_shell_survives_an_eager_restore() {
+        shell_survives(
+            PlatformKind::Systrap,
+            PlatformKind::Systrap,
+            LoadMode::Eager,
+        );
+        shell_survives(PlatformKind::Ptrace, PlatformKind::Ptrace, LoadMode::Eager);
     }
 
     /// An image saved on one platform restores on the other.
     #[test]
     fn checkpoint_moves_between_platforms() {
-        shell_survives(PlatformKind::Ptrace, PlatformKind::Systrap);
+        shell_survives(PlatformKind::Ptrace, PlatformKind::Systrap, LoadMode::Lazy);
     }
 
-    fn shell_survives(from: PlatformKind, to: PlatformKind) {
+    fn shell_survives(from: PlatformKind, to: PlatformKind, mode: LoadMode) {
         let _one_platform = crate::sandbox::TEST_BOOT_LOCK
             .lock()
             .unwrap_or_else(|e| e.into_inner());
@@ -218,13 +230,13 @@ mod tests {
         assert!(done.is_none(), "the script ended before the checkpoint");
         k.quiesce().expect("quiesce");
         let dir = std::env::temp_dir().join(format!(
-            "runsc-ckpt-test-{}-{from:?}-{to:?}",
+            "runsc-ckpt-test-{}-{from:?}-{to:?}-{mode:?}",
             std::process::id()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         crate::state::save(&k, "test", &dir).expect("save");
         drop(k);
-        let mut k = crate::sandbox::restore(&dir, to).expect("restore");
+        let mut k = crate::sandbox::restore_with(&dir, to, mode).expect("restore");
         let status = k.run().expect("run after restore");
         std::fs::remove_dir_all(&dir).ok();
         assert_eq!(status, ExitStatus::Exited(7));

@@ -17,7 +17,14 @@ use crate::syscalls::{self, SysErr};
 pub enum RunError {
     #[error(transparent)]
     Platform(#[from] PlatformError),
+    /// Pages of a lazy restore could not be loaded: the application runs
+    /// already and cannot go back, so the sandbox ends.
+    #[error("{0}")]
+    PagesLost(String),
 }
+
+/// How often the loop looks for a failed lazy restore while it sleeps.
+const LAZY_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Host signals that `runsc` passes on to the sandbox's init, as gVisor
 /// does: a user's Ctrl-C or `kill` of the runtime reaches the application.
@@ -220,6 +227,18 @@ impl Kernel {
         self.run_loop(None, stop)
     }
 
+    /// Fails when pages of a lazy restore were lost (a bad checksum or a
+    /// read error): no task may run on with them.
+    fn check_pages(&mut self) -> Result<(), RunError> {
+        let Some(lazy) = self.host.as_ref().and_then(|h| h.mf.lazy()) else {
+            return Ok(());
+        };
+        match lazy.failure() {
+            Some(e) => Err(RunError::PagesLost(e)),
+            None => Ok(()),
+        }
+    }
+
     fn run_loop(
         &mut self,
         mut ctl: Option<&mut dyn Controller>,
@@ -232,10 +251,12 @@ impl Kernel {
                 return Ok(None);
             }
             self.vdso_tick();
+            self.check_pages()?;
             while !self.paused {
                 let Some(tid) = self.ready.pop_front() else {
                     break;
                 };
+                self.check_pages()?;
                 self.step(tid);
             }
             // Releases made where only the VFS was at hand may wake tasks.
@@ -276,6 +297,11 @@ impl Kernel {
             if let Some(s) = stop {
                 let left = s.saturating_duration_since(std::time::Instant::now());
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
+            // A lazy restore's loader may find a bad extent meanwhile.
+            if self.host().mf.has_pending() {
+                let cap = LAZY_CHECK_INTERVAL;
+                timeout = Some(timeout.map_or(cap, |t| t.min(cap)));
             }
             // The vDSO's time data needs refreshing now and then.
             if let Some(cap) = self.clock.tsc.max_sleep() {

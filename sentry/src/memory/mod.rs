@@ -10,14 +10,21 @@
 //! Concurrency: application threads write these pages while the sentry runs.
 //! The sentry therefore never forms Rust references into the mapping; every
 //! access is a raw copy (`read`, `write`, `copy`, `zero`).
+//!
+//! After a lazy restore ([`lazy`]) some ranges of the file are still in the
+//! checkpoint image: every accessor here loads the range it touches first,
+//! and `release` forgets what it frees, so callers need not know.
 
 mod alloc;
+pub mod lazy;
 pub mod object;
 
 pub use alloc::FrameAllocator;
 pub use object::{MemObjectId, MemObjects};
 
+use lazy::LazyPages;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 /// Size of a page.
 pub const PAGE_SIZE: u64 = 4096;
@@ -55,6 +62,9 @@ pub enum MemoryError {
 pub struct MemoryFile {
     fd: OwnedFd,
     base: *mut u8,
+    /// Pages still in a checkpoint image, after a lazy restore.
+    lazy: Option<Arc<LazyPages>>,
+    loaders: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl MemoryFile {
@@ -89,7 +99,67 @@ impl MemoryFile {
         Ok(MemoryFile {
             fd,
             base: base as *mut u8,
+            lazy: None,
+            loaders: Vec::new(),
         })
+    }
+
+    /// A second descriptor of the file (for page loaders).
+    pub fn dup_fd(&self) -> std::io::Result<OwnedFd> {
+        self.fd.try_clone()
+    }
+
+    /// Makes the pending extents of `lazy` part of this file: they are
+    /// loaded whenever something here touches them. No loader runs yet.
+    pub fn attach_lazy(&mut self, lazy: Arc<LazyPages>) {
+        self.lazy = Some(lazy);
+    }
+
+    /// Starts `n` threads that load the pending extents in the background.
+    pub fn start_loaders(&mut self, n: usize) {
+        if let Some(l) = &self.lazy {
+            if l.active() {
+                self.loaders = l.start_loaders(n);
+            }
+        }
+    }
+
+    /// The lazy restore's state, if this file came from one.
+    pub fn lazy(&self) -> Option<&Arc<LazyPages>> {
+        self.lazy.as_ref()
+    }
+
+    /// True while some pages are still in a checkpoint image.
+    pub fn has_pending(&self) -> bool {
+        self.lazy.as_ref().is_some_and(|l| l.active())
+    }
+
+    /// `[off, off+len)` split into runs (start, length, pending): what may
+    /// be mapped into a stub (loaded) and what must fault first.
+    pub fn pending_runs(&self, off: u64, len: u64) -> Vec<(u64, u64, bool)> {
+        match &self.lazy {
+            Some(l) => l.runs(off, len),
+            None => vec![(off, len, false)],
+        }
+    }
+
+    /// True once pages of a lazy restore could not be loaded.
+    pub fn pages_lost(&self) -> bool {
+        self.lazy.as_ref().is_some_and(|l| l.failed())
+    }
+
+    /// Loads whatever of `[off, off+len)` is still in the image.
+    pub fn ensure_loaded(&self, off: u64, len: u64) {
+        if let Some(l) = &self.lazy {
+            l.ensure(off, len);
+        }
+    }
+
+    /// Loads every pending page (before the file is read whole).
+    pub fn load_all(&self) {
+        if let Some(l) = &self.lazy {
+            l.load_all();
+        }
     }
 
     /// The host descriptor, for stubs to map from.
@@ -108,6 +178,7 @@ impl MemoryFile {
     /// Copies bytes at file offset `off` into `dst`.
     pub fn read(&self, off: u64, dst: &mut [u8]) {
         self.check(off, dst.len());
+        self.ensure_loaded(off, dst.len() as u64);
         // SAFETY: the range lies inside our live mapping (checked above); the
         // source may be written concurrently by the application, which a raw
         // byte copy tolerates.
@@ -123,6 +194,7 @@ impl MemoryFile {
     /// slice; the sentry itself does not write through `&self` meanwhile.
     pub fn frozen_bytes(&self, off: u64, len: usize) -> &[u8] {
         self.check(off, len);
+        self.ensure_loaded(off, len as u64);
         // SAFETY: the range lies inside our live mapping (checked above),
         // which lives as long as `self`; no task runs while the kernel is
         // quiesced, so nothing changes the bytes during the borrow.
@@ -132,6 +204,7 @@ impl MemoryFile {
     /// Copies `src` to file offset `off`.
     pub fn write(&self, off: u64, src: &[u8]) {
         self.check(off, src.len());
+        self.ensure_loaded(off, src.len() as u64);
         // SAFETY: as in `read`; the destination is inside our mapping.
         unsafe {
             std::ptr::copy_nonoverlapping(src.as_ptr(), self.base.add(off as usize), src.len())
@@ -142,6 +215,8 @@ impl MemoryFile {
     pub fn copy(&self, dst: u64, src: u64, len: usize) {
         self.check(dst, len);
         self.check(src, len);
+        self.ensure_loaded(dst, len as u64);
+        self.ensure_loaded(src, len as u64);
         // SAFETY: both ranges are inside our mapping.
         unsafe {
             std::ptr::copy(
@@ -155,6 +230,7 @@ impl MemoryFile {
     /// Fills a range with zeros.
     pub fn zero(&self, off: u64, len: usize) {
         self.check(off, len);
+        self.ensure_loaded(off, len as u64);
         // SAFETY: the range is inside our mapping.
         unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len) }
     }
@@ -162,6 +238,9 @@ impl MemoryFile {
     /// Gives the host pages of a range back; it reads as zeros afterwards.
     pub fn release(&self, off: u64, len: u64) {
         self.check(off, len as usize);
+        if let Some(l) = &self.lazy {
+            l.forget(off, len);
+        }
         // SAFETY: fallocate on our own descriptor; failure only means the
         // pages stay allocated, so the result is ignored after logging.
         let r = unsafe {
@@ -200,8 +279,10 @@ impl MemoryFile {
     }
 
     /// Ranges of the file that hold data on the host (`SEEK_DATA`), clipped
-    /// to `[0, limit)`.
+    /// to `[0, limit)`. Pages still in a checkpoint image are loaded first:
+    /// they hold data too.
     pub fn data_ranges(&self, limit: u64) -> Vec<(u64, u64)> {
+        self.load_all();
         let mut out = Vec::new();
         let mut pos: i64 = 0;
         while (pos as u64) < limit {
@@ -226,6 +307,12 @@ impl MemoryFile {
 
 impl Drop for MemoryFile {
     fn drop(&mut self) {
+        if let Some(l) = &self.lazy {
+            l.stop();
+        }
+        for t in self.loaders.drain(..) {
+            let _ = t.join();
+        }
         // SAFETY: unmapping exactly the mapping made in `new`.
         unsafe { libc::munmap(self.base as *mut libc::c_void, MEMORY_FILE_SIZE as usize) };
     }

@@ -107,8 +107,22 @@ impl MemoryManager {
             // thread that populated it first). Map it again.
             let (s, p) = self.pma_at(page).expect("present");
             let prot = host_prot(v, p);
-            let (len, frame) = (p.end - s, p.frame);
-            return h.platform.map(h.via, s, len, prot, frame).map_err(|e| {
+            let (mut start, mut len, mut frame) = (s, p.end - s, p.frame);
+            if h.mf.has_pending() {
+                // After a lazy restore the page may still be in the image:
+                // load its extent, then map the loaded run around it.
+                let at = frame + (page - s);
+                h.mf.ensure_loaded(at, PAGE_SIZE);
+                if let Some(&(run, n, _)) =
+                    h.mf.pending_runs(frame, len)
+                        .iter()
+                        .find(|&&(run, n, _)| run <= at && at < run + n)
+                {
+                    start += run - frame;
+                    (len, frame) = (n, run);
+                }
+            }
+            return self.host_map(h, start, len, prot, frame).map_err(|e| {
                 platform_err(e);
                 FaultResult::Oom
             });
@@ -191,7 +205,7 @@ impl MemoryManager {
         };
         let prot = host_prot(v, &pma);
         self.pmas.insert(lo, pma);
-        h.platform.map(h.via, lo, len, prot, frame).map_err(|e| {
+        self.host_map(h, lo, len, prot, frame).map_err(|e| {
             platform_err(e);
             FaultResult::Oom
         })
@@ -269,7 +283,7 @@ impl MemoryManager {
     fn map_range(&self, lo: u64, hi: u64, v: &Vma, h: &mut MmHost) -> Result<(), FaultResult> {
         for (s, e, frame, cow) in self.pmas_in(lo, hi) {
             let prot = host_prot(v, &Pma { end: e, frame, cow });
-            h.platform.map(h.via, s, e - s, prot, frame).map_err(|e| {
+            self.host_map(h, s, e - s, prot, frame).map_err(|e| {
                 platform_err(e);
                 FaultResult::Oom
             })?;
@@ -324,7 +338,13 @@ impl MemoryManager {
         } else {
             p.cow = false;
             let prot = host_prot(&v, p);
-            h.platform.protect(h.via, page, PAGE_SIZE, prot)
+            let frame = p.frame;
+            // With holes (lazy restore) the page may be unmapped, its frame
+            // still in the image: loaded here, mapped by `host_protect`.
+            if self.host_holes.get() {
+                h.mf.ensure_loaded(frame, PAGE_SIZE);
+            }
+            self.host_protect(h, page, PAGE_SIZE, prot, frame)
         }
         .map_err(|e| {
             platform_err(e);

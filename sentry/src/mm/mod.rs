@@ -167,6 +167,57 @@ pub struct MemoryManager {
     /// Host address space; rebuilt on restore.
     #[serde(skip)]
     pub host: Option<AddressSpaceId>,
+    /// Some pmas were left unmapped in the host address space because
+    /// their frames were still in a checkpoint image (lazy restore): the
+    /// host mappings are a subset of the pmas, so protection changes
+    /// remap instead of `mprotect`, which fails on holes.
+    #[serde(skip)]
+    pub host_holes: std::cell::Cell<bool>,
+}
+
+impl MemoryManager {
+    /// Maps `len` bytes of frames from `frame` at `addr` into the stub,
+    /// except frames still in a checkpoint image: those stay unmapped, so
+    /// that the application faults on them and they are loaded first.
+    pub(crate) fn host_map(
+        &self,
+        h: &mut MmHost,
+        addr: u64,
+        len: u64,
+        prot: i32,
+        frame: u64,
+    ) -> Result<(), PlatformError> {
+        if !h.mf.has_pending() {
+            return h.platform.map(h.via, addr, len, prot, frame);
+        }
+        for (start, n, pending) in h.mf.pending_runs(frame, len) {
+            if pending {
+                self.host_holes.set(true);
+            } else {
+                h.platform
+                    .map(h.via, addr + (start - frame), n, prot, start)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes the host protection of `[addr, addr+len)`, mapped from
+    /// `frame`. Where the host mappings may have holes (see
+    /// [`MemoryManager::host_map`]), the range is mapped again with the
+    /// new protection instead.
+    pub(crate) fn host_protect(
+        &self,
+        h: &mut MmHost,
+        addr: u64,
+        len: u64,
+        prot: i32,
+        frame: u64,
+    ) -> Result<(), PlatformError> {
+        if !self.host_holes.get() {
+            return h.platform.protect(h.via, addr, len, prot);
+        }
+        self.host_map(h, addr, len, prot, frame)
+    }
 }
 
 fn platform_err(e: PlatformError) -> Errno {
@@ -368,8 +419,7 @@ impl MemoryManager {
     pub fn map_all(&self, h: &mut MmHost) -> Result<(), Errno> {
         for (&s, p) in &self.pmas {
             let (_, v) = self.vma_at(s).expect("pma inside a vma");
-            h.platform
-                .map(h.via, s, p.end - s, host_prot(v, p), p.frame)
+            self.host_map(h, s, p.end - s, host_prot(v, p), p.frame)
                 .map_err(platform_err)?;
         }
         Ok(())
@@ -384,6 +434,7 @@ impl MemoryManager {
             pmas: BTreeMap::new(),
             users: 0,
             host: None,
+            host_holes: std::cell::Cell::new(false),
             ..self.clone()
         };
         for (&s, v) in &self.vmas {
@@ -411,13 +462,13 @@ impl MemoryManager {
             if !v.shared {
                 let was_writable = host_prot(&v, p) & libc::PROT_WRITE != 0;
                 p.cow = true;
+                let p = p.clone();
                 if was_writable && self.host.is_some() {
-                    h.platform
-                        .protect(h.via, s, p.end - s, host_prot(&v, p))
+                    self.host_protect(h, s, p.end - s, host_prot(&v, &p), p.frame)
                         .map_err(platform_err)?;
                 }
             }
-            child.pmas.insert(s, p.clone());
+            child.pmas.insert(s, self.pmas[&s].clone());
         }
         Ok(child)
     }

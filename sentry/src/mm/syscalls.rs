@@ -145,8 +145,7 @@ impl MemoryManager {
             let (_, v) = self.vma_at(s).expect("pma inside a vma");
             let p = host_prot(v, &Pma { end: e, frame, cow });
             if self.host.is_some() {
-                h.platform
-                    .protect(h.via, s, e - s, p)
+                self.host_protect(h, s, e - s, p, frame)
                     .map_err(platform_err)?;
             }
         }
@@ -311,8 +310,7 @@ impl MemoryManager {
         }
         let nv = self.vmas.get(&dest).expect("just inserted").clone();
         for (nk, np) in &moved {
-            h.platform
-                .map(h.via, *nk, np.end - nk, host_prot(&nv, np), np.frame)
+            self.host_map(h, *nk, np.end - nk, host_prot(&nv, np), np.frame)
                 .map_err(platform_err)?;
         }
         // Remove the old range: its pmas are gone already, so only the VMA

@@ -102,7 +102,16 @@ impl MemoryManager {
             self.populate(page, write, h)?;
         }
         let (s, p) = self.pma_at(page).ok_or(Errno::EFAULT)?;
-        Ok(p.frame + (addr - s))
+        let frame = p.frame + (addr - s);
+        if h.mf.has_pending() {
+            // After a lazy restore: a page that cannot be loaded is never
+            // passed on (the kernel's loop ends the sandbox next).
+            h.mf.ensure_loaded(page_down(frame), PAGE_SIZE);
+            if h.mf.pages_lost() {
+                return Err(Errno::EFAULT);
+            }
+        }
+        Ok(frame)
     }
 
     /// Copies application memory at `addr` into `buf`.

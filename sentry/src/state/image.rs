@@ -67,11 +67,15 @@
 //!
 //! # Writing and reading
 //!
-//! [`write()`] writes under a temporary name in the image directory, syncs,
-//! and renames to `checkpoint.img`, so a failed checkpoint leaves no partial
+//! [`write()`] writes under a temporary name in the image directory and
+//! renames it to `checkpoint.img`, so a failed checkpoint leaves no partial
 //! image under the real name (a failed write removes its temporary file; a
 //! writer killed outright leaves a hidden `.checkpoint.img.<pid>-<n>.tmp`,
-//! never a `checkpoint.img`). Then it writes `inventory.img`, the small file
+//! never a `checkpoint.img`). It does not `fsync` (neither do runc with
+//! CRIU nor gVisor): syncing a gigabyte costs more than writing it, and
+//! what a host crash could leave behind, a file whose tail never reached
+//! the disk, is no danger: every section has a checksum, so such an image
+//! is refused as truncated or corrupted, never misread. Then it writes `inventory.img`, the small file
 //! podman looks for before it restores, saying what produced the image.
 //! The writer reads each page of the memory file once: pages go to the file
 //! as they are found non-zero, and the map, whose size is known only then,
@@ -90,7 +94,7 @@ mod write;
 mod tests;
 
 pub use super::meta::{KernelSummary, MemorySummary, Meta, Section, Sections, Span};
-pub use read::{check_for_restore, read, read_header, verify, Extent, Image, PageMap};
+pub use read::{check_for_restore, read, read_header, verify, Extent, Image, LoadMode, PageMap};
 pub use write::{write, write_to, ImageStats, PendingImage};
 
 use super::meta::ARCHITECTURE;

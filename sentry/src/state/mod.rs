@@ -85,15 +85,16 @@ pub fn load(path: &Path, mf: &MemoryFile) -> Result<(Meta, Kernel), ImageError> 
 }
 
 /// [`load`] from an image already open as `file` (a descriptor handed to
-/// a sandbox); `path` names it in errors. On an error `mf` may hold some
+/// a sandbox), in `mode`; `path` names it in errors. On an error `mf` may hold some
 /// pages: it must be a fresh memory file that the caller then drops.
 pub fn load_file(
     file: std::fs::File,
     path: &Path,
-    mf: &MemoryFile,
+    mf: &mut MemoryFile,
+    mode: image::LoadMode,
 ) -> Result<(Meta, Kernel), ImageError> {
     let image = image::Image::from_file(file, path.to_path_buf())?;
-    image::read::load_kernel(image, mf)
+    image::read::load_kernel_with(image, mf, mode)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::{
     PREAMBLE_LEN,
 };
 use crate::kernel::Kernel;
+use crate::memory::lazy::{LazyPages, PageSource, PendingExtent, PendingMap};
 use crate::memory::{page_up, MemoryFile, MEMORY_FILE_SIZE, PAGE_SIZE};
 use crate::state::crc::{combine, crc32c, Crc32c};
 use crate::state::meta::ARCHITECTURE;
@@ -721,6 +722,46 @@ pub(crate) fn read_with(
     Ok((v.image.meta, v.state))
 }
 
+/// How a restore brings the saved pages into the memory file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoadMode {
+    /// Every extent is copied and checked before anything runs.
+    Eager,
+    /// Extents stay in the image and are loaded on first use or in the
+    /// background ([`crate::memory::lazy`]); each is checked as it loads.
+    #[default]
+    Lazy,
+}
+
+impl Image {
+    /// Registers every extent of `map` with `mf` as pending, to be read
+    /// from this image on demand.
+    pub fn attach_lazy(&self, map: &PageMap, mf: &mut MemoryFile) -> Result<(), ImageError> {
+        let mut pending = PendingMap::default();
+        for e in &map.extents {
+            pending.insert(
+                e.frame,
+                PendingExtent {
+                    pages: e.pages,
+                    file_offset: e.file_offset,
+                    checksum: e.checksum,
+                },
+            );
+        }
+        let load_err = |source| ImageError::Load {
+            path: self.path.clone(),
+            source,
+        };
+        let source = PageSource {
+            image: self.file.try_clone().map_err(load_err)?,
+            path: self.path.clone(),
+            memory: mf.dup_fd().map_err(load_err)?,
+        };
+        mf.attach_lazy(LazyPages::new(pending, source));
+        Ok(())
+    }
+}
+
 /// Like [`read`], keeping the decoded kernel.
 pub(crate) fn read_kernel(path: &Path, mf: &MemoryFile) -> Result<(Meta, Kernel), ImageError> {
     load_kernel(Image::open(path)?, mf)
@@ -736,5 +777,24 @@ pub(crate) fn load_kernel(image: Image, mf: &MemoryFile) -> Result<(Meta, Kernel
     drop(state);
     let map = image.read_map()?;
     image.load_pages(&map, mf)?;
+    Ok((image.meta, kernel))
+}
+
+/// [`load_kernel`] in `mode`: lazily, the header, state and memory map are
+/// checked as before, but the pages stay in the image, registered with
+/// `mf` as pending, each checked when it is loaded.
+pub(crate) fn load_kernel_with(
+    image: Image,
+    mf: &mut MemoryFile,
+    mode: LoadMode,
+) -> Result<(Meta, Kernel), ImageError> {
+    if mode == LoadMode::Eager {
+        return load_kernel(image, mf);
+    }
+    let state = image.read_state()?;
+    let kernel = decode_kernel(&image, &state)?;
+    drop(state);
+    let map = image.read_map()?;
+    image.attach_lazy(&map, mf)?;
     Ok((image.meta, kernel))
 }

@@ -6,7 +6,6 @@ use super::write::{write_through, Sink};
 use super::*;
 use crate::memory::{MemoryFile, PAGE_SIZE};
 use crate::state::crc::crc32c;
-use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -602,14 +601,15 @@ fn state_from_another_kernel_version_or_not_decodable_is_refused() {
 /// A sink that fails with "no space left" once `budget` bytes are written.
 struct FailAfter {
     file: File,
-    budget: Cell<u64>,
+    budget: std::sync::atomic::AtomicU64,
 }
 
 impl Sink for FailAfter {
     fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
-        let n = (buf.len() as u64).min(self.budget.get());
+        let left = self.budget.load(Ordering::Relaxed);
+        let n = (buf.len() as u64).min(left);
         self.file.write_all_at(&buf[..n as usize], off)?;
-        self.budget.set(self.budget.get() - n);
+        self.budget.store(left - n, Ordering::Relaxed);
         if n < buf.len() as u64 {
             return Err(io::Error::from_raw_os_error(libc::ENOSPC));
         }
@@ -627,7 +627,7 @@ fn a_write_that_fails_halfway_leaves_no_image_and_keeps_the_old_one() {
     let layout = fill(&mf);
     let failing = |file| FailAfter {
         file,
-        budget: Cell::new(100 * P),
+        budget: std::sync::atomic::AtomicU64::new(100 * P),
     };
 
     // In an empty directory: nothing at all is left behind.

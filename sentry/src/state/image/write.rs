@@ -1,11 +1,15 @@
 //! Writing an image: under a temporary name, each page of the memory file
-//! read once, the header last, then synced and renamed into place.
+//! read once, the header last, then renamed into place (not synced: see
+//! the format's documentation).
 //!
 //! The pages go from the memory file's mapping straight into the image
 //! (one `pwrite` per run of non-zero pages, up to [`CHUNK`]), with no
 //! buffer in between: each page is looked at once for zeros and for its
 //! checksum while it is in cache, and copied once, by the host, into the
-//! image.
+//! image. Two threads share the work: the caller's looks at the pages
+//! (zeros, checksums, extents; it decides where each run goes in the
+//! image), a writer thread copies the runs it is handed into the file, so
+//! that looking and copying overlap.
 
 use super::{
     checksum_text, Header, ImageError, MemorySummary, Meta, Section, Sections, Span, FORMAT_MAJOR,
@@ -38,7 +42,8 @@ pub struct ImageStats {
 }
 
 /// Where the bytes of an image go: a file, or in tests one that fails.
-pub(crate) trait Sink {
+/// Written from a second thread too.
+pub(crate) trait Sink: Sync {
     fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()>;
     fn set_len(&self, len: u64) -> io::Result<()>;
 }
@@ -96,18 +101,18 @@ impl PendingImage {
         self.dir.join(IMAGE_FILE)
     }
 
-    /// Syncs the image, renames it to `checkpoint.img` (replacing an older
-    /// one), syncs the directory, and writes `inventory.img` for `meta`.
+    /// Renames the image to `checkpoint.img` (replacing an older one) and
+    /// writes `inventory.img` for `meta`. Nothing is synced: a reader
+    /// sees the whole new image or the old one, and one torn by a host
+    /// crash fails its checksums.
     pub fn commit(mut self, meta: &Meta) -> Result<PathBuf, ImageError> {
         let path = self.path();
         let err = |source| ImageError::Write {
             path: path.clone(),
             source,
         };
-        self.file.sync_all().map_err(err)?;
         std::fs::rename(&self.temp, &path).map_err(err)?;
         self.committed = true;
-        sync_dir(&self.dir).map_err(err)?;
         write_inventory(&self.dir, meta)?;
         Ok(path)
     }
@@ -138,10 +143,6 @@ fn new_file(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 /// Writes `inventory.img`: podman restores only from a directory that holds
 /// one (CRIU names its image index so). Ours is text saying what the
 /// directory really holds.
@@ -161,12 +162,8 @@ fn write_inventory(dir: &Path, meta: &Meta) -> Result<(), ImageError> {
     );
     let temp = temp_name(dir, INVENTORY_FILE);
     let result = new_file(&temp)
-        .and_then(|f| {
-            f.write_all_at(text.as_bytes(), 0)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&temp, &path))
-        .and_then(|()| sync_dir(dir));
+        .and_then(|f| f.write_all_at(text.as_bytes(), 0))
+        .and_then(|()| std::fs::rename(&temp, &path));
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
@@ -175,7 +172,7 @@ fn write_inventory(dir: &Path, meta: &Meta) -> Result<(), ImageError> {
 
 /// Writes an image of `state` and of the memory file's pages below `limit`
 /// into directory `dir` as `checkpoint.img`, replacing any older image only
-/// once the new one is complete and synced, and writes `inventory.img`.
+/// once the new one is complete, and writes `inventory.img`.
 ///
 /// `meta` comes from [`Meta::new`]; the layout fields are filled here.
 /// The memory file must not change meanwhile (the tasks are stopped).
@@ -310,19 +307,7 @@ fn write_image<S: Sink>(
     let state_end = header_len + state.len() as u64;
     let pages_offset = align_page(state_end);
 
-    let mut pages = PageWriter::new(sink, pages_offset);
-    let mut scanned_to = 0u64;
-    for (start, end) in mf.data_ranges(limit) {
-        let mut off = page_down(start).max(scanned_to);
-        let end = align_page(end).min(limit);
-        while off < end {
-            let n = (end - off).min(CHUNK) as usize;
-            pages.feed(off, mf.frozen_bytes(off, n)).map_err(err)?;
-            off += n as u64;
-        }
-        scanned_to = scanned_to.max(end);
-    }
-    pages.close_extent();
+    let pages = write_pages(sink, pages_offset, mf, limit).map_err(err)?;
 
     let mut map = Vec::with_capacity(pages.extents.len() * MAP_ENTRY_LEN as usize);
     for &(frame, count, crc) in &pages.extents {
@@ -402,6 +387,52 @@ fn write_image<S: Sink>(
     Ok((stats, meta))
 }
 
+/// Runs of pages queued for the writer thread at most.
+const QUEUED_RUNS: usize = 8;
+
+/// Writes the non-zero pages of `mf` below `limit` into the pages section
+/// at `base`: this thread scans, a writer thread copies (see the module
+/// documentation). Returns the scan's results.
+fn write_pages<'m, S: Sink>(
+    sink: &S,
+    base: u64,
+    mf: &'m MemoryFile,
+    limit: u64,
+) -> io::Result<PageWriter<'m>> {
+    std::thread::scope(|scope| {
+        let (queue, runs) = std::sync::mpsc::sync_channel::<(&'m [u8], u64)>(QUEUED_RUNS);
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for (run, at) in runs {
+                sink.write_at(run, at)?;
+            }
+            Ok(())
+        });
+        let mut pages = PageWriter::new(queue, base);
+        let scanned = (|| {
+            let mut scanned_to = 0u64;
+            for (start, end) in mf.data_ranges(limit) {
+                let mut off = page_down(start).max(scanned_to);
+                let end = align_page(end).min(limit);
+                while off < end {
+                    let n = (end - off).min(CHUNK) as usize;
+                    pages.feed(off, mf.frozen_bytes(off, n))?;
+                    off += n as u64;
+                }
+                scanned_to = scanned_to.max(end);
+            }
+            pages.close_extent();
+            Ok(())
+        })();
+        // Ends the writer's loop once it has written what is queued.
+        pages.queue = None;
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the image writer thread panicked")));
+        // The writer's own error first: a scan stopped by it says less.
+        written.and(scanned).map(|()| pages)
+    })
+}
+
 /// A page of zeros to compare pages with.
 static ZERO_PAGE: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
 
@@ -420,10 +451,12 @@ struct OpenExtent {
     crc: Crc32c,
 }
 
-/// Writes the non-zero pages of the memory file densely into the pages
-/// section and records the extents they form.
-struct PageWriter<'a, S: Sink> {
-    sink: &'a S,
+/// Lays out the non-zero pages of the memory file densely in the pages
+/// section, queues them for the writer thread, and records the extents
+/// they form.
+struct PageWriter<'m> {
+    /// To the writer thread: a run of pages and where it goes in the image.
+    queue: Option<std::sync::mpsc::SyncSender<(&'m [u8], u64)>>,
     /// File offset of the pages section.
     base: u64,
     /// Bytes of pages written so far.
@@ -437,10 +470,10 @@ struct PageWriter<'a, S: Sink> {
     zero: u64,
 }
 
-impl<'a, S: Sink> PageWriter<'a, S> {
-    fn new(sink: &'a S, base: u64) -> Self {
+impl<'m> PageWriter<'m> {
+    fn new(queue: std::sync::mpsc::SyncSender<(&'m [u8], u64)>, base: u64) -> Self {
         PageWriter {
-            sink,
+            queue: Some(queue),
             base,
             written: 0,
             extents: Vec::new(),
@@ -453,7 +486,7 @@ impl<'a, S: Sink> PageWriter<'a, S> {
 
     /// Takes the pages of `data`, which starts at memory file offset
     /// `frame`; zero pages are counted and left out.
-    fn feed(&mut self, frame: u64, data: &[u8]) -> io::Result<()> {
+    fn feed(&mut self, frame: u64, data: &'m [u8]) -> io::Result<()> {
         let page = PAGE_SIZE as usize;
         let mut run_start: Option<usize> = None;
         for (i, bytes) in data.chunks_exact(page).enumerate() {
@@ -475,9 +508,14 @@ impl<'a, S: Sink> PageWriter<'a, S> {
         Ok(())
     }
 
-    /// Writes a run of non-zero pages at the end of the section.
-    fn emit(&mut self, run: &[u8]) -> io::Result<()> {
-        self.sink.write_at(run, self.base + self.written)?;
+    /// Queues a run of non-zero pages for the end of the section.
+    fn emit(&mut self, run: &'m [u8]) -> io::Result<()> {
+        let stopped = || io::Error::other("the image writer thread stopped");
+        self.queue
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send((run, self.base + self.written))
+            .map_err(|_| stopped())?;
         self.written += run.len() as u64;
         Ok(())
     }

@@ -1,0 +1,622 @@
+//! Lazy restore: ranges of the memory file whose contents are still in a
+//! checkpoint image ("pending extents"), loaded in the background while the
+//! restored application runs.
+//!
+//! A restore registers every saved extent of the image here instead of
+//! copying it: the application starts at once. Loader threads then stream
+//! the extents in order (read from the image, check the extent's CRC32C,
+//! write into the memory file), and whoever needs an extent before the
+//! loaders reach it loads it on the spot: the memory file's own accessors
+//! (every sentry read or write of application memory) and the address
+//! space code, which maps a pending range into a stub only once it is
+//! loaded, so that an application access to it faults into the sentry.
+//!
+//! Each extent is loaded once: its record is marked `loading` under the lock
+//! by the thread that loads it, and others that need it wait on a condition
+//! variable until it is gone from the map. Freeing frames drops the records
+//! they cover whole (nothing needs their data any more) and loads those
+//! they cover in part.
+//!
+//! A checksum mismatch cannot be undone (the application runs already):
+//! the extent is left as zeros, its record dropped, and the failure kept
+//! for the kernel's loop, which ends the sandbox with it
+//! ([`LazyPages::failure`]).
+
+use super::PAGE_SIZE;
+use crate::state::crc::crc32c;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::ErrorKind;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Background loader threads of a lazy restore.
+pub const LOADER_THREADS: usize = 1;
+
+/// One extent still in the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingExtent {
+    /// Pages it covers, from its frame (the map's key).
+    pub pages: u32,
+    /// Where its bytes are in the image.
+    pub file_offset: u64,
+    /// CRC32C of its bytes.
+    pub checksum: u32,
+}
+
+impl PendingExtent {
+    fn len(&self) -> u64 {
+        u64::from(self.pages) * PAGE_SIZE
+    }
+}
+
+/// A record of the map: the extent and whether a thread is loading it.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    extent: PendingExtent,
+    loading: bool,
+}
+
+/// The pending extents by frame offset, sorted and disjoint. Pure
+/// bookkeeping, separate from the threads and files so it can be tested
+/// alone.
+#[derive(Debug, Default)]
+pub struct PendingMap {
+    records: BTreeMap<u64, Record>,
+    /// Bytes still pending.
+    bytes: u64,
+}
+
+impl PendingMap {
+    /// Adds an extent at `frame`; extents must not overlap.
+    pub fn insert(&mut self, frame: u64, extent: PendingExtent) {
+        debug_assert!(self.overlapping(frame, extent.len()).is_none());
+        self.bytes += extent.len();
+        self.records.insert(
+            frame,
+            Record {
+                extent,
+                loading: false,
+            },
+        );
+    }
+
+    /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Bytes still pending.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The first extent (lowest frame) overlapping `[off, off+len)`, as
+    /// (frame, extent, loading).
+    fn overlapping(&self, off: u64, len: u64) -> Option<(u64, PendingExtent, bool)> {
+        let end = off.saturating_add(len);
+        // The extent that starts below `off` may reach into the range.
+        let below = self
+            .records
+            .range(..off)
+            .next_back()
+            .filter(|(&f, r)| f + r.extent.len() > off);
+        below
+            .or_else(|| self.records.range(off..end).next())
+            .map(|(&f, r)| (f, r.extent, r.loading))
+    }
+
+    /// True if any byte of `[off, off+len)` is pending.
+    pub fn any_pending(&self, off: u64, len: u64) -> bool {
+        self.overlapping(off, len).is_some()
+    }
+
+    /// Splits `[off, off+len)` into runs, each (start, length, pending),
+    /// in order.
+    pub fn runs(&self, off: u64, len: u64) -> Vec<(u64, u64, bool)> {
+        let end = off + len;
+        let mut out: Vec<(u64, u64, bool)> = Vec::new();
+        let mut push = |s: u64, e: u64, pending: bool| {
+            if s >= e {
+                return;
+            }
+            match out.last_mut() {
+                Some((ls, ll, lp)) if *lp == pending && *ls + *ll == s => *ll += e - s,
+                _ => out.push((s, e - s, pending)),
+            }
+        };
+        let mut pos = off;
+        let first = self
+            .records
+            .range(..off)
+            .next_back()
+            .map(|(&f, _)| f)
+            .unwrap_or(off);
+        for (&f, r) in self.records.range(first..end) {
+            let (s, e) = (f.max(off), (f + r.extent.len()).min(end));
+            if e <= pos {
+                continue;
+            }
+            push(pos, s, false);
+            push(s.max(pos), e, true);
+            pos = e;
+        }
+        push(pos, end, false);
+        out
+    }
+
+    /// The first extent at or after `from` that no thread loads yet.
+    fn next_idle(&self, from: u64) -> Option<(u64, PendingExtent)> {
+        self.records
+            .range(from..)
+            .chain(self.records.range(..from))
+            .find(|(_, r)| !r.loading)
+            .map(|(&f, r)| (f, r.extent))
+    }
+
+    fn set_loading(&mut self, frame: u64) {
+        if let Some(r) = self.records.get_mut(&frame) {
+            r.loading = true;
+        }
+    }
+
+    /// Drops the record at `frame`.
+    fn remove(&mut self, frame: u64) {
+        if let Some(r) = self.records.remove(&frame) {
+            self.bytes -= r.extent.len();
+        }
+    }
+}
+
+/// Where pending extents come from: the image, and the memory file they
+/// go into (a descriptor of its own, so loaders need not borrow the
+/// sentry's mapping).
+#[derive(Debug)]
+pub struct PageSource {
+    pub image: File,
+    /// The image's path, for errors.
+    pub path: PathBuf,
+    pub memory: OwnedFd,
+}
+
+/// Progress of a lazy restore, for logs and benchmarks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadProgress {
+    /// Bytes the image held when the restore started.
+    pub total: u64,
+    /// Bytes loaded on demand (faults and sentry accesses) so far.
+    pub on_demand: u64,
+    /// When everything was loaded, measured from the start.
+    pub done_after: Option<Duration>,
+}
+
+/// The shared state of a lazy restore.
+#[derive(Debug)]
+pub struct LazyPages {
+    map: Mutex<State>,
+    /// Signalled whenever a record leaves the map.
+    changed: Condvar,
+    /// False once nothing is pending: the memory file's fast path.
+    active: AtomicBool,
+    /// Set when the memory file goes away: loaders stop.
+    stop: AtomicBool,
+    /// Set with the first failure: the kernel's loop checks it each step.
+    failed: AtomicBool,
+    source: PageSource,
+    started: Instant,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    pending: PendingMap,
+    /// Where the loaders go on from.
+    cursor: u64,
+    failure: Option<String>,
+    progress: LoadProgress,
+}
+
+impl LazyPages {
+    /// Lazy pages for `pending`, read from `source`.
+    pub fn new(pending: PendingMap, source: PageSource) -> Arc<LazyPages> {
+        let active = !pending.is_empty();
+        let progress = LoadProgress {
+            total: pending.bytes(),
+            ..LoadProgress::default()
+        };
+        Arc::new(LazyPages {
+            map: Mutex::new(State {
+                pending,
+                progress,
+                ..State::default()
+            }),
+            changed: Condvar::new(),
+            active: AtomicBool::new(active),
+            stop: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            source,
+            started: Instant::now(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True while any extent is pending.
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// True once an extent could not be loaded.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// The first checksum or read failure, if one happened.
+    pub fn failure(&self) -> Option<String> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.lock().failure.clone()
+    }
+
+    pub fn progress(&self) -> LoadProgress {
+        self.lock().progress
+    }
+
+    /// Runs of `[off, off+len)` as (start, length, pending).
+    pub fn runs(&self, off: u64, len: u64) -> Vec<(u64, u64, bool)> {
+        if !self.active() {
+            return vec![(off, len, false)];
+        }
+        self.lock().pending.runs(off, len)
+    }
+
+    /// Makes every byte of `[off, off+len)` loaded (or failed), loading
+    /// what is pending in the calling thread.
+    pub fn ensure(&self, off: u64, len: u64) {
+        if !self.active() {
+            return;
+        }
+        let mut st = self.lock();
+        while let Some((frame, extent, loading)) = st.pending.overlapping(off, len) {
+            if loading {
+                st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            st.pending.set_loading(frame);
+            drop(st);
+            let result = self.load(frame, &extent);
+            st = self.lock();
+            st.progress.on_demand += extent.len();
+            self.finish(&mut st, frame, result);
+        }
+    }
+
+    /// Drops the records of `[off, off+len)`, whose frames are being
+    /// freed: those covered whole are forgotten, the others loaded.
+    pub fn forget(&self, off: u64, len: u64) {
+        if !self.active() {
+            return;
+        }
+        let mut st = self.lock();
+        while let Some((frame, extent, loading)) = st.pending.overlapping(off, len) {
+            if loading {
+                st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            if frame >= off && frame + extent.len() <= off + len {
+                st.pending.remove(frame);
+                self.after_remove(&mut st);
+                continue;
+            }
+            st.pending.set_loading(frame);
+            drop(st);
+            let result = self.load(frame, &extent);
+            st = self.lock();
+            self.finish(&mut st, frame, result);
+        }
+    }
+
+    /// Waits until nothing is pending (loading what is left in the calling
+    /// thread too): before a checkpoint reads the memory file whole.
+    pub fn load_all(&self) {
+        self.ensure(0, super::MEMORY_FILE_SIZE);
+    }
+
+    /// Records the outcome of loading the extent at `frame`.
+    fn finish(&self, st: &mut State, frame: u64, result: Result<(), String>) {
+        if let Err(e) = result {
+            tracing::error!("{e}");
+            st.failure.get_or_insert(e);
+            self.failed.store(true, Ordering::Release);
+        }
+        st.pending.remove(frame);
+        self.after_remove(st);
+    }
+
+    fn after_remove(&self, st: &mut State) {
+        if st.pending.is_empty() {
+            self.active.store(false, Ordering::Release);
+            if st.progress.done_after.is_none() {
+                let took = self.started.elapsed();
+                st.progress.done_after = Some(took);
+                tracing::info!(
+                    "lazy restore: {} MB loaded in {:?} ({} MB on demand)",
+                    st.progress.total >> 20,
+                    took,
+                    st.progress.on_demand >> 20
+                );
+            }
+        }
+        self.changed.notify_all();
+    }
+
+    /// Reads the extent at `frame`, checks it, and writes it into the
+    /// memory file; a bad extent is not written.
+    fn load(&self, frame: u64, extent: &PendingExtent) -> Result<(), String> {
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let len = extent.len() as usize;
+            if buf.len() < len {
+                buf.resize(len, 0);
+            }
+            let data = &mut buf[..len];
+            let path = self.source.path.display();
+            self.source
+                .image
+                .read_exact_at(data, extent.file_offset)
+                .map_err(|e| {
+                    format!(
+                        "lazy restore: reading the {} pages at offset {} of checkpoint image {path} failed: {e}",
+                        extent.pages, extent.file_offset
+                    )
+                })?;
+            if crc32c(data) != extent.checksum {
+                return Err(format!(
+                    "lazy restore: checkpoint image {path} is corrupted: checksum mismatch in the {} pages at offset {} (frame {frame:#x}); the sandbox cannot go on",
+                    extent.pages, extent.file_offset
+                ));
+            }
+            write_all_at(&self.source.memory, data, frame).map_err(|e| {
+                format!("lazy restore: writing pages of {path} into the memory file failed: {e}")
+            })
+        })
+    }
+
+    /// The loader threads' loop: the next idle extent after the cursor,
+    /// until nothing is left, a failure happened, or the memory file goes.
+    fn run_loader(self: Arc<Self>) {
+        loop {
+            if self.stop.load(Ordering::Acquire) {
+                return;
+            }
+            let mut st = self.lock();
+            if st.failure.is_some() {
+                return;
+            }
+            let Some((frame, extent)) = st.pending.next_idle(st.cursor) else {
+                return;
+            };
+            st.pending.set_loading(frame);
+            st.cursor = frame + extent.len();
+            drop(st);
+            let result = self.load(frame, &extent);
+            let mut st = self.lock();
+            self.finish(&mut st, frame, result);
+        }
+    }
+
+    /// Starts `n` loader threads.
+    pub fn start_loaders(self: &Arc<Self>, n: usize) -> Vec<std::thread::JoinHandle<()>> {
+        (0..n)
+            .filter_map(|i| {
+                let me = Arc::clone(self);
+                std::thread::Builder::new()
+                    .name(format!("page-loader-{i}"))
+                    .spawn(move || me.run_loader())
+                    .map_err(|e| tracing::warn!("cannot start a page loader thread: {e}"))
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// Tells the loaders to stop after the extent they are at.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+fn write_all_at(fd: &OwnedFd, data: &[u8], off: u64) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < data.len() {
+        match nix::sys::uio::pwrite(fd, &data[done..], (off + done as u64) as libc::off_t) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const P: u64 = PAGE_SIZE;
+
+    fn ext(pages: u32) -> PendingExtent {
+        PendingExtent {
+            pages,
+            file_offset: 0,
+            checksum: 0,
+        }
+    }
+
+    #[test]
+    fn runs_split_loaded_and_pending() {
+        let mut m = PendingMap::default();
+        m.insert(2 * P, ext(2));
+        m.insert(4 * P, ext(1));
+        m.insert(8 * P, ext(3));
+        assert_eq!(m.bytes(), 6 * P);
+        assert_eq!(
+            m.runs(0, 12 * P),
+            vec![
+                (0, 2 * P, false),
+                (2 * P, 3 * P, true),
+                (5 * P, 3 * P, false),
+                (8 * P, 3 * P, true),
+                (11 * P, P, false),
+            ]
+        );
+        // Starting and ending inside extents.
+        assert_eq!(
+            m.runs(3 * P, 6 * P),
+            vec![
+                (3 * P, 2 * P, true),
+                (5 * P, 3 * P, false),
+                (8 * P, P, true)
+            ]
+        );
+        assert_eq!(m.runs(5 * P, 2 * P), vec![(5 * P, 2 * P, false)]);
+        assert!(m.any_pending(9 * P, 1));
+        assert!(!m.any_pending(5 * P, 3 * P));
+        assert!(m.any_pending(7 * P, P + 1));
+    }
+
+    #[test]
+    fn overlapping_finds_the_extent_reaching_in_from_below() {
+        let mut m = PendingMap::default();
+        m.insert(0, ext(4));
+        m.insert(10 * P, ext(1));
+        assert_eq!(m.overlapping(3 * P, P).map(|o| o.0), Some(0));
+        assert_eq!(m.overlapping(4 * P, 6 * P).map(|o| o.0), None);
+        assert_eq!(m.overlapping(4 * P, 6 * P + 1).map(|o| o.0), Some(10 * P));
+        m.remove(0);
+        assert_eq!(m.bytes(), P);
+        assert_eq!(m.overlapping(0, 10 * P), None);
+    }
+
+    #[test]
+    fn next_idle_goes_round_from_the_cursor() {
+        let mut m = PendingMap::default();
+        m.insert(0, ext(1));
+        m.insert(4 * P, ext(1));
+        assert_eq!(m.next_idle(P).map(|n| n.0), Some(4 * P));
+        m.set_loading(4 * P);
+        assert_eq!(m.next_idle(P).map(|n| n.0), Some(0));
+        m.set_loading(0);
+        assert_eq!(m.next_idle(0), None);
+    }
+
+    /// An image file of three extents, one of them with a bad checksum.
+    fn lazy_over_image() -> (Arc<LazyPages>, super::super::MemoryFile, tempdir::Dir) {
+        let dir = tempdir::Dir::new();
+        let data: Vec<u8> = (0..3 * P as usize).map(|i| (i % 251) as u8 + 1).collect();
+        let path = dir.0.join("img");
+        std::fs::write(&path, &data).unwrap();
+        let mf = super::super::MemoryFile::new().unwrap();
+        let mut m = PendingMap::default();
+        let page = |i: usize| &data[i * P as usize..(i + 1) * P as usize];
+        m.insert(
+            10 * P,
+            PendingExtent {
+                pages: 2,
+                file_offset: 0,
+                checksum: crc32c(&data[..2 * P as usize]),
+            },
+        );
+        m.insert(
+            20 * P,
+            PendingExtent {
+                pages: 1,
+                file_offset: 2 * P,
+                checksum: crc32c(page(2)) ^ 1,
+            },
+        );
+        let source = PageSource {
+            image: File::open(&path).unwrap(),
+            path,
+            memory: mf.dup_fd().unwrap(),
+        };
+        (LazyPages::new(m, source), mf, dir)
+    }
+
+    mod tempdir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static N: AtomicU32 = AtomicU32::new(0);
+                let p = std::env::temp_dir().join(format!(
+                    "runsc-lazy-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn ensure_loads_on_demand_and_reports_a_bad_extent() {
+        let (lazy, mf, _dir) = lazy_over_image();
+        assert!(lazy.active());
+        lazy.ensure(11 * P, 10);
+        let mut b = [0u8; 4];
+        mf.read(11 * P, &mut b);
+        let byte = |i: u64| (i % 251) as u8 + 1;
+        assert_eq!(b, [byte(P), byte(P + 1), byte(P + 2), byte(P + 3)]);
+        assert_eq!(lazy.failure(), None);
+        assert!(lazy.active());
+        lazy.ensure(20 * P, P);
+        let failure = lazy.failure().expect("the bad extent is reported");
+        assert!(failure.contains("offset 8192"), "{failure}");
+        assert!(failure.contains("img"), "{failure}");
+        assert!(!lazy.active());
+        // The bad extent was not written.
+        mf.read(20 * P, &mut b);
+        assert_eq!(b, [0; 4]);
+    }
+
+    #[test]
+    fn forget_drops_whole_extents_and_loads_partial_ones() {
+        let (lazy, mf, _dir) = lazy_over_image();
+        lazy.forget(20 * P, P);
+        assert_eq!(lazy.failure(), None, "a forgotten extent is never read");
+        lazy.forget(10 * P, P);
+        assert!(!lazy.active());
+        let mut b = [0u8; 1];
+        mf.read(11 * P, &mut b);
+        assert_eq!(b[0], (P % 251) as u8 + 1);
+    }
+
+    #[test]
+    fn loaders_load_everything_once() {
+        let (lazy, mf, _dir) = lazy_over_image();
+        lazy.forget(20 * P, P);
+        for h in lazy.start_loaders(2) {
+            h.join().unwrap();
+        }
+        assert!(!lazy.active());
+        assert_eq!(lazy.progress().on_demand, 0);
+        assert!(lazy.progress().done_after.is_some());
+        let mut b = [0u8; 1];
+        mf.read(10 * P, &mut b);
+        assert_eq!(b[0], 1);
+    }
+}
