@@ -47,6 +47,23 @@
 //! the frame, sets `RESUME` and wakes the stub, whose handler returns
 //! through `rt_sigreturn` into the application with the new registers.
 //!
+//! ## Patched system calls
+//!
+//! With `RUNSC_SYSTRAP_PATCH=1`, the kernel rewrites `mov $NR, %eax;
+//! syscall` sites that trapped into jumps through a table in application
+//! memory (see `mm::patch`) to the trampoline at the stub's first byte.
+//! Application threads run with `%gs` at their slot; the trampoline saves
+//! the flags below the stack's red zone, the registers into the slot's
+//! message (`F_*`), sets `ST_FAST` and waits like the handler. The sentry
+//! serves the call from the message (`get_regs`/`set_regs` read and write
+//! it) and sets `ST_RESUME`; the trampoline restores the registers and
+//! jumps to the return address: no signal, no `rt_sigreturn`. What needs
+//! the full state (the FPU state, a `%gs` base) first converts the stop
+//! (`ST_CONVERT`): the trampoline restores the registers and traps, and the
+//! handler reports the frame with the message's rip. A host signal inside
+//! the trampoline is remembered (`F_INTR`) and turned into such a trap on
+//! the way out, or, in the tail, reported at the application's context.
+//!
 //! Stub processes are children of the sentry (the master forks them with
 //! `CLONE_PARENT`), so their deaths arrive as `SIGCHLD` through the same
 //! self-pipe as on the ptrace platform. Interrupting a running thread is a
@@ -809,12 +826,15 @@ pub struct SystrapPlatform {
     fast_calls: u64,
 }
 
-/// Whether patched system calls take the fast path: on unless
-/// `RUNSC_SYSTRAP_PATCH` is `0`, `false` or `off`.
+/// Whether system call sites are patched to take the fast path: only when
+/// `RUNSC_SYSTRAP_PATCH` is `1`, `true`, `on` or `yes`. Off by default
+/// until a signal arriving during a loop of patched calls works (it kills
+/// the process with `SIGSEGV` today; see the ignored test in
+/// `tests/tests/patching.rs`).
 pub fn patching_enabled() -> bool {
-    !matches!(
+    matches!(
         std::env::var("RUNSC_SYSTRAP_PATCH").as_deref(),
-        Ok("0" | "false" | "off" | "no")
+        Ok("1" | "true" | "on" | "yes")
     )
 }
 
