@@ -336,6 +336,16 @@ std::arch::global_asm!(
     // a trap); in its tail, the application's registers are all in place
     // but rip, rsp and rflags, which the frame gets from the message.
     "    mov rax, qword ptr [rdx + {uc_rip}]",
+    // The trampoline's own host calls (its futex wait) run at .Lhsys on
+    // the slot's header page, where the handler's never do: the body.
+    "    lea rcx, [rip + .Lhsys_ret]",
+    "    cmp rax, rcx",
+    "    jne 2f",
+    "    mov rcx, qword ptr [rdx + {uc_rsp}]",
+    "    sub rcx, r15",
+    "    cmp rcx, {stack_off}",
+    "    jb .Lh_body",
+    "2:",
     "    lea rcx, [rip + .Ltramp]",
     "    cmp rax, rcx",
     "    jb .Lh_report",
@@ -345,6 +355,7 @@ std::arch::global_asm!(
     "    lea rcx, [rip + .Lt_tail]",
     "    cmp rax, rcx",
     "    jae .Lh_tail",
+    ".Lh_body:",
     "    cmp edi, {sigurg}",
     "    jne .Lh_report",
     "    mov dword ptr [r15 + {f_intr}], 1",
@@ -553,6 +564,7 @@ std::arch::global_asm!(
     "systrap_hsys:",
     ".Lhsys:",
     "    syscall",
+    ".Lhsys_ret:",
     "    ret",
     ".globl systrap_restorer",
     "systrap_restorer:",
