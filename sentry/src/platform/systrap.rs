@@ -840,8 +840,7 @@ pub struct SystrapPlatform {
 
 /// Whether system call sites are patched to take the fast path: only when
 /// `RUNSC_SYSTRAP_PATCH` is `1`, `true`, `on` or `yes`. Off by default
-/// until a signal arriving during a loop of patched calls works (it kills
-/// the process with `SIGSEGV` today; see the ignored test in
+/// until the whole test suite has run with it (see
 /// `tests/tests/patching.rs`).
 pub fn patching_enabled() -> bool {
     matches!(
