@@ -136,6 +136,7 @@ impl Loaded {
             forward: crate::kernel::run::forwarding_signalfd(),
             forward_to_foreground: false,
             held: Vec::new(),
+            patch: Default::default(),
         });
         kernel.paused = false;
         kernel.rebuild_host()?;
@@ -200,6 +201,7 @@ pub fn boot_on(
         forward: crate::kernel::run::forwarding_signalfd(),
         forward_to_foreground: false,
         held: Vec::new(),
+        patch: Default::default(),
     };
     let mut k = Kernel::new(cfg, host, files.vfs);
     let binds = std::mem::take(&mut k.vfs.boot_binds);

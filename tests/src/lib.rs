@@ -551,6 +551,7 @@ macro_rules! for_each_program {
             nproc_limit,
             open_flags,
             pipe_basic,
+            patched_syscalls,
             pipe_fork,
             poll_select,
             prctl_name,

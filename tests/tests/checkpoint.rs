@@ -147,6 +147,13 @@ fn pids(b: &Bundle, id: &str) -> Vec<i64> {
     pids
 }
 
+/// systrap patches system call sites when `RUNSC_SYSTRAP_PATCH=1`.
+fn patching_expected() -> bool {
+    let platform = std::env::var("RUNSC_PLATFORM").unwrap_or_default();
+    let patch = std::env::var("RUNSC_SYSTRAP_PATCH").unwrap_or_default();
+    (platform.is_empty() || platform == "systrap") && patch == "1"
+}
+
 fn pid_of(b: &Bundle, id: &str) -> i64 {
     b.state(id).unwrap()["pid"].as_i64().unwrap()
 }
@@ -221,6 +228,12 @@ fn a_counting_program_goes_on_where_it_was() {
     assert_eq!(pids(&b, "ctr"), pids_before);
     let ps = b.runsc(&["ps", "ctr"]).ok();
     assert!(ps.stdout.contains("/bin/sleep 1000"), "{}", ps.stdout);
+    // On systrap the counter's system call sites were patched before the
+    // checkpoint: its patch table came back with its memory.
+    if patching_expected() {
+        let maps = b.runsc(&["exec", "ctr", "/bin/cat", "/proc/1/maps"]).ok();
+        assert!(maps.stdout.contains("[patch]"), "{}", maps.stdout);
+    }
 
     // The sandbox's PID exits with init's status.
     b.runsc(&["kill", "ctr", "KILL"]).ok();

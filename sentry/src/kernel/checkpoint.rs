@@ -141,6 +141,10 @@ impl Kernel {
                     tracing::error!("restoring the mappings of address space {id}: {e}");
                     PlatformError::StubCreate(nix::errno::Errno::EFAULT)
                 })?;
+            // Patched text jumps through the table: to this platform's
+            // fast entry, if it has one.
+            let entry = self.host().platform.patch_entry();
+            self.with_mm_id(id, main, |m, h| m.patch_retarget(entry, h));
             for (i, &tid) in users.iter().enumerate() {
                 let thread = if i == 0 {
                     main

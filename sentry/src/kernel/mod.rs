@@ -49,6 +49,18 @@ pub struct Host {
     /// Stops of application threads that arrived while the kernel was
     /// paused; handled on resume.
     pub held: Vec<(ThreadId, crate::platform::Event)>,
+    /// System call patching (see `mm::patch`).
+    pub patch: PatchStats,
+}
+
+/// What system call patching did in this sandbox.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PatchStats {
+    /// Sites patched.
+    pub sites: u64,
+    /// The system call being served came through a patched site's fast
+    /// path.
+    pub last_fast: bool,
 }
 
 /// The whole kernel state.

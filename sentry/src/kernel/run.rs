@@ -8,6 +8,7 @@ use super::task::{ExitStatus, Pending};
 use super::wait::Restart;
 use super::{Kernel, TaskState, Tid};
 use crate::errno::Errno;
+use crate::mm::patch::PatchedTrap;
 use crate::mm::FaultResult;
 use crate::platform::{Event, PlatformError};
 use crate::syscalls::{self, SysErr};
@@ -427,8 +428,14 @@ impl Kernel {
         match ev {
             Event::Syscall => {
                 self.task_mut(tid).state = TaskState::Ready(Pending::Syscall);
+                let fast = self.host().platform.stopped_fast(host);
+                self.host().patch.last_fast = fast;
+                if !fast {
+                    self.try_patch(tid);
+                }
                 self.do_syscall(tid);
             }
+            Event::Fault(f) if f.signo == libc::SIGILL && self.patched_sigill(tid) => {}
             Event::Fault(f) => {
                 self.task_mut(tid).state = TaskState::Ready(Pending::User);
                 if f.signo == SIGSEGV && f.code == super::signal::SI_KERNEL {
@@ -463,6 +470,49 @@ impl Kernel {
             }
             Event::Died => unreachable!("handled above"),
         }
+    }
+
+    /// Patches the site of the system call the task stopped at, when the
+    /// platform serves patched sites without a trap (see `mm::patch`).
+    fn try_patch(&mut self, tid: Tid) {
+        let Some(entry) = self.host().platform.patch_entry() else {
+            return;
+        };
+        let r = self.tasks[&tid].regs;
+        if !self.with_mm(tid, |m, h| m.patch_syscall(r.rip, r.orig_rax, entry, h)) {
+            return;
+        }
+        self.host().patch.sites += 1;
+        if self.strace {
+            tracing::info!(
+                target: "strace",
+                "[{tid:>5}] patched {} at {:#x}",
+                syscalls::name(r.orig_rax),
+                r.rip - 7
+            );
+        }
+    }
+
+    /// A `SIGILL` at a patched site (see `mm::patch`): the site runs
+    /// again, or a restarted `restart_syscall` is made. False if the trap
+    /// is not one of those.
+    fn patched_sigill(&mut self, tid: Tid) -> bool {
+        let rip = self.tasks[&tid].regs.rip;
+        let PatchedTrap::Rerun(site) = self.with_mm(tid, |m, h| m.patched_sigill(rip, h)) else {
+            return false;
+        };
+        let t = self.task_mut(tid);
+        if t.regs.rax == libc::SYS_restart_syscall as u64 {
+            t.regs.orig_rax = t.regs.rax;
+            t.regs.rip = site + 7;
+            t.state = TaskState::Ready(Pending::Syscall);
+            self.do_syscall(tid);
+        } else {
+            t.regs.rip = site;
+            t.state = TaskState::Ready(Pending::User);
+            self.return_to_user(tid);
+        }
+        true
     }
 
     /// Runs the system call in the task's registers.

@@ -319,7 +319,7 @@ impl MemoryManager {
     }
 
     /// Gives the page at `page` a frame of its own and makes it writable.
-    fn break_cow(&mut self, page: u64, h: &mut MmHost) -> Result<(), FaultResult> {
+    pub(super) fn break_cow(&mut self, page: u64, h: &mut MmHost) -> Result<(), FaultResult> {
         self.split_pma(page);
         self.split_pma(page + PAGE_SIZE);
         let (_, v) = self

@@ -15,6 +15,7 @@
 //! takes an [`MmHost`] needs a *stopped* thread of this address space in it.
 
 mod fault;
+pub mod patch;
 mod syscalls;
 mod usercopy;
 

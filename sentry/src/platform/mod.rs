@@ -120,6 +120,20 @@ pub trait Platform {
     fn get_fpstate(&mut self, t: ThreadId) -> Result<FpState, PlatformError>;
     fn set_fpstate(&mut self, t: ThreadId, fp: &FpState) -> Result<(), PlatformError>;
 
+    /// Where patched system call sites jump (see `systrap`'s "Patched
+    /// system calls"), if this platform serves them without a trap.
+    fn patch_entry(&self) -> Option<u64> {
+        None
+    }
+    /// The last stop of `t` was a system call through the patch entry.
+    fn stopped_fast(&self, _t: ThreadId) -> bool {
+        false
+    }
+    /// How many system calls came through the patch entry.
+    fn fast_calls(&self) -> u64 {
+        0
+    }
+
     /// Lets a stopped thread run application code.
     fn resume(&mut self, t: ThreadId) -> Result<(), PlatformError>;
     /// Waits until threads stop, at most `timeout` (None: forever; zero:

@@ -47,6 +47,23 @@
 //! the frame, sets `RESUME` and wakes the stub, whose handler returns
 //! through `rt_sigreturn` into the application with the new registers.
 //!
+//! ## Patched system calls
+//!
+//! With `RUNSC_SYSTRAP_PATCH=1`, the kernel rewrites `mov $NR, %eax;
+//! syscall` sites that trapped into jumps through a table in application
+//! memory (see `mm::patch`) to the trampoline at the stub's first byte.
+//! Application threads run with `%gs` at their slot; the trampoline saves
+//! the flags below the stack's red zone, the registers into the slot's
+//! message (`F_*`), sets `ST_FAST` and waits like the handler. The sentry
+//! serves the call from the message (`get_regs`/`set_regs` read and write
+//! it) and sets `ST_RESUME`; the trampoline restores the registers and
+//! jumps to the return address: no signal, no `rt_sigreturn`. What needs
+//! the full state (the FPU state, a `%gs` base) first converts the stop
+//! (`ST_CONVERT`): the trampoline restores the registers and traps, and the
+//! handler reports the frame with the message's rip. A host signal inside
+//! the trampoline is remembered (`F_INTR`) and turned into such a trap on
+//! the way out, or, in the tail, reported at the application's context.
+//!
 //! Stub processes are children of the sentry (the master forks them with
 //! `CLONE_PARENT`), so their deaths arrive as `SIGCHLD` through the same
 //! self-pipe as on the ptrace platform. Interrupting a running thread is a
@@ -73,6 +90,9 @@ const REGION_END: u64 = BASE + REGION_LEN;
 const GLOBAL_ADDR: u64 = BASE + 0x1000;
 /// Where the stub's spin count is, in the global page.
 const GLOBAL_OFF_SPIN: u64 = 4;
+/// Where the "patched system calls take the fast path" flag is, in the
+/// global page (nonzero: application threads run with `%gs` at their slot).
+const GLOBAL_OFF_FAST: u64 = 8;
 /// Where the sock_fprog of the application filter is, in the global page.
 const FPROG_OFF: u64 = 0x40;
 /// Where the filter itself is, in the global page.
@@ -98,6 +118,33 @@ const OFF_NR: u64 = 56;
 const OFF_ARGS: u64 = 64;
 const OFF_RESULT: u64 = 112;
 const OFF_SS: u64 = 128;
+// The fast path's message: the registers of a patched system call (see
+// "Patched system calls" above).
+const F_RAX: u64 = 0x400;
+const F_RBX: u64 = 0x408;
+const F_RCX: u64 = 0x410;
+const F_RDX: u64 = 0x418;
+const F_RSI: u64 = 0x420;
+const F_RDI: u64 = 0x428;
+const F_RBP: u64 = 0x430;
+const F_RSP: u64 = 0x438;
+const F_R8: u64 = 0x440;
+const F_R9: u64 = 0x448;
+const F_R10: u64 = 0x450;
+const F_R11: u64 = 0x458;
+const F_R12: u64 = 0x460;
+const F_R13: u64 = 0x468;
+const F_R14: u64 = 0x470;
+const F_R15: u64 = 0x478;
+const F_RIP: u64 = 0x480;
+const F_RFLAGS: u64 = 0x488;
+const F_FSBASE: u64 = 0x490;
+/// Set when a host signal interrupted the trampoline: it then leaves
+/// through a trap, so that the sentry sees the thread stop.
+const F_INTR: u64 = 0x498;
+/// The patched site's table entry (its slow-path `syscall`), for
+/// diagnostics.
+const F_SITE: u64 = 0x4a0;
 /// The alternate signal stack starts here, after the header page.
 const STACK_OFF: u64 = 0x1000;
 
@@ -108,6 +155,11 @@ const ST_RESUME: u32 = 2;
 const ST_REQUEST: u32 = 3;
 const ST_DONE: u32 = 4;
 const ST_EXIT: u32 = 5;
+/// A patched system call waits in the trampoline (registers in `F_*`).
+const ST_FAST: u32 = 6;
+/// The sentry asks a thread waiting in the trampoline to stop with its
+/// full state (through a trap), instead of returning.
+const ST_CONVERT: u32 = 7;
 
 // Requests to a control thread.
 const OP_SYSCALL: u64 = 0;
@@ -153,6 +205,10 @@ std::arch::global_asm!(
     ".balign 4096",
     ".globl systrap_stub_start",
     "systrap_stub_start:",
+    // The fast entry, at a fixed place (the stub's first byte) so that
+    // patch tables stay valid across builds: see `Patched system calls`.
+    "    jmp .Ltramp",
+    ".balign 16",
     // Control thread loop; r15 holds the slot base.
     ".Lctl_loop:",
     "    movabs rax, {global_addr}",
@@ -275,12 +331,56 @@ std::arch::global_asm!(
     "    mov rax, rsp",
     "    and rax, {slot_mask}",
     "    mov r15, rax",
+    // A signal inside the trampoline: in its body, an interruption is
+    // remembered (the thread is about to stop anyway, or leaves through
+    // a trap); in its tail, the application's registers are all in place
+    // but rip, rsp and rflags, which the frame gets from the message.
+    "    mov rax, qword ptr [rdx + {uc_rip}]",
+    // The trampoline's own host calls (its futex wait) run at .Lhsys on
+    // the slot's header page, where the handler's never do: the body.
+    "    lea rcx, [rip + .Lhsys_ret]",
+    "    cmp rax, rcx",
+    "    jne 2f",
+    "    mov rcx, qword ptr [rdx + {uc_rsp}]",
+    "    sub rcx, r15",
+    "    cmp rcx, {stack_off}",
+    "    jb .Lh_body",
+    "2:",
+    "    lea rcx, [rip + .Ltramp]",
+    "    cmp rax, rcx",
+    "    jb .Lh_report",
+    "    lea rcx, [rip + .Lt_end]",
+    "    cmp rax, rcx",
+    "    ja .Lh_report",
+    "    lea rcx, [rip + .Lt_tail]",
+    "    cmp rax, rcx",
+    "    jae .Lh_tail",
+    ".Lh_body:",
+    "    cmp edi, {sigurg}",
+    "    jne .Lh_report",
+    "    mov dword ptr [r15 + {f_intr}], 1",
+    "    ret",
+    ".Lh_tail:",
+    "    mov rax, qword ptr [r15 + {f_rip}]",
+    "    mov qword ptr [rdx + {uc_rip}], rax",
+    "    mov rax, qword ptr [r15 + {f_rsp}]",
+    "    mov qword ptr [rdx + {uc_rsp}], rax",
+    "    mov rax, qword ptr [r15 + {f_rflags}]",
+    "    mov qword ptr [rdx + {uc_efl}], rax",
+    "    mov dword ptr [r15 + {f_intr}], 0",
+    "    mov edi, {sigurg}",
+    ".Lh_report:",
     "    mov dword ptr [r15 + {off_signo}], edi",
     "    mov qword ptr [r15 + {off_siginfo}], rsi",
     "    mov qword ptr [r15 + {off_uctx}], rdx",
     "    rdfsbase rax",
     "    mov qword ptr [r15 + {off_fsbase}], rax",
+    // A %gs base at the slot is the fast path's, not the application's.
     "    rdgsbase rax",
+    "    cmp rax, r15",
+    "    jne 2f",
+    "    xor eax, eax",
+    "2:",
     "    mov qword ptr [r15 + {off_gsbase}], rax",
     "    mov eax, {st_event}",
     "    xchg dword ptr [r15], eax",
@@ -321,6 +421,13 @@ std::arch::global_asm!(
     "    mov rax, qword ptr [r15 + {off_fsbase}]",
     "    wrfsbase rax",
     "    mov rax, qword ptr [r15 + {off_gsbase}]",
+    "    test rax, rax",
+    "    jnz 2f",
+    "    movabs rcx, {global_addr}",
+    "    cmp dword ptr [rcx + {off_fast}], 0",
+    "    je 2f",
+    "    mov rax, r15",
+    "2:",
     "    wrgsbase rax",
     "    mov dword ptr [r15], {st_running}",
     "    ret",
@@ -329,10 +436,135 @@ std::arch::global_asm!(
     "    mov eax, {sys_exit}",
     "    call .Lhsys",
     "    ud2",
+    // The trampoline of patched system calls. A patched site jumps to
+    // its table entry, which jumps here with r11 = the entry's slow path
+    // (`mov eax, NR; syscall; jmp RET`: NR at r11 + 1, RET at r11 + 13);
+    // rax and rcx are free (a system call clobbers them). The flags are
+    // saved below the red zone of the application's stack; everything
+    // else goes to the message in the slot that %gs points to.
+    ".Ltramp:",
+    "    lea rsp, [rsp - 128]",
+    "    pushfq",
+    "    rdgsbase rax",
+    "    movabs rcx, {slots_start}",
+    "    sub rax, rcx",
+    "    cmp rax, {slots_len}",
+    "    jae .Lt_slow",
+    "    test eax, {slot_low}",
+    "    jnz .Lt_slow",
+    "    rdgsbase rax",
+    "    pop qword ptr [rax + {f_rflags}]",
+    "    lea rsp, [rsp + 128]",
+    "    mov qword ptr [rax + {f_rsp}], rsp",
+    "    mov qword ptr [rax + {f_rbx}], rbx",
+    "    mov qword ptr [rax + {f_rdx}], rdx",
+    "    mov qword ptr [rax + {f_rsi}], rsi",
+    "    mov qword ptr [rax + {f_rdi}], rdi",
+    "    mov qword ptr [rax + {f_rbp}], rbp",
+    "    mov qword ptr [rax + {f_r8}], r8",
+    "    mov qword ptr [rax + {f_r9}], r9",
+    "    mov qword ptr [rax + {f_r10}], r10",
+    "    mov qword ptr [rax + {f_r12}], r12",
+    "    mov qword ptr [rax + {f_r13}], r13",
+    "    mov qword ptr [rax + {f_r14}], r14",
+    "    mov qword ptr [rax + {f_r15}], r15",
+    "    mov qword ptr [rax + {f_site}], r11",
+    // What `syscall` leaves: rcx = the return address, r11 = rflags.
+    "    mov rcx, qword ptr [rax + {f_rflags}]",
+    "    mov qword ptr [rax + {f_r11}], rcx",
+    "    mov ecx, dword ptr [r11 + 1]",
+    "    mov qword ptr [rax + {f_rax}], rcx",
+    "    mov rcx, qword ptr [r11 + 13]",
+    "    mov qword ptr [rax + {f_rip}], rcx",
+    "    mov qword ptr [rax + {f_rcx}], rcx",
+    "    rdfsbase rcx",
+    "    mov qword ptr [rax + {f_fsbase}], rcx",
+    "    mov r15, rax",
+    "    lea rsp, [r15 + {stack_off}]",
+    "    mov eax, {st_fast}",
+    "    xchg dword ptr [r15], eax",
+    "    mov dword ptr [r15 + {f_intr}], 0",
+    "    movabs rax, {global_addr}",
+    "    cmp dword ptr [rax], 0",
+    "    je .Lt_wait",
+    "    mov edi, {eventfd_fd}",
+    "    lea rsi, [rip + .Lone]",
+    "    mov edx, 8",
+    "    mov eax, {sys_write}",
+    "    call .Lhsys",
+    ".Lt_wait:",
+    "    movabs rax, {global_addr}",
+    "    mov ecx, dword ptr [rax + {off_spin}]",
+    ".Lt_spin:",
+    "    mov eax, dword ptr [r15]",
+    "    cmp eax, {st_resume}",
+    "    je .Lt_resume",
+    "    cmp eax, {st_convert}",
+    "    je .Lt_convert",
+    "    cmp eax, {st_exit}",
+    "    je .Lh_exit",
+    "    pause",
+    "    dec ecx",
+    "    jg .Lt_spin",
+    "    mov edx, eax",
+    "    mov esi, 1",
+    "    xchg dword ptr [r15 + {off_waiting}], esi",
+    "    mov rdi, r15",
+    "    xor esi, esi",
+    "    xor r10d, r10d",
+    "    mov eax, {sys_futex}",
+    "    call .Lhsys",
+    "    mov dword ptr [r15 + {off_waiting}], 0",
+    "    jmp .Lt_wait",
+    // Not our slot in %gs (the application set its own): the entry's
+    // slow path makes the system call, which traps.
+    ".Lt_slow:",
+    "    popfq",
+    "    lea rsp, [rsp + 128]",
+    "    jmp r11",
+    ".Lt_convert:",
+    "    mov dword ptr [r15 + {f_intr}], 1",
+    ".Lt_resume:",
+    "    mov rax, qword ptr [r15 + {f_fsbase}]",
+    "    rdfsbase rcx",
+    "    cmp rax, rcx",
+    "    je 2f",
+    "    wrfsbase rax",
+    "2:",
+    "    mov dword ptr [r15], {st_running}",
+    "    push qword ptr [r15 + {f_rflags}]",
+    "    mov rax, qword ptr [r15 + {f_rax}]",
+    "    mov rbx, qword ptr [r15 + {f_rbx}]",
+    "    mov rcx, qword ptr [r15 + {f_rcx}]",
+    "    mov rdx, qword ptr [r15 + {f_rdx}]",
+    "    mov rsi, qword ptr [r15 + {f_rsi}]",
+    "    mov rdi, qword ptr [r15 + {f_rdi}]",
+    "    mov rbp, qword ptr [r15 + {f_rbp}]",
+    "    mov r8, qword ptr [r15 + {f_r8}]",
+    "    mov r9, qword ptr [r15 + {f_r9}]",
+    "    mov r10, qword ptr [r15 + {f_r10}]",
+    "    mov r11, qword ptr [r15 + {f_r11}]",
+    "    mov r12, qword ptr [r15 + {f_r12}]",
+    "    mov r13, qword ptr [r15 + {f_r13}]",
+    "    mov r14, qword ptr [r15 + {f_r14}]",
+    "    mov r15, qword ptr [r15 + {f_r15}]",
+    // The tail: only rflags, rsp and rip are left (see the handler).
+    ".Lt_tail:",
+    "    cmp dword ptr gs:[{f_intr}], 0",
+    "    jne .Lt_intr",
+    "    popfq",
+    "    mov rsp, qword ptr gs:[{f_rsp}]",
+    "    jmp qword ptr gs:[{f_rip}]",
+    ".Lt_intr:",
+    "    popfq",
+    "    mov rsp, qword ptr gs:[{f_rsp}]",
+    "    int3",
+    ".Lt_end:",
     ".globl systrap_hsys",
     "systrap_hsys:",
     ".Lhsys:",
     "    syscall",
+    ".Lhsys_ret:",
     "    ret",
     ".globl systrap_restorer",
     "systrap_restorer:",
@@ -411,6 +643,38 @@ std::arch::global_asm!(
     above_len = const super::ptrace::TASK_SIZE - REGION_END,
     global_addr = const GLOBAL_ADDR,
     fprog_addr = const GLOBAL_ADDR + FPROG_OFF,
+    off_fast = const GLOBAL_OFF_FAST,
+    sigurg = const libc::SIGURG,
+    uc_rip = const UC_GREGS + 8 * G_RIP as u64,
+    uc_rsp = const UC_GREGS + 8 * G_RSP as u64,
+    uc_efl = const UC_GREGS + 8 * G_EFL as u64,
+    slots_start = const BASE + SLOTS_OFFSET,
+    slots_len = const MAX_SLOTS * SLOT_SIZE,
+    slot_low = const SLOT_SIZE - 1,
+    stack_off = const STACK_OFF,
+    st_fast = const ST_FAST,
+    st_convert = const ST_CONVERT,
+    f_rax = const F_RAX,
+    f_rbx = const F_RBX,
+    f_rcx = const F_RCX,
+    f_rdx = const F_RDX,
+    f_rsi = const F_RSI,
+    f_rdi = const F_RDI,
+    f_rbp = const F_RBP,
+    f_rsp = const F_RSP,
+    f_r8 = const F_R8,
+    f_r9 = const F_R9,
+    f_r10 = const F_R10,
+    f_r11 = const F_R11,
+    f_r12 = const F_R12,
+    f_r13 = const F_R13,
+    f_r14 = const F_R14,
+    f_r15 = const F_R15,
+    f_rip = const F_RIP,
+    f_rflags = const F_RFLAGS,
+    f_fsbase = const F_FSBASE,
+    f_intr = const F_INTR,
+    f_site = const F_SITE,
 );
 
 extern "C" {
@@ -467,6 +731,9 @@ struct Thread {
     /// When its last event was found, and whether the sentry was spinning
     /// then (not woken from its sleep).
     seen: Option<(Instant, bool)>,
+    /// Stopped in the trampoline of a patched system call: its registers
+    /// are in the slot's message, not in a signal frame.
+    fast: bool,
 }
 
 struct Space {
@@ -565,6 +832,21 @@ pub struct SystrapPlatform {
     /// The stubs' spin count (adapted, up to the max).
     stub_spin: u32,
     stub_spin_max: u32,
+    /// Patched system call sites may use the fast entry.
+    patch: bool,
+    /// System calls served through the trampoline.
+    fast_calls: u64,
+}
+
+/// Whether system call sites are patched to take the fast path: only when
+/// `RUNSC_SYSTRAP_PATCH` is `1`, `true`, `on` or `yes`. Off by default
+/// until the whole test suite has run with it (see
+/// `tests/tests/patching.rs`).
+pub fn patching_enabled() -> bool {
+    matches!(
+        std::env::var("RUNSC_SYSTRAP_PATCH").as_deref(),
+        Ok("1" | "true" | "on" | "yes")
+    )
 }
 
 /// Spin counts: the stub's iterations and the sentry's time, from
@@ -645,6 +927,9 @@ impl SystrapPlatform {
         let (stub_spin, sentry_spin) = spin_tuning();
         shm.u32_at(GLOBAL_ADDR - BASE + GLOBAL_OFF_SPIN)
             .store(stub_spin, Ordering::SeqCst);
+        let patch = patching_enabled();
+        shm.u32_at(GLOBAL_ADDR - BASE + GLOBAL_OFF_FAST)
+            .store(patch as u32, Ordering::SeqCst);
         let poff = GLOBAL_ADDR - BASE + FPROG_OFF;
         shm.write(poff, &(filter.len() as u16).to_ne_bytes());
         shm.write(poff + 8, &(GLOBAL_ADDR + FILTER_OFF).to_ne_bytes());
@@ -665,6 +950,8 @@ impl SystrapPlatform {
             sentry_spin_max: sentry_spin,
             stub_spin,
             stub_spin_max: stub_spin,
+            patch,
+            fast_calls: 0,
         };
         let slot = p.alloc_slot()?;
         p.init_slot(slot);
@@ -896,7 +1183,7 @@ impl SystrapPlatform {
         }
         let tid = r as ThreadId;
         // Wait for its first trap.
-        if !self.wait_slot_event(slot, pid, Duration::from_secs(10)) {
+        if !self.wait_slot_event(slot, pid, Duration::from_secs(10), false) {
             tracing::error!("new stub thread {tid} did not start");
             return Err(PlatformError::ThreadGone(tid));
         }
@@ -908,6 +1195,7 @@ impl SystrapPlatform {
             uctx: 0,
             resumed: None,
             seen: None,
+            fast: false,
         };
         if self.read_event(&mut th).is_none() {
             return Err(PlatformError::UnexpectedStop { tid, status: 0 });
@@ -983,6 +1271,53 @@ impl SystrapPlatform {
             .store(v, Ordering::Relaxed)
     }
 
+    fn fast_off(th: &Thread, f: u64) -> u64 {
+        slot_addr(th.slot) - BASE + f
+    }
+
+    fn fast_reg(&self, th: &Thread, f: u64) -> u64 {
+        self.shm
+            .u64_at(Self::fast_off(th, f))
+            .load(Ordering::Relaxed)
+    }
+
+    fn set_fast_reg(&self, th: &Thread, f: u64, v: u64) {
+        self.shm
+            .u64_at(Self::fast_off(th, f))
+            .store(v, Ordering::Relaxed)
+    }
+
+    /// Makes a thread stopped in the trampoline stop with its full state
+    /// instead: it restores the message's registers and traps, and the
+    /// handler reports the frame with the message's rip. Needed for what
+    /// the message lacks (the FPU state, a `%gs` base of its own).
+    fn convert(&mut self, t: ThreadId) -> Result<(), PlatformError> {
+        let th = self.stopped(t)?;
+        if !th.fast {
+            return Ok(());
+        }
+        let (slot, space, orig) = (th.slot, th.space, th.orig_rax);
+        let st = self.state(slot);
+        st.store(ST_CONVERT, Ordering::SeqCst);
+        futex_wake(st);
+        if !self.wait_slot_event(slot, space, Duration::from_secs(10), false) {
+            tracing::error!("stub thread {t} did not leave the trampoline");
+            return Err(PlatformError::ThreadGone(t));
+        }
+        let mut th = self.threads.remove(&t).expect("stopped");
+        let ev = self.read_event(&mut th);
+        th.fast = false;
+        th.orig_rax = orig;
+        self.threads.insert(t, th);
+        match ev {
+            Some(Event::Interrupted) => Ok(()),
+            other => {
+                tracing::error!("stub thread {t} left the trampoline with {other:?}");
+                Err(PlatformError::UnexpectedStop { tid: t, status: 0 })
+            }
+        }
+    }
+
     /// The stopped thread `t`, or an error.
     fn stopped(&self, t: ThreadId) -> Result<&Thread, PlatformError> {
         let th = self.threads.get(&t).ok_or(PlatformError::ThreadGone(t))?;
@@ -1027,8 +1362,11 @@ impl SystrapPlatform {
                 continue;
             }
             let off = slot_addr(th.slot) - BASE;
-            if self.shm.u32_at(off + OFF_STATE).load(Ordering::Acquire) == ST_EVENT {
+            let st = self.shm.u32_at(off + OFF_STATE).load(Ordering::Acquire);
+            if st == ST_EVENT {
                 found.push((tid, Some(Event::Interrupted)));
+            } else if st == ST_FAST {
+                found.push((tid, Some(Event::Syscall)));
             } else if self.shm.u32_at(off + OFF_TID).load(Ordering::Acquire) == 0 {
                 found.push((tid, None));
             }
@@ -1054,7 +1392,15 @@ impl SystrapPlatform {
                     shortest = Some(shortest.map_or(d, |s| s.min(d)));
                 }
             }
-            let ev = self.read_event(&mut th);
+            let ev = if ev == Some(Event::Syscall) {
+                // A patched system call: its registers are in the message.
+                th.fast = true;
+                th.orig_rax = self.fast_reg(&th, F_RAX);
+                self.fast_calls += 1;
+                Some(Event::Syscall)
+            } else {
+                self.read_event(&mut th)
+            };
             self.threads.insert(tid, th);
             match ev {
                 Some(ev) => out.push((tid, ev)),
@@ -1170,11 +1516,18 @@ impl SystrapPlatform {
     /// Waits until the thread on `slot` (of process `pid`) reports an
     /// event, without the run loop: through the eventfd, which stubs write
     /// while the sentry says it sleeps.
-    fn wait_slot_event(&mut self, slot: usize, pid: i32, limit: Duration) -> bool {
+    fn wait_slot_event(
+        &mut self,
+        slot: usize,
+        pid: i32,
+        limit: Duration,
+        accept_fast: bool,
+    ) -> bool {
         let start = Instant::now();
         self.set_sleeping(1);
         let ok = loop {
-            if self.state(slot).load(Ordering::SeqCst) == ST_EVENT {
+            let st = self.state(slot).load(Ordering::SeqCst);
+            if st == ST_EVENT || (accept_fast && st == ST_FAST) {
                 break true;
             }
             if start.elapsed() > limit || !process_alive(pid) {
@@ -1297,7 +1650,7 @@ impl Platform for SystrapPlatform {
             // Stop it first: interrupt and wait for the report.
             // SAFETY: tkill of a stub thread of ours.
             unsafe { libc::syscall(libc::SYS_tkill, t, libc::SIGURG) };
-            self.wait_slot_event(slot, space, Duration::from_secs(1));
+            self.wait_slot_event(slot, space, Duration::from_secs(1), true);
         }
         let st = self.state(slot);
         st.store(ST_EXIT, Ordering::SeqCst);
@@ -1383,6 +1736,40 @@ impl Platform for SystrapPlatform {
 
     fn get_regs(&mut self, t: ThreadId) -> Result<Regs, PlatformError> {
         let th = self.stopped(t)?;
+        if th.fast {
+            let f = |o| self.fast_reg(th, o);
+            return Ok(Regs {
+                r8: f(F_R8),
+                r9: f(F_R9),
+                r10: f(F_R10),
+                r11: f(F_R11),
+                r12: f(F_R12),
+                r13: f(F_R13),
+                r14: f(F_R14),
+                r15: f(F_R15),
+                rdi: f(F_RDI),
+                rsi: f(F_RSI),
+                rbp: f(F_RBP),
+                rbx: f(F_RBX),
+                rdx: f(F_RDX),
+                rax: f(F_RAX),
+                rcx: f(F_RCX),
+                rsp: f(F_RSP),
+                rip: f(F_RIP),
+                eflags: f(F_RFLAGS),
+                orig_rax: th.orig_rax,
+                cs: 0x33,
+                ss: 0x2b,
+                fs_base: f(F_FSBASE),
+                // %gs holds the slot: the application's base is zero (else
+                // the trampoline would have taken the slow path).
+                gs_base: 0,
+                ds: 0,
+                es: 0,
+                fs: 0,
+                gs: 0,
+            });
+        }
         let g = |i| self.greg(th, i);
         let off = slot_addr(th.slot) - BASE;
         let csgsfs = g(G_CSGSFS);
@@ -1419,7 +1806,41 @@ impl Platform for SystrapPlatform {
     }
 
     fn set_regs(&mut self, t: ThreadId, r: &Regs) -> Result<(), PlatformError> {
+        let canon = |v: u64| if v < (1 << 47) { v } else { 0 };
+        if self.stopped(t)?.fast && r.gs_base != 0 {
+            // Only a full frame can give the thread a %gs base.
+            self.convert(t)?;
+        }
         let th = self.stopped(t)?;
+        if th.fast {
+            let vals = [
+                (F_R8, r.r8),
+                (F_R9, r.r9),
+                (F_R10, r.r10),
+                (F_R11, r.r11),
+                (F_R12, r.r12),
+                (F_R13, r.r13),
+                (F_R14, r.r14),
+                (F_R15, r.r15),
+                (F_RDI, r.rdi),
+                (F_RSI, r.rsi),
+                (F_RBP, r.rbp),
+                (F_RBX, r.rbx),
+                (F_RDX, r.rdx),
+                (F_RAX, r.rax),
+                (F_RCX, r.rcx),
+                (F_RSP, r.rsp),
+                (F_RIP, r.rip),
+                (F_FSBASE, canon(r.fs_base)),
+            ];
+            for (o, v) in vals {
+                self.set_fast_reg(th, o, v);
+            }
+            // popfq in user mode leaves the privileged bits alone.
+            self.set_fast_reg(th, F_RFLAGS, r.eflags);
+            self.threads.get_mut(&t).expect("stopped").orig_rax = r.orig_rax;
+            return Ok(());
+        }
         let vals = [
             (G_R8, r.r8),
             (G_R8 + 1, r.r9),
@@ -1445,7 +1866,6 @@ impl Platform for SystrapPlatform {
         }
         // `wrfsbase` faults on a non-canonical address; Linux refuses
         // those too (arch_prctl), so only a bug could bring one.
-        let canon = |v: u64| if v < (1 << 47) { v } else { 0 };
         let off = slot_addr(th.slot) - BASE;
         self.shm
             .u64_at(off + OFF_FSBASE)
@@ -1459,6 +1879,7 @@ impl Platform for SystrapPlatform {
     }
 
     fn get_fpstate(&mut self, t: ThreadId) -> Result<FpState, PlatformError> {
+        self.convert(t)?;
         let th = self.stopped(t)?;
         let (off, len) = self
             .fp_area(th)
@@ -1469,6 +1890,7 @@ impl Platform for SystrapPlatform {
     }
 
     fn set_fpstate(&mut self, t: ThreadId, fp: &FpState) -> Result<(), PlatformError> {
+        self.convert(t)?;
         let th = self.stopped(t)?;
         let (off, len) = self
             .fp_area(th)
@@ -1502,6 +1924,7 @@ impl Platform for SystrapPlatform {
             return Ok(());
         }
         th.running = true;
+        th.fast = false;
         th.resumed = Some(Instant::now());
         let seen = th.seen.take();
         let off = slot_addr(th.slot) - BASE;
@@ -1518,6 +1941,18 @@ impl Platform for SystrapPlatform {
             self.adapt_stub_spin(true);
         }
         Ok(())
+    }
+
+    fn patch_entry(&self) -> Option<u64> {
+        self.patch.then_some(BASE)
+    }
+
+    fn stopped_fast(&self, t: ThreadId) -> bool {
+        self.threads.get(&t).is_some_and(|th| th.fast)
+    }
+
+    fn fast_calls(&self) -> u64 {
+        self.fast_calls
     }
 
     fn wait(

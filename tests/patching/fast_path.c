@@ -1,0 +1,96 @@
+/* The `mov $NR, %eax; syscall` sequences of patched_syscalls.c without
+ * the signals: results, registers, fork after the sites ran, threads.
+ * tests/tests/patching.rs runs it with system call patching on. */
+#include "../conformance/common.h"
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+/* Each helper is one site with the exact sequence. */
+static long raw_getpid(void)
+{
+	long r;
+	__asm__ volatile("mov $39, %%eax\n\tsyscall"
+			 : "=a"(r)
+			 :
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+static long raw_gettid(void)
+{
+	long r;
+	__asm__ volatile("mov $186, %%eax\n\tsyscall"
+			 : "=a"(r)
+			 :
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+/* Registers the system call does not change keep their values. */
+static int regs_survive(void)
+{
+	register long r8 __asm__("r8") = 0x8888;
+	register long r9 __asm__("r9") = 0x9999;
+	register long r10 __asm__("r10") = 0xaaaa;
+	register long r12 __asm__("r12") = 0x2222;
+	register long r13 __asm__("r13") = 0x3333;
+	long rbx = 0x1111, rdx = 0x4444, rsi = 0x5555, rdi = 0x6666, r;
+	__asm__ volatile("mov $39, %%eax\n\tsyscall"
+			 : "=a"(r), "+b"(rbx), "+d"(rdx), "+S"(rsi), "+D"(rdi),
+			   "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r12), "+r"(r13)
+			 :
+			 : "rcx", "r11", "memory");
+	return r == getpid() && rbx == 0x1111 && rdx == 0x4444 &&
+	       rsi == 0x5555 && rdi == 0x6666 && r8 == 0x8888 &&
+	       r9 == 0x9999 && r10 == 0xaaaa && r12 == 0x2222 &&
+	       r13 == 0x3333;
+}
+
+static void *worker(void *arg)
+{
+	long bad = 0, tid = raw_gettid();
+	for (int i = 0; i < 20000; i++) {
+		if (raw_getpid() != getpid())
+			bad++;
+		if (raw_gettid() != tid)
+			bad++;
+	}
+	*(long *)arg = bad + (tid == getpid());
+	return NULL;
+}
+
+int main(void)
+{
+	long pid = getpid();
+	YESNO("raw getpid matches", raw_getpid() == pid);
+	YESNO("raw getpid again matches", raw_getpid() == pid);
+	YESNO("raw gettid in main is the pid", raw_gettid() == pid);
+	YESNO("callee-saved registers survive", regs_survive());
+	YESNO("and again", regs_survive());
+
+	int st;
+	pid_t child;
+	/* Fork after the sites ran: the child's calls are its own. */
+	child = fork();
+	if (child == 0) {
+		long me = getpid();
+		int ok = raw_getpid() == me && raw_getpid() != pid &&
+			 raw_gettid() == me;
+		_exit(ok ? 7 : 8);
+	}
+	waitpid(child, &st, 0);
+	printf("child: %s\n", wstatus_str(st));
+	YESNO("parent still sees its pid", raw_getpid() == pid);
+
+	/* Threads share the sites. */
+	pthread_t th[4];
+	long res[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, worker, &res[i]);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		printf("thread %d: wrong results %ld\n", i, res[i]);
+	}
+	return 0;
+}
