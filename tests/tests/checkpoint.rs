@@ -147,11 +147,12 @@ fn pids(b: &Bundle, id: &str) -> Vec<i64> {
     pids
 }
 
-/// systrap patches system call sites when `RUNSC_SYSTRAP_PATCH=1`.
+/// systrap patches system call sites unless `RUNSC_SYSTRAP_PATCH=0`.
 fn patching_expected() -> bool {
     let platform = std::env::var("RUNSC_PLATFORM").unwrap_or_default();
     let patch = std::env::var("RUNSC_SYSTRAP_PATCH").unwrap_or_default();
-    (platform.is_empty() || platform == "systrap") && patch == "1"
+    (platform.is_empty() || platform == "systrap")
+        && !matches!(patch.as_str(), "0" | "false" | "off" | "no")
 }
 
 fn pid_of(b: &Bundle, id: &str) -> i64 {

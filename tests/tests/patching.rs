@@ -1,14 +1,15 @@
-//! System call patching on the systrap platform (`RUNSC_SYSTRAP_PATCH=1`):
+//! System call patching on the systrap platform (on by default,
+//! `RUNSC_SYSTRAP_PATCH=0` turns it off):
 //! `tests/patching/fast_path.c` (raw `mov $NR, %eax; syscall` sites,
 //! register preservation, fork after patching, threads) runs under
 //! `runsc do --strace`. Its sites are patched (`patched getpid at ...`) and
 //! the calls after that are served through the trampoline, which the log
-//! marks `(patched)`; the output matches the native run. Without the
-//! switch, or on ptrace, nothing is patched.
+//! marks `(patched)`; the output matches the native run. With
+//! `RUNSC_SYSTRAP_PATCH=0`, or on ptrace, nothing is patched.
 //!
 //! `patched_syscalls_with_signals` runs the conformance program (a timer
 //! firing during a loop of patched calls, a restarted read) with patching
-//! on. Patching stays off by default until the whole suite has run with it.
+//! on.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -27,9 +28,7 @@ fn strace_run(src: PathBuf, patch: bool) -> RunOutput {
         .args(tests::runsc_extra_flags())
         .args(["do", "--strace"])
         .arg(&bin);
-    if patch {
-        cmd.env("RUNSC_SYSTRAP_PATCH", "1");
-    }
+    cmd.env("RUNSC_SYSTRAP_PATCH", if patch { "1" } else { "0" });
     let out = run(&mut cmd, TIMEOUT).expect("runsc runs");
     assert_eq!(out.status, Some(0), "status {}", out.status_str());
     assert_eq!(out.stdout_str(), native.stdout_str(), "differs from native");
@@ -77,7 +76,7 @@ fn patched_sites_take_the_fast_path() {
 }
 
 #[test]
-fn without_the_switch_nothing_is_patched() {
+fn switched_off_nothing_is_patched() {
     let out = strace_run(fast_path_program(), false);
     let log = out.stderr_str();
     assert_eq!(count(&log, "(patched)"), 0);

@@ -49,7 +49,7 @@
 //!
 //! ## Patched system calls
 //!
-//! With `RUNSC_SYSTRAP_PATCH=1`, the kernel rewrites `mov $NR, %eax;
+//! By default (`RUNSC_SYSTRAP_PATCH=0` turns it off), the kernel rewrites `mov $NR, %eax;
 //! syscall` sites that trapped into jumps through a table in application
 //! memory (see `mm::patch`) to the trampoline at the stub's first byte.
 //! Application threads run with `%gs` at their slot; the trampoline saves
@@ -838,14 +838,13 @@ pub struct SystrapPlatform {
     fast_calls: u64,
 }
 
-/// Whether system call sites are patched to take the fast path: only when
-/// `RUNSC_SYSTRAP_PATCH` is `1`, `true`, `on` or `yes`. Off by default
-/// until the whole test suite has run with it (see
-/// `tests/tests/patching.rs`).
+/// Whether system call sites are patched to take the fast path: yes,
+/// unless `RUNSC_SYSTRAP_PATCH` is `0`, `false`, `off` or `no` (the whole
+/// test suite runs both ways: `scripts/test`).
 pub fn patching_enabled() -> bool {
-    matches!(
+    !matches!(
         std::env::var("RUNSC_SYSTRAP_PATCH").as_deref(),
-        Ok("1" | "true" | "on" | "yes")
+        Ok("0" | "false" | "off" | "no")
     )
 }
 
