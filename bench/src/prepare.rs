@@ -17,6 +17,7 @@ const HEADER: &str = include_str!("../workloads/bench.h");
 pub const PROGRAMS: &[(&str, &str)] = &[
     ("probe", include_str!("../workloads/probe.c")),
     ("syscall", include_str!("../workloads/syscall.c")),
+    ("getpid_libc", include_str!("../workloads/getpid_libc.c")),
     (
         "clock_gettime",
         include_str!("../workloads/clock_gettime.c"),

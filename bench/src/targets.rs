@@ -33,6 +33,13 @@ pub const TARGETS: &[Target] = &[
         limit: 10.0,
     },
     Target {
+        what: "syscall round trip, libc getpid()",
+        row: "getpid_libc",
+        column: "runsc-do",
+        against: Against::Column("native"),
+        limit: 10.0,
+    },
+    Target {
         what: "clock_gettime",
         row: "clock_gettime",
         column: "runsc-do",

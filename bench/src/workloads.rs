@@ -16,7 +16,15 @@ pub fn all() -> Vec<Box<dyn Workload>> {
     vec![
         micro(
             "syscall",
-            "syscall round trip (getpid)",
+            "syscall round trip (syscall(SYS_getpid))",
+            "ns/op",
+            Lower,
+            &[],
+            timed,
+        ),
+        micro(
+            "getpid_libc",
+            "syscall round trip (libc getpid())",
             "ns/op",
             Lower,
             &[],
