@@ -1254,36 +1254,29 @@ impl SystrapPlatform {
         Some(ev)
     }
 
-    fn greg_off(th: &Thread, i: usize) -> u64 {
-        slot_addr(th.slot) - BASE + th.uctx + UC_GREGS + 8 * i as u64
+    /// The word at byte `off` of thread `th`'s slot.
+    fn slot_word(&self, th: &Thread, off: u64) -> &AtomicU64 {
+        self.shm.u64_at(slot_addr(th.slot) - BASE + off)
     }
 
+    /// General register `i` of the signal frame in the slot.
     fn greg(&self, th: &Thread, i: usize) -> u64 {
-        self.shm
-            .u64_at(Self::greg_off(th, i))
+        self.slot_word(th, th.uctx + UC_GREGS + 8 * i as u64)
             .load(Ordering::Relaxed)
     }
 
     fn set_greg(&self, th: &Thread, i: usize, v: u64) {
-        self.shm
-            .u64_at(Self::greg_off(th, i))
+        self.slot_word(th, th.uctx + UC_GREGS + 8 * i as u64)
             .store(v, Ordering::Relaxed)
     }
 
-    fn fast_off(th: &Thread, f: u64) -> u64 {
-        slot_addr(th.slot) - BASE + f
-    }
-
+    /// Register field `f` (`F_*`) of the trampoline's message in the slot.
     fn fast_reg(&self, th: &Thread, f: u64) -> u64 {
-        self.shm
-            .u64_at(Self::fast_off(th, f))
-            .load(Ordering::Relaxed)
+        self.slot_word(th, f).load(Ordering::Relaxed)
     }
 
     fn set_fast_reg(&self, th: &Thread, f: u64, v: u64) {
-        self.shm
-            .u64_at(Self::fast_off(th, f))
-            .store(v, Ordering::Relaxed)
+        self.slot_word(th, f).store(v, Ordering::Relaxed)
     }
 
     /// Makes a thread stopped in the trampoline stop with its full state
