@@ -92,19 +92,7 @@ done
     let (_, last_before) = served(&b, "web");
     b.runsc(&["delete", "web"]).ok();
 
-    let bundle = b.dir();
-    let r = b.runsc_detached(
-        "web-restored",
-        &[
-            "restore",
-            "--detach",
-            "--image-path",
-            image.to_str().unwrap(),
-            "--bundle",
-            bundle.to_str().unwrap(),
-            "web",
-        ],
-    );
+    let r = b.restore_detached("web", &image, "web-restored");
     assert_eq!(r.code(), 0, "{r:#?}");
     // The client goes on counting where it was, and the server it
     // started before the checkpoint answers.

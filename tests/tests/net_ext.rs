@@ -314,19 +314,7 @@ fn external_listener_serves_after_restore() {
         .ok();
     assert!(curl(&url).is_err(), "served while checkpointed");
     b.runsc(&["delete", "web"]).ok();
-    let bundle = b.dir();
-    let r = b.runsc_detached(
-        "web-restored",
-        &[
-            "restore",
-            "--detach",
-            "--image-path",
-            image.to_str().unwrap(),
-            "--bundle",
-            bundle.to_str().unwrap(),
-            "web",
-        ],
-    );
+    let r = b.restore_detached("web", &image, "web-restored");
     assert_eq!(r.code(), 0, "{r:#?}");
     let got = retry(30, || curl(&url).ok());
     assert_eq!(

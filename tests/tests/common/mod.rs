@@ -234,6 +234,25 @@ impl Bundle {
         }
     }
 
+    /// `runsc restore --detach` of container `id` from `image` with this
+    /// bundle (the container is created by the restore, as engines call
+    /// it); its output goes to `tag.out`/`tag.err`.
+    pub fn restore_detached(&self, id: &str, image: &Path, tag: &str) -> Run {
+        let bundle = self.dir();
+        self.runsc_detached(
+            tag,
+            &[
+                "restore",
+                "--detach",
+                "--image-path",
+                image.to_str().unwrap(),
+                "--bundle",
+                bundle.to_str().unwrap(),
+                id,
+            ],
+        )
+    }
+
     /// `runsc create` for container `id`, the container's stdio (and the
     /// command's own messages) going to files `<id>.out` and `<id>.err`:
     /// a pipe would stay open as long as the container runs.
