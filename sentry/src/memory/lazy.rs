@@ -279,27 +279,20 @@ impl LazyPages {
     /// Makes every byte of `[off, off+len)` loaded (or failed), loading
     /// what is pending in the calling thread.
     pub fn ensure(&self, off: u64, len: u64) {
-        if !self.active() {
-            return;
-        }
-        let mut st = self.lock();
-        while let Some((frame, extent, loading)) = st.pending.overlapping(off, len) {
-            if loading {
-                st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
-                continue;
-            }
-            st.pending.set_loading(frame);
-            drop(st);
-            let result = self.load(frame, &extent);
-            st = self.lock();
-            st.progress.on_demand += extent.len();
-            self.finish(&mut st, frame, result);
-        }
+        self.settle(off, len, false);
     }
 
     /// Drops the records of `[off, off+len)`, whose frames are being
     /// freed: those covered whole are forgotten, the others loaded.
     pub fn forget(&self, off: u64, len: u64) {
+        self.settle(off, len, true);
+    }
+
+    /// Leaves nothing of `[off, off+len)` pending: each extent there is
+    /// loaded in the calling thread (counted as loaded on demand), or, with
+    /// `freeing`, forgotten when the range covers it whole. Waits for the
+    /// extents another thread is loading.
+    fn settle(&self, off: u64, len: u64, freeing: bool) {
         if !self.active() {
             return;
         }
@@ -309,7 +302,7 @@ impl LazyPages {
                 st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
                 continue;
             }
-            if frame >= off && frame + extent.len() <= off + len {
+            if freeing && frame >= off && frame + extent.len() <= off + len {
                 st.pending.remove(frame);
                 self.after_remove(&mut st);
                 continue;
@@ -318,6 +311,9 @@ impl LazyPages {
             drop(st);
             let result = self.load(frame, &extent);
             st = self.lock();
+            if !freeing {
+                st.progress.on_demand += extent.len();
+            }
             self.finish(&mut st, frame, result);
         }
     }
