@@ -1,5 +1,8 @@
 //! containerd (through `ctr`, runc shim v2 with our binary) and Docker 20.10
-//! (`dockerd --add-runtime`) driving `runsc`. Each test starts its own
+//! (`dockerd --add-runtime`) driving `runsc`: running, exec, pause, stop,
+//! and checkpoint/restore as each engine drives it (`ctr task checkpoint`,
+//! `ctr container checkpoint`/`restore --live`, `docker checkpoint create`
+//! and `docker start --checkpoint` with `dockerd --experimental`). Each test starts its own
 //! daemons on scratch directories and stops them at the end; the image is
 //! a busybox root filesystem in `docker save` format, loaded locally.
 //! Skipped, saying so, where the daemons are not installed.
@@ -118,9 +121,30 @@ fn installed(cmd: &str) -> bool {
         .is_ok()
 }
 
+/// A containerd started by a test. Dropped, it first removes with force
+/// every task left in any of its namespaces (a test that failed half-way
+/// leaves its sandboxes to it), then stops.
+struct Containerd {
+    _daemon: Daemon,
+    sock: PathBuf,
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let ns = ctr(&self.sock, &["namespaces", "ls", "-q"]);
+        for ns in ns.stdout.lines() {
+            let tasks = ctr(&self.sock, &["-n", ns, "tasks", "ls", "-q"]);
+            for task in tasks.stdout.lines() {
+                ctr(&self.sock, &["-n", ns, "tasks", "rm", "-f", task]);
+                ctr(&self.sock, &["-n", ns, "containers", "rm", task]);
+            }
+        }
+    }
+}
+
 /// containerd on scratch directories of `b`; `None` (having said why)
 /// when it cannot start on this machine.
-fn start_containerd(b: &Bundle, test: &str) -> Option<(Daemon, PathBuf)> {
+fn start_containerd(b: &Bundle, test: &str) -> Option<(Containerd, PathBuf)> {
     let sock = b.file("c.sock");
     let log = b.file("containerd.log");
     let child = Command::new("containerd")
@@ -139,7 +163,11 @@ fn start_containerd(b: &Bundle, test: &str) -> Option<(Daemon, PathBuf)> {
         eprintln!("SKIP {test}: containerd cannot start here: {why}");
         return None;
     }
-    Some((d, sock))
+    let c = Containerd {
+        _daemon: d,
+        sock: sock.clone(),
+    };
+    Some((c, sock))
 }
 
 fn ctr(sock: &Path, args: &[&str]) -> Run {
@@ -263,6 +291,73 @@ fn containerd_runs_exec_pauses_and_kills() {
     ctr(&sock, &["container", "rm", "t3"]).ok();
 }
 
+/// dockerd on scratch directories of `b`, using the containerd at `csock`,
+/// with runsc added as the runtime `runsc`; `None` (having said why) when
+/// it cannot start on this machine. Its fields drop in order: dockerd goes
+/// before the containerd the caller holds.
+struct Docker {
+    _daemon: Daemon,
+    host: String,
+}
+
+impl Docker {
+    fn start(b: &Bundle, csock: &Path, test: &str, extra: &[&str]) -> Option<Docker> {
+        let dsock = b.file("d.sock");
+        let log = b.file("dockerd.log");
+        let mut dockerd = Daemon(
+            Command::new("dockerd")
+                .arg("--containerd")
+                .arg(csock)
+                .arg("--data-root")
+                .arg(b.file("dk-data"))
+                .arg("--exec-root")
+                .arg(b.file("dk-exec"))
+                .arg("--pidfile")
+                .arg(b.file("dk.pid"))
+                .arg("-H")
+                .arg(format!("unix://{}", dsock.display()))
+                .args([
+                    "--storage-driver",
+                    "vfs",
+                    "--iptables=false",
+                    "--ip-masq=false",
+                    "--bridge=none",
+                ])
+                .args(extra)
+                .arg("--add-runtime")
+                .arg(format!("runsc={}", common::runsc_bin().display()))
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        let host = format!("unix://{}", dsock.display());
+        // dockerd answers once its API is up.
+        let up = wait_ready(&mut dockerd, "dockerd", &log, || {
+            dsock.exists() && docker_at(&host, &["version"]).code() == 0
+        });
+        if let Err(why) = up {
+            eprintln!("SKIP {test}: dockerd cannot start here: {why}");
+            return None;
+        }
+        Some(Docker {
+            _daemon: dockerd,
+            host,
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        docker_at(&self.host, args)
+    }
+}
+
+fn docker_at(host: &str, args: &[&str]) -> Run {
+    run(
+        Command::new("docker").arg("-H").arg(host).args(args),
+        Duration::from_secs(120),
+    )
+}
+
 #[test]
 fn docker_runs_execs_pauses_and_stops() {
     if !can_run("docker_runs_execs_pauses_and_stops") {
@@ -278,52 +373,10 @@ fn docker_runs_execs_pauses_and_stops() {
     else {
         return;
     };
-    let dsock = b.file("d.sock");
-    let log = b.file("dockerd.log");
-    let mut dockerd = Daemon(
-        Command::new("dockerd")
-            .arg("--containerd")
-            .arg(&csock)
-            .arg("--data-root")
-            .arg(b.file("dk-data"))
-            .arg("--exec-root")
-            .arg(b.file("dk-exec"))
-            .arg("--pidfile")
-            .arg(b.file("dk.pid"))
-            .arg("-H")
-            .arg(format!("unix://{}", dsock.display()))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--iptables=false",
-                "--ip-masq=false",
-                "--bridge=none",
-            ])
-            .arg("--add-runtime")
-            .arg(format!("runsc={}", common::runsc_bin().display()))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    if let Err(why) = wait_ready(&mut dockerd, "dockerd", &log, || dsock.exists()) {
-        eprintln!("SKIP docker_runs_execs_pauses_and_stops: dockerd cannot start here: {why}");
+    let Some(docker) = Docker::start(&b, &csock, "docker_runs_execs_pauses_and_stops", &[]) else {
         return;
-    }
-    let host = format!("unix://{}", dsock.display());
-    let docker = |args: &[&str]| {
-        run(
-            Command::new("docker").arg("-H").arg(&host).args(args),
-            Duration::from_secs(120),
-        )
     };
-    // dockerd answers once its API is up.
-    if let Err(why) = wait_ready(&mut dockerd, "dockerd", &log, || {
-        docker(&["version"]).code() == 0
-    }) {
-        eprintln!("SKIP docker_runs_execs_pauses_and_stops: dockerd cannot start here: {why}");
-        return;
-    }
+    let docker = |args: &[&str]| docker.run(args);
     docker(&["load", "-i", archive.to_str().unwrap()]).ok();
     let base = ["run", "--rm", "--runtime", "runsc", "--network", "none"];
     let r = docker(&[&base[..], &[IMAGE, "echo", "hi"]].concat()).ok();
@@ -365,6 +418,261 @@ fn docker_runs_execs_pauses_and_stops() {
     let r = docker(&["inspect", "--format", "{{.State.Status}}", "dc"]).ok();
     assert_eq!(r.stdout.trim(), "exited");
     docker(&["rm", "dc"]).ok();
-    // dockerd goes before its containerd.
-    drop(dockerd);
+}
+
+/// A shell loop that counts in a file, stamped with the time it started:
+/// a restored process shows the stamp it had before, and a count that
+/// went on from where it was; a fresh start would show another stamp.
+/// Each count is written whole under another name and renamed, so a reader
+/// never finds the file half-written.
+const COUNTER: &str = "s=$(date +%s%N); i=0; \
+     while true; do i=$((i+1)); echo \"$s $i\" > /tmp/m; mv /tmp/m /tmp/n; sleep 0.1; done";
+
+/// The stamp and count `COUNTER` last wrote, as read by `cat /tmp/n` run
+/// in the container by `read`.
+fn count(read: impl Fn() -> Run) -> (String, u64) {
+    let r = read().ok();
+    let mut f = r.stdout.split_whitespace();
+    let stamp = f.next().unwrap_or_else(|| panic!("no count: {r:#?}"));
+    let n = f.next().and_then(|n| n.parse().ok());
+    (stamp.to_string(), n.unwrap_or_else(|| panic!("{r:#?}")))
+}
+
+/// Waits until the count is at least `n` (the file may not be written
+/// yet at first), and returns it.
+fn count_at_least(n: u64, read: impl Fn() -> Run) -> (String, u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = if read().code() == 0 {
+            let c = count(&read);
+            if c.1 >= n {
+                return c;
+            }
+            format!("{c:?}")
+        } else {
+            "nothing".into()
+        };
+        assert!(Instant::now() < deadline, "the count stays at {seen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn task_status(sock: &Path, id: &str) -> String {
+    let r = ctr(sock, &["task", "ls"]).ok();
+    r.stdout
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.first() == Some(&id)).then(|| f[2].to_string())
+        })
+        .unwrap_or_else(|| panic!("no task {id} in {}", r.stdout))
+}
+
+#[test]
+fn containerd_checkpoints_and_restores() {
+    const TEST: &str = "containerd_checkpoints_and_restores";
+    if !can_run(TEST) {
+        return;
+    }
+    if !installed("containerd") || !installed("ctr") {
+        eprintln!("SKIP {TEST}: containerd is not installed");
+        return;
+    }
+    let b = Bundle::new("ctdck", &["true"]);
+    let archive = image_archive(&b);
+    let Some((_containerd, sock)) = start_containerd(&b, TEST) else {
+        return;
+    };
+    ctr(&sock, &["image", "import", archive.to_str().unwrap()]).ok();
+    let runsc = common::runsc_bin();
+    let runsc = runsc.to_str().unwrap();
+    // The shim keeps runtime state under one directory for every
+    // containerd: a name of this run's own.
+    let k = format!("ck{}", std::process::id());
+    let k = k.as_str();
+    ctr(
+        &sock,
+        &[
+            "run",
+            "-d",
+            "--runc-binary",
+            runsc,
+            IMAGE,
+            k,
+            "sh",
+            "-c",
+            COUNTER,
+        ],
+    )
+    .ok();
+    let execs = std::cell::Cell::new(0);
+    let read = || {
+        execs.set(execs.get() + 1);
+        let id = format!("cat{}", execs.get());
+        ctr(
+            &sock,
+            &["task", "exec", "--exec-id", &id, k, "cat", "/tmp/n"],
+        )
+    };
+    let (stamp, _) = count_at_least(5, read);
+
+    // A checkpoint without --exit leaves the task running (the shim pauses
+    // it, checkpoints, and resumes it).
+    let image = b.file("ck");
+    let work = b.file("wk");
+    let (_, before) = count(read);
+    ctr(
+        &sock,
+        &[
+            "task",
+            "checkpoint",
+            "--image-path",
+            image.to_str().unwrap(),
+            "--work-path",
+            work.to_str().unwrap(),
+            k,
+        ],
+    )
+    .ok();
+    assert!(image.join("checkpoint.img").is_file());
+    assert_eq!(task_status(&sock, k), "RUNNING");
+    count_at_least(before + 3, read);
+
+    // containerd's own checkpoint into its content store, then the task is
+    // killed and the container removed; restored from the image it is the
+    // same process, counting on from where it was.
+    let (_, saved) = count(read);
+    ctr(
+        &sock,
+        &["container", "checkpoint", "--task", k, "localhost/ck:1"],
+    )
+    .ok();
+    ctr(&sock, &["task", "kill", "-s", "SIGKILL", k]).ok();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while task_status(&sock, k) != "STOPPED" {
+        assert!(Instant::now() < deadline, "{k} did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ctr(&sock, &["task", "rm", k]).ok();
+    ctr(&sock, &["container", "rm", k]).ok();
+    ctr(
+        &sock,
+        &["container", "restore", "--live", k, "localhost/ck:1"],
+    )
+    .ok();
+    assert_eq!(task_status(&sock, k), "RUNNING");
+    let (again, n) = count(read);
+    assert_eq!(again, stamp, "a fresh start, not the restored process");
+    assert!(n >= saved, "count {n} went back from {saved}");
+    count_at_least(n + 3, read);
+
+    // A checkpoint with --exit stops the task; the resume that follows it
+    // finds the task stopped and does not fail.
+    ctr(
+        &sock,
+        &[
+            "task",
+            "checkpoint",
+            "--exit",
+            "--image-path",
+            b.file("ck2").to_str().unwrap(),
+            k,
+        ],
+    )
+    .ok();
+    assert!(b.file("ck2").join("checkpoint.img").is_file());
+    assert_eq!(task_status(&sock, k), "STOPPED");
+    ctr(&sock, &["task", "rm", k]).ok();
+    ctr(&sock, &["container", "rm", k]).ok();
+}
+
+#[test]
+fn docker_checkpoints_and_restores() {
+    const TEST: &str = "docker_checkpoints_and_restores";
+    if !can_run(TEST) {
+        return;
+    }
+    if !installed("dockerd") || !installed("docker") || !installed("containerd") {
+        eprintln!("SKIP {TEST}: docker.io is not installed");
+        return;
+    }
+    let b = Bundle::new("dkrck", &["true"]);
+    let archive = image_archive(&b);
+    let Some((_containerd, csock)) = start_containerd(&b, TEST) else {
+        return;
+    };
+    // Checkpoints are an experimental feature of Docker 20.10.
+    let Some(docker) = Docker::start(&b, &csock, TEST, &["--experimental"]) else {
+        return;
+    };
+    let docker = |args: &[&str]| docker.run(args);
+    docker(&["load", "-i", archive.to_str().unwrap()]).ok();
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "dc",
+        "--runtime",
+        "runsc",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        COUNTER,
+    ])
+    .ok();
+    let read = || docker(&["exec", "dc", "cat", "/tmp/n"]);
+    // Docker 20.10 uploads the checkpoint to containerd's content store on
+    // `start --checkpoint`; when containerd has not yet collected the same
+    // content from `checkpoint create`, the upload fails with "already
+    // exists" (moby/moby#42900). It is collected soon after: try again.
+    let start_from = |name: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = docker(&["start", "--checkpoint", name, "dc"]);
+            if r.code() == 0 || !r.stderr.contains("already exists") {
+                r.ok();
+                return;
+            }
+            assert!(Instant::now() < deadline, "{r:#?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let status = || {
+        let r = docker(&["inspect", "--format", "{{.State.Status}}", "dc"]).ok();
+        r.stdout.trim().to_string()
+    };
+    let (stamp, saved) = count_at_least(5, read);
+
+    // `checkpoint create` stops the container; `start --checkpoint` brings
+    // the same process back.
+    docker(&["checkpoint", "create", "dc", "cp1"]).ok();
+    assert_eq!(status(), "exited");
+    start_from("cp1");
+    assert_eq!(status(), "running");
+    let (again, n) = count(read);
+    assert_eq!(again, stamp, "a fresh start, not the restored process");
+    assert!(n >= saved, "count {n} went back from {saved}");
+    let (_, saved) = count_at_least(n + 3, read);
+
+    // --leave-running: the container goes on, and the checkpoint can
+    // bring it back after a stop.
+    docker(&["checkpoint", "create", "--leave-running", "dc", "cp2"]).ok();
+    assert_eq!(status(), "running");
+    let (_, n) = count_at_least(saved + 3, read);
+    let r = docker(&["checkpoint", "ls", "dc"]).ok();
+    assert!(
+        r.stdout.contains("cp1") && r.stdout.contains("cp2"),
+        "{r:#?}"
+    );
+    docker(&["stop", "-t", "1", "dc"]).ok();
+    start_from("cp2");
+    let (again, back) = count(read);
+    assert_eq!(again, stamp);
+    assert!(
+        back >= saved && back < n + 20,
+        "restored count {back}: saved after {saved}, at least {n} when stopped"
+    );
+    docker(&["rm", "-f", "dc"]).ok();
 }
