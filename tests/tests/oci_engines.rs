@@ -2,10 +2,12 @@
 //! (`dockerd --add-runtime`) driving `runsc`: running, exec, pause, stop,
 //! and checkpoint/restore as each engine drives it (`ctr task checkpoint`,
 //! `ctr container checkpoint`/`restore --live`, `docker checkpoint create`
-//! and `docker start --checkpoint` with `dockerd --experimental`). Each test starts its own
-//! daemons on scratch directories and stops them at the end; the image is
-//! a busybox root filesystem in `docker save` format, loaded locally.
-//! Skipped, saying so, where the daemons are not installed.
+//! and `docker start --checkpoint` with `dockerd --experimental`).
+//!
+//! Each test starts its own daemons on scratch directories and stops them
+//! at the end; the image is a busybox root filesystem in `docker save`
+//! format, loaded locally. Skipped, saying so, where the daemons are not
+//! installed.
 
 mod common;
 
