@@ -142,6 +142,23 @@ pub struct Bundle {
     pub spec: Value,
 }
 
+/// A test that failed half-way leaves its containers running: dropped, a
+/// bundle deletes with force every container still under its `--root`, so
+/// no sandbox outlives its test.
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        let Ok(entries) = std::fs::read_dir(self.root()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if e.path().join("state.json").exists() {
+                let id = e.file_name();
+                self.runsc(&["delete", "--force", &id.to_string_lossy()]);
+            }
+        }
+    }
+}
+
 impl Bundle {
     /// A bundle whose process runs `args` without a terminal.
     pub fn new(tag: &str, args: &[&str]) -> Bundle {
