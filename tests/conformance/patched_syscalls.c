@@ -95,7 +95,7 @@ int main(void)
 	SHOW("setitimer", setitimer(ITIMER_REAL, &it, NULL));
 	long bad = 0, loops = 0;
 	while (alarms < 20 || loops < 100000) {
-		if (raw_getpid() != pid)
+		if (raw_getpid() != pid || syscall(SYS_getpid) != pid)
 			bad++;
 		loops++;
 	}
@@ -124,6 +124,29 @@ int main(void)
 	int st;
 	waitpid(child, &st, 0);
 	printf("writer: %s\n", wstatus_str(st));
+
+	/* The same through glibc's syscall(3) site, patched by its first
+	 * calls in the loop: the restarted read, and a nanosleep, which
+	 * restarts through restart_syscall. */
+	child = fork();
+	if (child == 0) {
+		usleep(150000);
+		write(p[1], "y", 1);
+		_exit(0);
+	}
+	alarms = 0;
+	setitimer(ITIMER_REAL, &once, NULL);
+	n = syscall(SYS_read, (long)p[0], &c, 1L);
+	printf("restarted syscall(SYS_read): %ld '%c', handler ran: %s\n", n,
+	       c, alarms > 0 ? "yes" : "no");
+	waitpid(child, &st, 0);
+	printf("writer: %s\n", wstatus_str(st));
+	alarms = 0;
+	setitimer(ITIMER_REAL, &once, NULL);
+	struct timespec ts = { 0, 100000000 };
+	n = syscall(SYS_nanosleep, &ts, NULL);
+	printf("syscall(SYS_nanosleep): %ld, handler ran: %s\n", n,
+	       alarms > 0 ? "yes" : "no");
 
 	/* Fork after the sites ran: the child's calls are its own. */
 	child = fork();

@@ -1,7 +1,8 @@
 //! System call patching on the systrap platform (on by default,
 //! `RUNSC_SYSTRAP_PATCH=0` turns it off):
 //! `tests/patching/fast_path.c` (raw `mov $NR, %eax; syscall` sites,
-//! register preservation, fork after patching, threads) runs under
+//! register preservation, fork after patching, threads, and glibc's
+//! `syscall(3)` with its own site) runs under
 //! `runsc do --strace`. Its sites are patched (`patched getpid at ...`) and
 //! the calls after that are served through the trampoline, which the log
 //! marks `(patched)`; the output matches the native run. With
@@ -66,6 +67,21 @@ fn patched_sites_take_the_fast_path() {
     assert!(
         count(&log, "] patched gettid at ") >= 1,
         "no gettid site patched"
+    );
+    // glibc's syscall(3) has a site of its own, patched too: the 2000
+    // getppid calls the program makes through it after the first are
+    // served through the trampoline.
+    assert!(
+        count(&log, "(a syscall(3) site)") >= 1,
+        "the syscall(3) site was not patched"
+    );
+    let getppids = log
+        .lines()
+        .filter(|l| l.contains("getppid(") && l.contains("(patched)"))
+        .count();
+    assert!(
+        getppids >= 1999,
+        "only {getppids} getppid calls were patched"
     );
     // The threads make 4 * 40000 calls from patched sites.
     let getpids = log

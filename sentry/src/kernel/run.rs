@@ -8,7 +8,7 @@ use super::task::{ExitStatus, Pending};
 use super::wait::Restart;
 use super::{Kernel, TaskState, Tid};
 use crate::errno::Errno;
-use crate::mm::patch::PatchedTrap;
+use crate::mm::patch::{PatchedSite, PatchedTrap};
 use crate::mm::FaultResult;
 use crate::platform::{Event, PlatformError};
 use crate::syscalls::{self, SysErr};
@@ -479,14 +479,19 @@ impl Kernel {
             return;
         };
         let r = self.tasks[&tid].regs;
-        if !self.with_mm(tid, |m, h| m.patch_syscall(r.rip, r.orig_rax, entry, h)) {
+        let Some(kind) = self.with_mm(tid, |m, h| m.patch_syscall(r.rip, r.orig_rax, entry, h))
+        else {
             return;
-        }
+        };
         self.host().patch.sites += 1;
         if self.strace {
+            let what = match kind {
+                PatchedSite::MovImm => "",
+                PatchedSite::Syscall3 => " (a syscall(3) site)",
+            };
             tracing::info!(
                 target: "strace",
-                "[{tid:>5}] patched {} at {:#x}",
+                "[{tid:>5}] patched {} at {:#x}{what}",
                 syscalls::name(r.orig_rax),
                 r.rip - 7
             );

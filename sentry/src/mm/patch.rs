@@ -3,6 +3,13 @@
 //! platform's fast entry (systrap's trampoline), so that the call is served
 //! without a signal. gVisor's systrap does the same ("usertrap").
 //!
+//! A second sequence is patched too: the end of glibc's `syscall(3)`,
+//! `mov 8(%rsp), %r9; syscall` (also 7 bytes, the first instruction also 5),
+//! whose number is in `%rax`. Its entries go to the platform's second fast
+//! entry ([`RAX_ENTRY_OFF`] bytes after the first), which loads `%r9` as
+//! the site would have and takes the number from `%rax`; the calls in
+//! [`NEVER`] go on to the slow path there, at run time.
+//!
 //! ## The table
 //!
 //! A private VMA `[patch]` at [`TABLE_ADDR`] (below 2 GiB, so that a patched
@@ -13,15 +20,18 @@
 //! +8        jmp *%r11                (the entry's slow path, for platforms
 //!                                     without a fast entry)
 //! +16  u32  index of the next free entry
+//! +24  u64  where entries of `syscall(3)` sites jump: the platform's
+//!           entry for numbers in %rax, or +8
 //! ```
 //!
 //! Each further entry (`ENTRY_SIZE` bytes, at E) serves one site:
 //!
 //! ```text
 //! E+0   lea 6(%rip), %r11            r11 = E+13, the slow path
-//! E+7   jmp *TABLE(%rip)             to the fast entry
-//! E+13  mov $NR, %eax                slow path: the original call,
-//! E+18  syscall                      which traps as before
+//! E+7   jmp *TABLE(%rip)             to the fast entry (TABLE+24 for a
+//!                                    `syscall(3)` site)
+//! E+13  mov $NR, %eax                slow path: the site's own 7 bytes,
+//! E+18  syscall                      which trap as before
 //! E+20  jmp *E+26(%rip)
 //! E+26  u64 RET                      the address after the site
 //! E+34  u64 E                        what the site's jmp reads
@@ -56,12 +66,21 @@ pub const TABLE_LEN: u64 = 0x1_0000;
 pub const TABLE_NAME: &str = "[patch]";
 const ENTRY_SIZE: u64 = 48;
 const HDR_NEXT: u64 = 16;
+/// The header's target for `syscall(3)` sites.
+const HDR_RAX: u64 = 24;
+/// Where the platform's fast entry for numbers in `%rax` is, from its
+/// first fast entry.
+pub const RAX_ENTRY_OFF: u64 = 8;
+/// The end of glibc's `syscall(3)`: `mov 8(%rsp), %r9; syscall`.
+const SYSCALL3_SITE: [u8; 7] = [0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x0f, 0x05];
 /// The pointer the site's jmp reads, relative to the entry.
 const PTR_OFF: u64 = 34;
 
-/// System calls never patched: they replace or rebuild the whole register
-/// state, which the fast path would only have to hand over.
-const NEVER: [u64; 7] = [
+/// System calls never served by the fast path: they replace or rebuild the
+/// whole register state, which the fast path would only have to hand over.
+/// Their `mov $NR` sites are not patched; the trampoline sends them on to
+/// the slow path when they come through a `syscall(3)` site.
+pub const NEVER: [u64; 7] = [
     libc::SYS_rt_sigreturn as u64,
     libc::SYS_clone as u64,
     libc::SYS_fork as u64,
@@ -70,6 +89,15 @@ const NEVER: [u64; 7] = [
     libc::SYS_execve as u64,
     libc::SYS_execveat as u64,
 ];
+
+/// The sequences that are patched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchedSite {
+    /// `mov $NR, %eax; syscall`.
+    MovImm,
+    /// glibc's `syscall(3)`: `mov 8(%rsp), %r9; syscall`.
+    Syscall3,
+}
 
 /// What a `SIGILL` at a patched site means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,56 +137,60 @@ impl MemoryManager {
     }
 
     /// Patches the system call that just trapped with return address
-    /// `ret` and number `nr`, if its instruction bytes are the patchable
+    /// `ret` and number `nr`, if its instruction bytes are a patchable
     /// sequence and it is safe to. `entry` is the platform's fast entry.
-    /// Returns whether it patched.
-    pub fn patch_syscall(&mut self, ret: u64, nr: u64, entry: u64, h: &mut MmHost) -> bool {
-        if NEVER.contains(&nr) || nr > u32::MAX as u64 {
-            return false;
-        }
-        let Some(site) = ret.checked_sub(7) else {
-            return false;
-        };
+    /// Returns the kind of site it patched.
+    pub fn patch_syscall(
+        &mut self,
+        ret: u64,
+        nr: u64,
+        entry: u64,
+        h: &mut MmHost,
+    ) -> Option<PatchedSite> {
+        let site = ret.checked_sub(7)?;
         if page_down(site) != page_down(ret - 1) {
-            return false;
+            return None;
         }
-        let Some((_, v)) = self.vma_at(site) else {
-            return false;
-        };
+        let (_, v) = self.vma_at(site)?;
         if v.shared
             || v.prot & libc::PROT_EXEC == 0
             || v.prot & libc::PROT_READ == 0
             || v.name == "[vdso]"
             || v.name == TABLE_NAME
         {
-            return false;
+            return None;
         }
         let mut b = [0u8; 7];
-        if self.copy_in(site, &mut b, h).is_err() {
-            return false;
-        }
+        self.copy_in(site, &mut b, h).ok()?;
         let imm = u32::from_le_bytes(b[1..5].try_into().expect("4 bytes"));
-        if b[0] != 0xb8 || b[5..7] != [0x0f, 0x05] || imm as u64 != nr {
-            return false;
-        }
-        let Some(e) = self.new_entry(entry, h) else {
-            return false;
+        let kind = if b == SYSCALL3_SITE {
+            PatchedSite::Syscall3
+        } else if b[0] == 0xb8
+            && b[5..7] == [0x0f, 0x05]
+            && imm as u64 == nr
+            && !NEVER.contains(&nr)
+        {
+            PatchedSite::MovImm
+        } else {
+            return None;
         };
+        let target = match kind {
+            PatchedSite::MovImm => TABLE_ADDR,
+            PatchedSite::Syscall3 => TABLE_ADDR + HDR_RAX,
+        };
+        let e = self.new_entry(entry, h)?;
         // The entry first, then the site (see the module comment).
         let mut code = Vec::with_capacity(ENTRY_SIZE as usize);
         code.extend_from_slice(&[0x4c, 0x8d, 0x1d, 6, 0, 0, 0]);
-        let to_hdr = (TABLE_ADDR as i64 - (e + 13) as i64) as i32;
+        let to_hdr = (target as i64 - (e + 13) as i64) as i32;
         code.extend_from_slice(&[0xff, 0x25]);
         code.extend_from_slice(&to_hdr.to_le_bytes());
-        code.push(0xb8);
-        code.extend_from_slice(&imm.to_le_bytes());
-        code.extend_from_slice(&[0x0f, 0x05, 0xff, 0x25, 0, 0, 0, 0]);
+        code.extend_from_slice(&b);
+        code.extend_from_slice(&[0xff, 0x25, 0, 0, 0, 0]);
         code.extend_from_slice(&ret.to_le_bytes());
         code.extend_from_slice(&e.to_le_bytes());
         debug_assert_eq!(code.len() as u64, PTR_OFF + 8);
-        if self.poke(e, &code, h).is_err() {
-            return false;
-        }
+        self.poke(e, &code, h).ok()?;
         let p = ((e + PTR_OFF) as u32).to_le_bytes();
         debug_assert_eq!(p[2], 0x06);
         let steps: [(u64, &[u8]); 3] = [
@@ -167,12 +199,10 @@ impl MemoryManager {
             (site, &[0xff]),
         ];
         for (a, bytes) in steps {
-            if self.poke(a, bytes, h).is_err() {
-                return false;
-            }
+            self.poke(a, bytes, h).ok()?;
             std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         }
-        true
+        Some(kind)
     }
 
     /// A fresh table entry (creating the table if needed); None when the
@@ -203,10 +233,11 @@ impl MemoryManager {
                 dev_ino: (0, 0),
             };
             self.mmap(opts, h).ok()?;
-            let mut hdr = [0u8; 20];
+            let mut hdr = [0u8; 32];
             hdr[0..8].copy_from_slice(&entry.to_le_bytes());
             hdr[8..11].copy_from_slice(&[0x41, 0xff, 0xe3]);
             hdr[16..20].copy_from_slice(&1u32.to_le_bytes());
+            hdr[24..32].copy_from_slice(&(entry + RAX_ENTRY_OFF).to_le_bytes());
             self.poke(TABLE_ADDR, &hdr, h).ok()?;
         }
         let mut b = [0u8; 4];
@@ -233,9 +264,18 @@ impl MemoryManager {
         if !self.has_patch_table() {
             return;
         }
-        let target = entry.unwrap_or(TABLE_ADDR + 8);
-        if let Err(e) = self.poke(TABLE_ADDR, &target.to_le_bytes(), h) {
-            tracing::warn!("patch table: cannot retarget: {e:?}");
+        let slow = TABLE_ADDR + 8;
+        let targets = [
+            (TABLE_ADDR, entry.unwrap_or(slow)),
+            (
+                TABLE_ADDR + HDR_RAX,
+                entry.map_or(slow, |e| e + RAX_ENTRY_OFF),
+            ),
+        ];
+        for (at, target) in targets {
+            if let Err(e) = self.poke(at, &target.to_le_bytes(), h) {
+                tracing::warn!("patch table: cannot retarget: {e:?}");
+            }
         }
     }
 

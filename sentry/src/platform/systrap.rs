@@ -198,6 +198,10 @@ const HANDLED: [i32; 7] = [
     libc::SIGURG,
 ];
 
+// .Ltramp_rax sends clone, fork, vfork and execve to the slow path with
+// one range check.
+const _: () = assert!(libc::SYS_execve - libc::SYS_clone == 3);
+
 // The stub code. Position-independent: it is copied to `BASE` and runs
 // there with no libc, no TLS, and only the registers and its slot.
 std::arch::global_asm!(
@@ -205,9 +209,12 @@ std::arch::global_asm!(
     ".balign 4096",
     ".globl systrap_stub_start",
     "systrap_stub_start:",
-    // The fast entry, at a fixed place (the stub's first byte) so that
-    // patch tables stay valid across builds: see `Patched system calls`.
+    // The fast entries, at fixed places (the stub's first byte, and 8
+    // bytes on for sites whose number is in rax) so that patch tables stay
+    // valid across builds: see `Patched system calls` and `mm::patch`.
     "    jmp .Ltramp",
+    ".balign 8",
+    "    jmp .Ltramp_rax",
     ".balign 16",
     // Control thread loop; r15 holds the slot base.
     ".Lctl_loop:",
@@ -346,7 +353,7 @@ std::arch::global_asm!(
     "    cmp rcx, {stack_off}",
     "    jb .Lh_body",
     "2:",
-    "    lea rcx, [rip + .Ltramp]",
+    "    lea rcx, [rip + .Ltramp_rax]",
     "    cmp rax, rcx",
     "    jb .Lh_report",
     "    lea rcx, [rip + .Lt_end]",
@@ -438,13 +445,41 @@ std::arch::global_asm!(
     "    ud2",
     // The trampoline of patched system calls. A patched site jumps to
     // its table entry, which jumps here with r11 = the entry's slow path
-    // (`mov eax, NR; syscall; jmp RET`: NR at r11 + 1, RET at r11 + 13);
-    // rax and rcx are free (a system call clobbers them). The flags are
-    // saved below the red zone of the application's stack; everything
-    // else goes to the message in the slot that %gs points to.
+    // (the site's own bytes, then `jmp RET`; RET at r11 + 13); rcx is
+    // free (a system call clobbers it).
+    //
+    // glibc's syscall(3) site (`mov r9, [rsp + 8]; syscall`) enters at
+    // .Ltramp_rax with the number in rax. The calls the fast path never
+    // serves (see `mm::patch::NEVER`: rt_sigreturn, clone, fork, vfork,
+    // execve, execveat, clone3) take the slow path at once; the others
+    // load the sixth argument as the site would have.
+    ".Ltramp_rax:",
+    "    cmp eax, {sys_rt_sigreturn}",
+    "    je .Lt_raw",
+    "    cmp eax, {sys_clone}",
+    "    jb 3f",
+    "    cmp eax, {sys_execve}",
+    "    jbe .Lt_raw",
+    "3:",
+    "    cmp eax, {sys_execveat}",
+    "    je .Lt_raw",
+    "    cmp eax, {sys_clone3}",
+    "    je .Lt_raw",
+    "    mov r9, qword ptr [rsp + 8]",
+    "    jmp .Lt_common",
+    ".Lt_raw:",
+    "    jmp r11",
+    // `mov eax, NR; syscall` sites: the number is the entry's copy of the
+    // immediate, at r11 + 1.
     ".Ltramp:",
+    "    mov eax, dword ptr [r11 + 1]",
+    // The number and the flags are saved below the red zone of the
+    // application's stack; everything else goes to the message in the
+    // slot that %gs points to.
+    ".Lt_common:",
     "    lea rsp, [rsp - 128]",
     "    pushfq",
+    "    push rax",
     "    rdgsbase rax",
     "    movabs rcx, {slots_start}",
     "    sub rax, rcx",
@@ -453,6 +488,7 @@ std::arch::global_asm!(
     "    test eax, {slot_low}",
     "    jnz .Lt_slow",
     "    rdgsbase rax",
+    "    pop qword ptr [rax + {f_rax}]",
     "    pop qword ptr [rax + {f_rflags}]",
     "    lea rsp, [rsp + 128]",
     "    mov qword ptr [rax + {f_rsp}], rsp",
@@ -472,8 +508,6 @@ std::arch::global_asm!(
     // What `syscall` leaves: rcx = the return address, r11 = rflags.
     "    mov rcx, qword ptr [rax + {f_rflags}]",
     "    mov qword ptr [rax + {f_r11}], rcx",
-    "    mov ecx, dword ptr [r11 + 1]",
-    "    mov qword ptr [rax + {f_rax}], rcx",
     "    mov rcx, qword ptr [r11 + 13]",
     "    mov qword ptr [rax + {f_rip}], rcx",
     "    mov qword ptr [rax + {f_rcx}], rcx",
@@ -519,6 +553,7 @@ std::arch::global_asm!(
     // Not our slot in %gs (the application set its own): the entry's
     // slow path makes the system call, which traps.
     ".Lt_slow:",
+    "    pop rax",
     "    popfq",
     "    lea rsp, [rsp + 128]",
     "    jmp r11",
@@ -613,6 +648,9 @@ std::arch::global_asm!(
     sys_exit = const libc::SYS_exit,
     sys_write = const libc::SYS_write,
     sys_rt_sigreturn = const libc::SYS_rt_sigreturn,
+    sys_execve = const libc::SYS_execve,
+    sys_execveat = const libc::SYS_execveat,
+    sys_clone3 = const libc::SYS_clone3,
     futex_wake = const libc::FUTEX_WAKE,
     off_op = const OFF_OP,
     off_nr = const OFF_NR,
@@ -2302,6 +2340,30 @@ mod tests {
             }
         }
         panic!("no event from thread {t}");
+    }
+
+    #[test]
+    fn the_fast_entries_are_where_patch_tables_expect_them() {
+        let code = stub_code();
+        // Where the jump at `at` goes.
+        let target = |at: usize| match code[at] {
+            0xeb => (at as i64 + 2 + code[at + 1] as i8 as i64) as usize,
+            0xe9 => {
+                let d = i32::from_le_bytes(code[at + 1..at + 5].try_into().unwrap());
+                (at as i64 + 5 + d as i64) as usize
+            }
+            other => panic!("no jump at {at}: {other:#x}"),
+        };
+        // The first entry reads the number from the table entry
+        // (`mov eax, [r11 + 1]`); the second checks the number in eax
+        // (`cmp eax, 15`, rt_sigreturn).
+        let imm = target(0);
+        assert_eq!(code[imm..imm + 4], [0x41, 0x8b, 0x43, 0x01]);
+        let rax = target(crate::mm::patch::RAX_ENTRY_OFF as usize);
+        assert_eq!(
+            code[rax..rax + 3],
+            [0x83, 0xf8, libc::SYS_rt_sigreturn as u8]
+        );
     }
 
     #[test]
