@@ -534,6 +534,7 @@ macro_rules! for_each_program {
             fault_signals,
             fifo,
             file_rw,
+            fork_split_vma,
             fork_wait,
             fs_errors,
             futex,

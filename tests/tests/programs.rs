@@ -177,6 +177,27 @@ with tempfile.NamedTemporaryFile("w+", delete=True) as f:
 }
 
 #[test]
+fn python_multiprocessing_pools() {
+    // Workers forked (and spawned) by a pool, using extension modules
+    // the parent loaded, over multiprocessing's pipes and semaphores.
+    let script = r#"
+import multiprocessing as mp, hashlib, sqlite3, decimal, json
+def work(i):
+    db = sqlite3.connect(":memory:")
+    db.execute("create table t (x)"); db.execute("insert into t values (?)", (i,))
+    (x,) = db.execute("select x * 2 from t").fetchone()
+    return (x, str(decimal.Decimal(i) / 4), hashlib.sha256(b"%d" % i).hexdigest()[:6])
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(json.dumps(pool.map(work, range(6))))
+    with mp.get_context("spawn").Pool(1) as pool:
+        print(pool.apply(sum, ([1, 2, 3],)))
+"#;
+    let out = same_as_native(&["/usr/bin/python3", "-c", script]);
+    assert!(out.ends_with("\n6\n"), "{out}");
+}
+
+#[test]
 fn busybox_static_shell() {
     let bb = tests::workspace_root().join("target/test-tools/busybox");
     assert!(bb.exists(), "{} missing: run scripts/setup", bb.display());

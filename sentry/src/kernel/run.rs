@@ -456,6 +456,11 @@ impl Kernel {
                         }
                         Err(e) => {
                             let code = if e == FaultResult::AccErr { 2 } else { 1 };
+                            tracing::debug!(
+                                "task {tid}: SIGSEGV ({e:?}) at {:#x}, rip {:#x}",
+                                f.addr,
+                                self.tasks[&tid].regs.rip
+                            );
                             self.force_signal(tid, SigInfo::new(SIGSEGV, code).with_addr(f.addr));
                         }
                     }

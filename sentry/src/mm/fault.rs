@@ -104,10 +104,13 @@ impl MemoryManager {
                 return self.break_cow(page, h);
             }
             // Present already: the host lost sync (or a race with another
-            // thread that populated it first). Map it again.
+            // thread that populated it first). Map it again: the part of
+            // it in this VMA (it may run on into others; see `pma_pieces`).
             let (s, p) = self.pma_at(page).expect("present");
+            let (vs, _) = self.vma_at(page).expect("pma inside a vma");
             let prot = host_prot(v, p);
-            let (mut start, mut len, mut frame) = (s, p.end - s, p.frame);
+            let (lo, hi) = (s.max(vs), p.end.min(v.end));
+            let (mut start, mut len, mut frame) = (lo, hi - lo, p.frame + (lo - s));
             if h.mf.has_pending() {
                 // After a lazy restore the page may still be in the image:
                 // load its extent, then map the loaded run around it.

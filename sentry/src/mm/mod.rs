@@ -415,13 +415,30 @@ impl MemoryManager {
         out
     }
 
+    /// The pma at `s` cut where VMAs begin and end, each piece as (start,
+    /// end, frame, host protection). A pma populated in one piece can span
+    /// VMAs that mprotect split apart later, each with its own protection:
+    /// the host gets each piece with its own.
+    pub(super) fn pma_pieces(&self, s: u64, p: &Pma) -> Vec<(u64, u64, u64, i32)> {
+        let mut out = Vec::new();
+        let first = self.vma_at(s).map(|(vs, _)| vs).unwrap_or(s);
+        for (&vs, v) in self.vmas.range(first..p.end) {
+            let (a, b) = (vs.max(s), v.end.min(p.end));
+            if a < b {
+                out.push((a, b, p.frame + (a - s), host_prot(v, p)));
+            }
+        }
+        out
+    }
+
     /// Maps every pma into a fresh host address space (after fork or
     /// restore).
     pub fn map_all(&self, h: &mut MmHost) -> Result<(), Errno> {
         for (&s, p) in &self.pmas {
-            let (_, v) = self.vma_at(s).expect("pma inside a vma");
-            self.host_map(h, s, p.end - s, host_prot(v, p), p.frame)
-                .map_err(platform_err)?;
+            for (a, b, frame, prot) in self.pma_pieces(s, p) {
+                self.host_map(h, a, b - a, prot, frame)
+                    .map_err(platform_err)?;
+            }
         }
         Ok(())
     }
@@ -461,12 +478,20 @@ impl MemoryManager {
             let p = self.pmas.get_mut(&s).expect("present");
             h.frames.incref(p.frame, p.end - s);
             if !v.shared {
-                let was_writable = host_prot(&v, p) & libc::PROT_WRITE != 0;
-                p.cow = true;
+                let was_cow = std::mem::replace(&mut p.cow, true);
                 let p = p.clone();
-                if was_writable && self.host.is_some() {
-                    self.host_protect(h, s, p.end - s, host_prot(&v, &p), p.frame)
-                        .map_err(platform_err)?;
+                if !was_cow && self.host.is_some() {
+                    // Each VMA the pma runs into keeps its own protection,
+                    // less the write permission.
+                    for (a, b, frame, prot) in self.pma_pieces(s, &p) {
+                        if self
+                            .vma_at(a)
+                            .is_some_and(|(_, w)| w.prot & libc::PROT_WRITE != 0)
+                        {
+                            self.host_protect(h, a, b - a, prot, frame)
+                                .map_err(platform_err)?;
+                        }
+                    }
                 }
             }
             child.pmas.insert(s, self.pmas[&s].clone());
