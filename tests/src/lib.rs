@@ -540,6 +540,7 @@ macro_rules! for_each_program {
             futex,
             getdents,
             ids,
+            itimer_cpu,
             inet_tcp,
             inet_udp,
             kill_tgkill,

@@ -213,6 +213,8 @@ impl Kernel {
                 stop_reported: false,
                 continued: false,
                 itimer_real: None,
+                itimer_virtual: None,
+                itimer_prof: None,
                 children_times: (0, 0),
                 subreaper: false,
                 no_new_privs: ptg.no_new_privs,

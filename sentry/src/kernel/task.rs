@@ -179,6 +179,13 @@ pub struct ThreadGroup {
     pub continued: bool,
     /// `ITIMER_REAL` / `alarm`: absolute deadline (monotonic ns), interval.
     pub itimer_real: Option<(u64, u64)>,
+    /// `ITIMER_VIRTUAL` and `ITIMER_PROF`: expiry in the group's CPU time
+    /// (ns, as `Kernel::group_cpu` counts it), interval. Not inherited by
+    /// fork, kept across execve.
+    #[serde(default)]
+    pub itimer_virtual: Option<(u64, u64)>,
+    #[serde(default)]
+    pub itimer_prof: Option<(u64, u64)>,
     /// Times of reaped children (user, system ns).
     pub children_times: (u64, u64),
     pub subreaper: bool,

@@ -118,41 +118,66 @@ pub fn from_timespec(ts: &libc::timespec) -> Option<u64> {
         .checked_add(ts.tv_nsec as u64)
 }
 
+/// CPU time of one thread at host monotonic time `now`: what it has used,
+/// and the time it has been running since it last started.
+fn task_cpu(t: &super::Task, now: u64) -> u64 {
+    let running = if t.run_start != 0 {
+        now.saturating_sub(t.run_start)
+    } else {
+        0
+    };
+    t.utime + t.stime + running
+}
+
 impl super::Kernel {
     /// CPU time of a thread (`CLOCK_THREAD_CPUTIME_ID`) or of its whole
     /// process (`CLOCK_PROCESS_CPUTIME_ID`), in ns, counting time spent
     /// running application code.
     pub fn cpu_time(&self, tid: super::Tid, process: bool) -> u64 {
-        let now = host_monotonic();
-        let of = |t: &super::Task| {
-            let running = if t.run_start != 0 {
-                now.saturating_sub(t.run_start)
-            } else {
-                0
-            };
-            t.utime + t.stime + running
-        };
         if !process {
-            return of(&self.tasks[&tid]);
+            return task_cpu(&self.tasks[&tid], host_monotonic());
         }
-        let tg = self.tg(tid);
-        tg.dead_cpu
-            + tg.threads
+        self.group_cpu(self.tg(tid))
+    }
+
+    /// CPU time of a whole thread group, its exited threads included.
+    pub fn group_cpu(&self, g: &super::ThreadGroup) -> u64 {
+        let now = host_monotonic();
+        g.dead_cpu
+            + g.threads
                 .iter()
                 .filter_map(|t| self.tasks.get(t))
-                .map(of)
+                .map(|t| task_cpu(t, now))
                 .sum::<u64>()
     }
 
-    /// The earliest pending interval timer (`alarm`, `setitimer`).
+    /// The earliest pending interval timer (`alarm`, `setitimer`). For the
+    /// CPU-time timers, the earliest moment the group's running threads
+    /// can use up what is left.
     pub fn next_timer(&self) -> Option<u64> {
+        let now = self.clock.monotonic();
         self.thread_groups
             .values()
             .flat_map(|g| {
+                let cpu =
+                    [g.itimer_virtual, g.itimer_prof]
+                        .into_iter()
+                        .flatten()
+                        .map(|(expiry, _)| {
+                            let running = g
+                                .threads
+                                .iter()
+                                .filter(|t| self.tasks.get(t).is_some_and(|t| t.run_start != 0))
+                                .count()
+                                .max(1) as u64;
+                            now + expiry.saturating_sub(self.group_cpu(g)) / running
+                        });
                 g.itimer_real
                     .map(|(d, _)| d)
                     .into_iter()
                     .chain(g.timers.values().filter_map(|t| t.deadline))
+                    .chain(cpu)
+                    .collect::<Vec<_>>()
             })
             .min()
     }
@@ -173,7 +198,37 @@ impl super::Kernel {
                 super::signal::SigInfo::new(super::signal::SIGALRM, super::signal::SI_KERNEL);
             self.send_to_group(tgid, info);
         }
+        self.fire_cpu_timers();
         self.fire_posix_timers(now);
+    }
+
+    /// Fires the `ITIMER_VIRTUAL` (`SIGVTALRM`) and `ITIMER_PROF`
+    /// (`SIGPROF`) timers whose group has used up their time.
+    fn fire_cpu_timers(&mut self) {
+        let mut due = Vec::new();
+        for (&tgid, g) in &self.thread_groups {
+            if g.zombie.is_some() || (g.itimer_virtual.is_none() && g.itimer_prof.is_none()) {
+                continue;
+            }
+            let cpu = self.group_cpu(g);
+            for (which, t) in [(0, g.itimer_virtual), (1, g.itimer_prof)] {
+                if t.is_some_and(|(expiry, _)| expiry <= cpu) {
+                    due.push((tgid, which, cpu));
+                }
+            }
+        }
+        for (tgid, which, cpu) in due {
+            let g = self.thread_groups.get_mut(&tgid).expect("live");
+            let (timer, signo) = if which == 0 {
+                (&mut g.itimer_virtual, super::signal::SIGVTALRM)
+            } else {
+                (&mut g.itimer_prof, super::signal::SIGPROF)
+            };
+            let (_, interval) = timer.expect("due");
+            *timer = (interval > 0).then(|| (cpu.saturating_add(interval), interval));
+            let info = super::signal::SigInfo::new(signo, super::signal::SI_KERNEL);
+            self.send_to_group(tgid, info);
+        }
     }
 
     fn fire_posix_timers(&mut self, now: u64) {

@@ -23,16 +23,8 @@ pub fn register(t: &mut Table) {
     t.add(SYS_tgkill, sys_tgkill, Support::Full);
     t.add(SYS_pause, sys_pause, Support::Full);
     t.add(SYS_alarm, sys_alarm, Support::Full);
-    t.add(
-        SYS_setitimer,
-        sys_setitimer,
-        Support::Partial("ITIMER_REAL only"),
-    );
-    t.add(
-        SYS_getitimer,
-        sys_getitimer,
-        Support::Partial("ITIMER_REAL only"),
-    );
+    t.add(SYS_setitimer, sys_setitimer, Support::Full);
+    t.add(SYS_getitimer, sys_getitimer, Support::Full);
 }
 
 /// `SS_AUTODISARM` (Linux 4.7).
@@ -414,9 +406,13 @@ fn ns_tv(ns: u64) -> libc::timeval {
     }
 }
 
-fn current_itimer(k: &Kernel, tid: Tid) -> libc::itimerval {
-    let now = k.clock.monotonic();
-    match k.tg(tid).itimer_real {
+/// An interval timer: its expiry on its clock, and its interval (ns).
+type Itimer = Option<(u64, u64)>;
+
+/// An interval timer's value and interval, from its expiry and the clock
+/// it runs on (`now`); an expired timer with time left shows at least 1 µs.
+fn itimerval(timer: Itimer, now: u64) -> libc::itimerval {
+    match timer {
         Some((d, iv)) => libc::itimerval {
             it_interval: ns_tv(iv),
             it_value: ns_tv(d.saturating_sub(now).max(1000)),
@@ -428,22 +424,41 @@ fn current_itimer(k: &Kernel, tid: Tid) -> libc::itimerval {
     }
 }
 
+/// The timer `which` (`ITIMER_REAL`: monotonic time; `ITIMER_VIRTUAL`,
+/// `ITIMER_PROF`: the group's CPU time), and its clock's current value.
+/// The sentry's own time serving system calls is not counted in CPU time,
+/// so both CPU timers run on the time spent in application code.
+fn itimer(k: &mut Kernel, tid: Tid, which: i32) -> Result<(&mut Itimer, u64), Errno> {
+    let now = match which {
+        libc::ITIMER_REAL => k.clock.monotonic(),
+        libc::ITIMER_VIRTUAL | libc::ITIMER_PROF => k.cpu_time(tid, true),
+        _ => return Err(Errno::EINVAL),
+    };
+    let g = k.tg_mut(tid);
+    let t = match which {
+        libc::ITIMER_REAL => &mut g.itimer_real,
+        libc::ITIMER_VIRTUAL => &mut g.itimer_virtual,
+        _ => &mut g.itimer_prof,
+    };
+    Ok((t, now))
+}
+
 fn sys_setitimer(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    if a.i32(0) != libc::ITIMER_REAL {
-        return Err(if a.i32(0) > 2 || a.i32(0) < 0 {
-            Errno::EINVAL
-        } else {
-            Errno::ENOSYS
-        }
-        .into());
+    if !(0..=2).contains(&a.i32(0)) {
+        return Err(Errno::EINVAL.into());
     }
-    let old = current_itimer(k, tid);
-    if a.ptr(1) != 0 {
+    let new = if a.ptr(1) != 0 {
         let v: libc::itimerval = k.read_val(tid, a.ptr(1))?;
         let val = tv_ns(&v.it_value).ok_or(Errno::EINVAL)?;
         let iv = tv_ns(&v.it_interval).ok_or(Errno::EINVAL)?;
-        let now = k.clock.monotonic();
-        k.tg_mut(tid).itimer_real = (val > 0).then(|| (now.saturating_add(val), iv));
+        Some((val, iv))
+    } else {
+        None
+    };
+    let (t, now) = itimer(k, tid, a.i32(0))?;
+    let old = itimerval(*t, now);
+    if let Some((val, iv)) = new {
+        *t = (val > 0).then(|| (now.saturating_add(val), iv));
     }
     if a.ptr(2) != 0 {
         k.write_val(tid, a.ptr(2), &old)?;
@@ -452,20 +467,8 @@ fn sys_setitimer(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 
 fn sys_getitimer(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    match a.i32(0) {
-        libc::ITIMER_REAL => {
-            let v = current_itimer(k, tid);
-            k.write_val(tid, a.ptr(1), &v)?;
-            Ok(0)
-        }
-        libc::ITIMER_VIRTUAL | libc::ITIMER_PROF => {
-            let v = libc::itimerval {
-                it_interval: ns_tv(0),
-                it_value: ns_tv(0),
-            };
-            k.write_val(tid, a.ptr(1), &v)?;
-            Ok(0)
-        }
-        _ => Err(Errno::EINVAL.into()),
-    }
+    let (t, now) = itimer(k, tid, a.i32(0))?;
+    let v = itimerval(*t, now);
+    k.write_val(tid, a.ptr(1), &v)?;
+    Ok(0)
 }
