@@ -535,6 +535,7 @@ macro_rules! for_each_program {
             fifo,
             file_rw,
             fork_split_vma,
+            fork_threads_cow,
             fork_wait,
             fs_errors,
             futex,

@@ -425,6 +425,9 @@ impl Kernel {
             self.exit_thread(tid);
             return;
         }
+        if !matches!(ev, Event::Fault(_)) {
+            self.task_mut(tid).stale_fault = None;
+        }
         match ev {
             Event::Syscall => {
                 self.task_mut(tid).state = TaskState::Ready(Pending::Syscall);
@@ -444,7 +447,21 @@ impl Kernel {
                     self.force_signal(tid, SigInfo::new(SIGSEGV, super::signal::SI_KERNEL));
                 } else if f.signo == SIGSEGV {
                     let limit = self.rlimit(tid, libc::RLIMIT_STACK as usize).0;
-                    let r = self.with_mm(tid, |m, h| m.handle_host_fault(f.addr, f.code, limit, h));
+                    let mut r =
+                        self.with_mm(tid, |m, h| m.handle_host_fault(f.addr, f.code, limit, h));
+                    // The host may have raised the fault before another
+                    // thread changed the page (broke its copy-on-write,
+                    // say): the page is mapped again as it is now and the
+                    // access retried. A fault there again with no host
+                    // mapping changed since is real.
+                    let last = std::mem::take(&mut self.task_mut(tid).stale_fault);
+                    let gen = self.with_mm(tid, |m, _| m.host_gen.get());
+                    if r == Err(FaultResult::AccErr) && last != Some((f.addr, gen)) {
+                        if let Some(gen) = self.with_mm(tid, |m, h| m.remap_page(f.addr, h)) {
+                            self.task_mut(tid).stale_fault = Some((f.addr, gen));
+                            r = Ok(());
+                        }
+                    }
                     match r {
                         Ok(()) => {}
                         Err(FaultResult::BusErr) => {

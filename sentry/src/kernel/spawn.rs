@@ -111,6 +111,7 @@ impl Kernel {
                 start_time: now,
                 vfork_parent: None,
                 run_start: 0,
+                stale_fault: None,
             },
         );
         self.thread_groups.insert(

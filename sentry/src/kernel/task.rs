@@ -115,6 +115,12 @@ pub struct Task {
     /// Host thread running this task; rebuilt on restore.
     #[serde(skip)]
     pub host: ThreadId,
+    /// The address of this task's last page fault when it was retried as
+    /// stale (see `Kernel::on_event`), and the generation of the host
+    /// mappings after the retry: a second fault there, with nothing changed
+    /// since, is real.
+    #[serde(skip)]
+    pub stale_fault: Option<(u64, u64)>,
     /// CPU time used, in nanoseconds (user, system), estimated.
     pub utime: u64,
     pub stime: u64,

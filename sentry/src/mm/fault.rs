@@ -321,6 +321,22 @@ impl MemoryManager {
         self.map_range(lo, hi, v, h)
     }
 
+    /// Maps the page at `addr` into the stub again as its pma and VMA say
+    /// it should be, when it is present and accessible at all. For a fault
+    /// that may be stale: returns the host mappings' generation after the
+    /// remap, or None when it did not remap.
+    pub fn remap_page(&mut self, addr: u64, h: &mut MmHost) -> Option<u64> {
+        let page = page_down(addr);
+        let accessible = self
+            .vma_at(page)
+            .is_some_and(|(_, v)| v.prot != libc::PROT_NONE);
+        if !accessible || self.pma_at(page).is_none() {
+            return None;
+        }
+        self.populate(page, false, h).ok()?;
+        Some(self.host_gen.get())
+    }
+
     /// Gives the page at `page` a frame of its own and makes it writable.
     pub(super) fn break_cow(&mut self, page: u64, h: &mut MmHost) -> Result<(), FaultResult> {
         self.split_pma(page);
@@ -337,6 +353,7 @@ impl MemoryManager {
             p.frame = new;
             p.cow = false;
             let prot = host_prot(&v, p);
+            self.host_changed();
             h.platform.map(h.via, page, PAGE_SIZE, prot, new)
         } else {
             p.cow = false;

@@ -174,6 +174,10 @@ pub struct MemoryManager {
     /// remap instead of `mprotect`, which fails on holes.
     #[serde(skip)]
     pub host_holes: std::cell::Cell<bool>,
+    /// Counts changes to the host mappings (map, protect, unmap), so that
+    /// a fault retried as stale can tell whether anything changed since.
+    #[serde(skip)]
+    pub host_gen: std::cell::Cell<u64>,
 }
 
 impl MemoryManager {
@@ -188,6 +192,7 @@ impl MemoryManager {
         prot: i32,
         frame: u64,
     ) -> Result<(), PlatformError> {
+        self.host_changed();
         if !h.mf.has_pending() {
             return h.platform.map(h.via, addr, len, prot, frame);
         }
@@ -214,10 +219,15 @@ impl MemoryManager {
         prot: i32,
         frame: u64,
     ) -> Result<(), PlatformError> {
+        self.host_changed();
         if !self.host_holes.get() {
             return h.platform.protect(h.via, addr, len, prot);
         }
         self.host_map(h, addr, len, prot, frame)
+    }
+
+    pub(crate) fn host_changed(&self) {
+        self.host_gen.set(self.host_gen.get().wrapping_add(1));
     }
 }
 
@@ -319,6 +329,7 @@ impl MemoryManager {
             }
         }
         if self.host.is_some() {
+            self.host_changed();
             h.platform
                 .unmap(h.via, start, end - start)
                 .map_err(platform_err)?;
@@ -453,6 +464,7 @@ impl MemoryManager {
             users: 0,
             host: None,
             host_holes: std::cell::Cell::new(false),
+            host_gen: std::cell::Cell::new(0),
             ..self.clone()
         };
         for (&s, v) in &self.vmas {
