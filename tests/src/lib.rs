@@ -521,6 +521,7 @@ macro_rules! for_each_program {
             clocks_sleep,
             cloexec_exec,
             clone_cleartid,
+            cpu_clocks,
             dev_files,
             dup_fcntl,
             efault,
