@@ -6,7 +6,9 @@
 //! the sandbox reached with `curl`, busybox `wget` in the sandbox reaching
 //! a server on the host), UDP both ways, and `ping` of the sandbox's
 //! address. The host interface in the namespace must have lost its
-//! address to the sandbox.
+//! address to the sandbox. As with Docker, the interface may also be put
+//! in the container's new namespace by a `prestart` hook, after the
+//! sandbox exists.
 
 mod common;
 
@@ -324,4 +326,88 @@ fn external_listener_serves_after_restore() {
         std::fs::read_to_string(b.file("web-restored.err")).unwrap_or_default()
     );
     b.clean(&["web"]);
+}
+
+/// As Docker does it: the container gets a new network namespace, and a
+/// `prestart` hook moves one end of a veth pair into it and configures it
+/// there (the namespace of the sandbox process, whose PID the hook reads
+/// from the state on its stdin). The sandbox serves the interface all the
+/// same: it was handed over after the hooks ran.
+#[test]
+fn interface_added_by_a_prestart_hook() {
+    let test = "interface_added_by_a_prestart_hook";
+    if !can_run(test) {
+        return;
+    }
+    if sh("command -v ip && command -v nsenter").is_err() {
+        eprintln!("SKIP {test}: no iproute2 `ip` or no `nsenter` (run scripts/setup)");
+        return;
+    }
+    let pid = std::process::id();
+    let host_if = format!("vhk{}", pid % 100_000);
+    let peer = format!("vck{}", pid % 100_000);
+    let (a, b) = (100 + (pid / 250) % 150, (pid + 7) % 250);
+    let (host_ip, sandbox_ip) = (format!("10.{a}.{b}.1"), format!("10.{a}.{b}.2"));
+    if let Err(e) = sh(&format!(
+        "ip link add {host_if} type veth peer name {peer} && \
+         ip addr add {host_ip}/24 dev {host_if} && ip link set {host_if} up"
+    )) {
+        eprintln!("SKIP {test}: cannot make a veth pair: {e}");
+        return;
+    }
+    struct Link(String);
+    impl Drop for Link {
+        fn drop(&mut self) {
+            let _ = sh(&format!("ip link del {}", self.0));
+        }
+    }
+    let _link = Link(host_if.clone());
+    common::become_subreaper();
+
+    let hook = format!(
+        r#"set -e
+pid=$(sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p')
+ip link set {peer} netns "$pid"
+nsenter --net=/proc/$pid/ns/net sh -c '
+ip link set {peer} name eth0
+ip addr add {sandbox_ip}/24 dev eth0
+ip link set eth0 up
+ip link set lo up
+ip route add default via {host_ip}'
+"#
+    );
+    let mut bundle = Bundle::new("nethook", &["httpd", "-f", "-p", "8080", "-h", "/www"]);
+    applets(&bundle, &["httpd"]);
+    let root = bundle.dir().join("rootfs");
+    std::fs::create_dir_all(root.join("www")).unwrap();
+    std::fs::write(root.join("www/page.txt"), "page from the sandbox\n").unwrap();
+    bundle.spec["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "type": "network" }));
+    bundle.spec["hooks"] = serde_json::json!({
+        "prestart": [{ "path": "/bin/sh", "args": ["sh", "-c", hook] }]
+    });
+    bundle.save();
+    let created = bundle.create("hooked", &[]);
+    assert_eq!(created.code(), 0, "create: {created:#?}");
+    let sandbox_pid = bundle.state("hooked").expect("state")["pid"].clone();
+    bundle.runsc(&["start", "hooked"]).ok();
+
+    let url = format!("http://{sandbox_ip}:8080/page.txt");
+    let got = retry(30, || curl(&url).ok());
+    assert_eq!(
+        got.as_deref(),
+        Some("page from the sandbox\n"),
+        "curl {url} from the host; container output:\n{}\n{}",
+        bundle.output_of("hooked"),
+        std::fs::read_to_string(bundle.file("hooked.err")).unwrap_or_default()
+    );
+    // The interface the hook configured gave its address to the sandbox.
+    let addrs = sh(&format!(
+        "nsenter --net=/proc/{sandbox_pid}/ns/net ip -4 addr show dev eth0"
+    ))
+    .unwrap();
+    assert!(!addrs.contains("inet "), "eth0 kept its address: {addrs}");
+    bundle.clean(&["hooked"]);
 }
