@@ -251,6 +251,22 @@ mod tests {
             json(&Request::FinishCheckpoint { stop: true }),
             serde_json::json!({"request": "finish_checkpoint", "stop": true})
         );
+        let net = json(&Request::Network {
+            interfaces: vec![NetInterface {
+                conf: crate::net::ext::IfaceConf {
+                    name: "eth0".into(),
+                    mac: [2, 0, 0, 0, 0, 1],
+                    mtu: 1500,
+                    addr: "10.0.0.2".parse().unwrap(),
+                    prefix: 24,
+                    gateway: Some("10.0.0.1".parse().unwrap()),
+                },
+                has_addr: true,
+            }],
+        });
+        assert_eq!(net["request"], "network");
+        assert_eq!(net["interfaces"][0]["conf"]["addr"], "10.0.0.2");
+        assert_eq!(net["interfaces"][0]["has_addr"], true);
         // Fields an older runtime leaves out take their defaults.
         let exec: Request = serde_json::from_value(serde_json::json!({
             "request": "exec", "argv": ["sh"], "env": [], "cwd": "/", "uid": 0, "gid": 0

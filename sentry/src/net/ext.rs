@@ -1,8 +1,8 @@
 //! The container's external interface in the sandbox's own stack: a
 //! user-space TCP/IP stack (`smoltcp`: Ethernet, ARP, IPv4, TCP, UDP, ICMP
 //! echo replies) over raw frames of the interface the container's network
-//! namespace holds (`host_if`), whose addresses the sandbox took from the
-//! host.
+//! namespace holds (`host_if`), whose addresses the runtime took from the
+//! host and whose packet socket it handed to the sandbox.
 //!
 //! Application sockets stay [`super::Socket`]s: what the stack adds is
 //! kept here beside them, keyed by socket, and is not kernel state (it is
@@ -337,7 +337,8 @@ fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
 // ---- Setting up ---------------------------------------------------------------
 
 /// Gives the kernel the interfaces `found` in its network namespace (see
-/// `host_if::take`); the first with an IPv4 address (its own, or the one
+/// `host_if::take_in`; the control socket's `Network` request brings
+/// them, or none come: an empty `found`); the first with an IPv4 address (its own, or the one
 /// saved in a checkpoint for an interface of that name) is served by the
 /// stack. Then, after a restore, the sockets the stack served are brought
 /// back: listeners and UDP sockets are served again, established
