@@ -5,7 +5,8 @@
 //! sandbox over it from the host side: TCP both ways (busybox `httpd` in
 //! the sandbox reached with `curl`, busybox `wget` in the sandbox reaching
 //! a server on the host), UDP both ways, and `ping` of the sandbox's
-//! address. The host interface in the namespace must have lost its
+//! address, and `ping` from the sandbox (raw and ping sockets) of the
+//! host and of its own loopback. The host interface in the namespace must have lost its
 //! address to the sandbox. As with Docker, the interface may also be put
 //! in the container's new namespace by a `prestart` hook, after the
 //! sandbox exists.
@@ -139,6 +140,20 @@ pub fn curl(url: &str) -> Result<String, String> {
 fn udp_echo() -> Option<std::path::PathBuf> {
     let src = tests::workspace_root().join("tests/net_ext/udp_echo.c");
     let out = tests::c_cache_dir().join("udp_echo_static");
+    std::fs::create_dir_all(tests::c_cache_dir()).ok()?;
+    let r = Command::new("gcc")
+        .args(["-static", "-O1", "-Wall", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .ok()?;
+    r.success().then_some(out)
+}
+
+/// The ping-socket program, linked statically for the busybox root.
+fn ping_dgram() -> Option<std::path::PathBuf> {
+    let src = tests::workspace_root().join("tests/net_ext/ping_dgram.c");
+    let out = tests::c_cache_dir().join("ping_dgram_static");
     std::fs::create_dir_all(tests::c_cache_dir()).ok()?;
     let r = Command::new("gcc")
         .args(["-static", "-O1", "-Wall", "-o"])
@@ -410,4 +425,63 @@ ip route add default via {host_ip}'
     .unwrap();
     assert!(!addrs.contains("inet "), "eth0 kept its address: {addrs}");
     bundle.clean(&["hooked"]);
+}
+
+/// `ping` from inside: busybox's (a raw ICMP socket: the container's
+/// root has CAP_NET_RAW) and a ping socket's echo, each of the host side
+/// of the veth and of the sandbox's loopback.
+#[test]
+fn ping_from_the_sandbox() {
+    let test = "ping_from_the_sandbox";
+    if !can_run(test) {
+        return;
+    }
+    let Some(pd) = ping_dgram() else {
+        eprintln!("SKIP {test}: cannot link the ping-socket program statically");
+        return;
+    };
+    let Some(ns) = Netns::new(test, "p") else {
+        return;
+    };
+    common::become_subreaper();
+    let script = format!(
+        r#"
+ping -c 2 -W 3 {h}; echo "raw-ext rc=$?"
+ping -c 1 -W 3 127.0.0.1; echo "raw-lo rc=$?"
+ping_dgram {h}; echo "dgram-ext rc=$?"
+ping_dgram 127.0.0.1; echo "dgram-lo rc=$?"
+echo done
+"#,
+        h = ns.host_ip
+    );
+    let mut b = Bundle::new("netping", &["/bin/sh", "-c", &script]);
+    applets(&b, &["ping"]);
+    std::fs::copy(&pd, b.dir().join("rootfs/bin/ping_dgram")).unwrap();
+    ns.join(&mut b);
+    b.create("pinger", &[]).ok();
+    b.runsc(&["start", "pinger"]).ok();
+    let out = retry(40, || {
+        let o = b.output_of("pinger");
+        o.contains("done").then_some(o)
+    })
+    .unwrap_or_else(|| {
+        format!(
+            "{}\n{}",
+            b.output_of("pinger"),
+            std::fs::read_to_string(b.file("pinger.err")).unwrap_or_default()
+        )
+    });
+    for want in [
+        format!("64 bytes from {}: seq=0", ns.host_ip),
+        "raw-ext rc=0".into(),
+        "64 bytes from 127.0.0.1: seq=0".into(),
+        "raw-lo rc=0".into(),
+        format!("dgram reply from {} type=0 seq=7", ns.host_ip),
+        "dgram-ext rc=0".into(),
+        "dgram reply from 127.0.0.1 type=0 seq=7".into(),
+        "dgram-lo rc=0".into(),
+    ] {
+        assert!(out.contains(&want), "no {want:?} in:\n{out}");
+    }
+    b.clean(&["pinger"]);
 }
