@@ -6,7 +6,10 @@
 //! the sandbox reached with `curl`, busybox `wget` in the sandbox reaching
 //! a server on the host), UDP both ways, and `ping` of the sandbox's
 //! address, and `ping` from the sandbox (raw and ping sockets) of the
-//! host and of its own loopback. The host interface in the namespace must have lost its
+//! host and of its own loopback, and a name resolved by `nslookup` in
+//! the sandbox through a DNS server on the host side (the test's own,
+//! named in the container's `/etc/resolv.conf`). The host interface in
+//! the namespace must have lost its
 //! address to the sandbox. As with Docker, the interface may also be put
 //! in the container's new namespace by a `prestart` hook, after the
 //! sandbox exists.
@@ -484,4 +487,137 @@ echo done
         assert!(out.contains(&want), "no {want:?} in:\n{out}");
     }
     b.clean(&["pinger"]);
+}
+
+/// A DNS answer to `query` (a UDP DNS message): `A` records of `names`
+/// for the question's name, an empty answer for other types of a known
+/// name, `NXDOMAIN` for an unknown one. `None` for what is no query.
+fn dns_answer(query: &[u8], names: &[(&str, [u8; 4])]) -> Option<Vec<u8>> {
+    if query.len() < 12 || query[2] & 0x80 != 0 || u16::from_be_bytes([query[4], query[5]]) != 1 {
+        return None;
+    }
+    // The question: labels, then type and class.
+    let mut i = 12;
+    let mut labels = Vec::new();
+    loop {
+        let n = *query.get(i)? as usize;
+        i += 1;
+        if n == 0 {
+            break;
+        }
+        if n > 63 {
+            return None;
+        }
+        labels.push(String::from_utf8_lossy(query.get(i..i + n)?).to_lowercase());
+        i += n;
+    }
+    let qtype = u16::from_be_bytes([*query.get(i)?, *query.get(i + 1)?]);
+    let question_end = i + 4;
+    query.get(..question_end)?;
+    let name = labels.join(".");
+    let known = names.iter().find(|(n, _)| *n == name);
+    let answers: Vec<[u8; 4]> = match known {
+        Some((_, a)) if qtype == 1 => vec![*a],
+        _ => Vec::new(),
+    };
+    let rcode = if known.is_some() { 0 } else { 3 };
+    let mut r = Vec::new();
+    r.extend_from_slice(&query[..2]);
+    // A response, recursion desired (copied) and available.
+    r.push(0x80 | (query[2] & 0x01));
+    r.push(0x80 | rcode);
+    r.extend_from_slice(&1u16.to_be_bytes());
+    r.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+    r.extend_from_slice(&[0, 0, 0, 0]);
+    r.extend_from_slice(&query[12..question_end]);
+    for a in answers {
+        // The question's name (a pointer to offset 12), A, IN, TTL 60.
+        r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        r.extend_from_slice(&a);
+    }
+    Some(r)
+}
+
+#[test]
+fn dns_answers_of_a_host_server_reach_a_lookup_in_the_sandbox() {
+    let test = "dns_answers_of_a_host_server_reach_a_lookup_in_the_sandbox";
+    if !can_run(test) {
+        return;
+    }
+    let Some(ns) = Netns::new(test, "d") else {
+        return;
+    };
+    let server = match UdpSocket::bind((ns.host_ip.as_str(), 53)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("SKIP {test}: cannot serve DNS on {}:53: {e}", ns.host_ip);
+            return;
+        }
+    };
+    server
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    common::become_subreaper();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let dns = std::thread::spawn(move || {
+        let names = [("web.runsc.test", [192, 0, 2, 55])];
+        let mut asked = Vec::new();
+        let mut buf = [0u8; 1500];
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok((n, from)) = server.recv_from(&mut buf) else {
+                continue;
+            };
+            asked.push(from);
+            if let Some(r) = dns_answer(&buf[..n], &names) {
+                let _ = server.send_to(&r, from);
+            }
+        }
+        asked
+    });
+
+    let script = r#"
+nslookup web.runsc.test; echo "known rc=$?"
+nslookup missing.runsc.test; echo "missing rc=$?"
+echo done
+"#;
+    let mut b = Bundle::new("netdns", &["/bin/sh", "-c", script]);
+    applets(&b, &["nslookup"]);
+    let etc = b.dir().join("rootfs/etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(
+        etc.join("resolv.conf"),
+        format!("nameserver {}\n", ns.host_ip),
+    )
+    .unwrap();
+    ns.join(&mut b);
+    b.create("resolver", &[]).ok();
+    b.runsc(&["start", "resolver"]).ok();
+    let out = retry(40, || {
+        let o = b.output_of("resolver");
+        o.contains("done").then_some(o)
+    })
+    .unwrap_or_else(|| {
+        format!(
+            "{}\n{}",
+            b.output_of("resolver"),
+            std::fs::read_to_string(b.file("resolver.err")).unwrap_or_default()
+        )
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let asked = dns.join().unwrap();
+    assert!(
+        out.contains("Address: 192.0.2.55") && out.contains("known rc=0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("can't find missing.runsc.test: NXDOMAIN") && !out.contains("missing rc=0"),
+        "{out}"
+    );
+    assert!(
+        !asked.is_empty() && asked.iter().all(|a| a.ip().to_string() == ns.sandbox_ip),
+        "queries came from {asked:?}, not the sandbox's {}",
+        ns.sandbox_ip
+    );
+    b.clean(&["resolver"]);
 }
