@@ -148,8 +148,12 @@ fn sys_socket(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 
 fn sys_socketpair(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let (kind, nb, cloexec) = parse_type(a.i32(1))?;
+    let (mut kind, nb, cloexec) = parse_type(a.i32(1))?;
     let family = a.i32(0);
+    if kind == Kind::Raw && family == libc::AF_UNIX {
+        // Linux makes a raw unix socket a datagram one.
+        kind = Kind::Dgram;
+    }
     if family == libc::AF_INET || family == libc::AF_INET6 {
         return Err(Errno::EOPNOTSUPP.into());
     }
