@@ -35,6 +35,18 @@ int main(void)
 	printf("SO_TYPE raw %d\n", v == SOCK_RAW);
 	getsockopt(r, SOL_SOCKET, SO_PROTOCOL, &v, &l);
 	printf("SO_PROTOCOL %d\n", v);
+	struct sockaddr_in na;
+	l = sizeof(na);
+	SHOW("getsockname", getsockname(r, (struct sockaddr *)&na, &l));
+	printf("unbound: %s port %d\n", inet_ntoa(na.sin_addr), ntohs(na.sin_port));
+	struct sockaddr_in bl = { .sin_family = AF_INET, .sin_port = htons(77),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	SHOW("bind", bind(r, (struct sockaddr *)&bl, sizeof(bl)));
+	l = sizeof(na);
+	getsockname(r, (struct sockaddr *)&na, &l);
+	printf("bound: %s port %d\n", inet_ntoa(na.sin_addr), ntohs(na.sin_port));
+	l = sizeof(na);
+	SHOW("getpeername unconnected", getpeername(r, (struct sockaddr *)&na, &l));
 	SHOW("listen", listen(r, 1));
 	SHOW("send unconnected without address", send(r, "x", 1, 0));
 
@@ -81,6 +93,13 @@ int main(void)
 		       memcmp(b + hl + 8, payload, sizeof(payload)) == 0, sum(b + hl, n - hl) == 0,
 		       sum(b, hl) == 0);
 	}
+	SHOW("connect", connect(r, (struct sockaddr *)&bl, sizeof(bl)));
+	l = sizeof(na);
+	SHOW("getpeername", getpeername(r, (struct sockaddr *)&na, &l));
+	printf("peer: %s port %d\n", inet_ntoa(na.sin_addr), ntohs(na.sin_port));
+	SHOW("send connected", send(r, m, len, 0));
+	struct pollfd p = { r, POLLIN, 0 };
+	SHOW("poll after a connected echo", poll(&p, 1, 2000));
 	close(r);
 	return 0;
 }

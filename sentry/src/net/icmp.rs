@@ -51,22 +51,20 @@ fn v4(a: &SocketAddr) -> Result<Ipv4Addr, Errno> {
 }
 
 /// `bind`: a ping socket takes the port as its identifier (0: a free
-/// one); a raw socket takes the address alone.
+/// one); a raw socket takes the address alone (its "port" is its
+/// protocol, as Linux shows it), and may be bound again.
 pub fn bind(k: &mut Kernel, s: SockId, a: SocketAddr) -> Result<(), Errno> {
     let ip = v4(&a)?;
     let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
     if x.kind == Kind::Dgram {
         return k.vfs.net.bind_inet(s, a);
     }
-    if x.local.is_some() {
-        return Err(Errno::EINVAL);
-    }
     let ip = IpAddr::V4(ip);
     if !super::is_local(ip) && !super::ext::is_ext_addr(&k.vfs.net, ip) {
         return Err(Errno::EADDRNOTAVAIL);
     }
     if let Some(x) = k.vfs.net.get_mut(s) {
-        x.local = Some(Addr::Inet(SocketAddr::new(ip, 0)));
+        x.local = Some(Addr::Inet(SocketAddr::new(ip, x.protocol as u16)));
     }
     Ok(())
 }
@@ -85,7 +83,7 @@ pub fn connect(k: &mut Kernel, s: SockId, to: Option<Addr>) -> Result<(), Errno>
             if !super::is_loopback(ip) && !super::ext::routable(&k.vfs.net, ip) {
                 return Err(Errno::ENETUNREACH);
             }
-            Some(Addr::Inet(SocketAddr::new(ip, 0)))
+            Some(Addr::Inet(SocketAddr::new(ip, a.port())))
         }
         Some(_) => return Err(Errno::EAFNOSUPPORT),
     };

@@ -455,7 +455,14 @@ fn sys_getsockname(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         return Ok(0);
     }
     let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
-    let b = encode_addr(x.domain, x.local.as_ref());
+    // A raw socket's "port" is its protocol, bound or not.
+    let unbound_raw = (x.kind == Kind::Raw && x.local.is_none()).then(|| {
+        Addr::Inet(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            x.protocol as u16,
+        ))
+    });
+    let b = encode_addr(x.domain, x.local.as_ref().or(unbound_raw.as_ref()));
     write_addr(k, tid, a.ptr(1), a.ptr(2), &b)?;
     Ok(0)
 }
