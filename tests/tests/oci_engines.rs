@@ -294,7 +294,8 @@ fn containerd_runs_exec_pauses_and_kills() {
 }
 
 /// dockerd on scratch directories of `b`, using the containerd at `csock`,
-/// with runsc added as the runtime `runsc`; `None` (having said why) when
+/// with runsc added as the runtime `runsc` and no bridge network unless
+/// `extra` names one (`--bridge=NAME`); `None` (having said why) when
 /// it cannot start on this machine. Its fields drop in order: dockerd goes
 /// before the containerd the caller holds.
 struct Docker {
@@ -323,8 +324,9 @@ impl Docker {
                     "vfs",
                     "--iptables=false",
                     "--ip-masq=false",
-                    "--bridge=none",
                 ])
+                // No bridge network unless the caller names its own.
+                .args((!extra.iter().any(|a| a.starts_with("--bridge"))).then_some("--bridge=none"))
                 .args(extra)
                 .arg("--add-runtime")
                 .arg(format!("runsc={}", common::runsc_bin().display()))
@@ -746,47 +748,12 @@ fn docker_publish_port() {
     let Some((_containerd, csock)) = start_containerd(&b, test) else {
         return;
     };
-    let dsock = b.file("d.sock");
     let log = b.file("dockerd.log");
-    let mut dockerd = Daemon(
-        Command::new("dockerd")
-            .arg("--containerd")
-            .arg(&csock)
-            .arg("--data-root")
-            .arg(b.file("dk-data"))
-            .arg("--exec-root")
-            .arg(b.file("dk-exec"))
-            .arg("--pidfile")
-            .arg(b.file("dk.pid"))
-            .arg("-H")
-            .arg(format!("unix://{}", dsock.display()))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--iptables=false",
-                "--ip-masq=false",
-            ])
-            .arg(format!("--bridge={}", bridge.0))
-            .arg("--add-runtime")
-            .arg(format!("runsc={}", common::runsc_bin().display()))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let host = format!("unix://{}", dsock.display());
-    let docker = |args: &[&str]| {
-        run(
-            Command::new("docker").arg("-H").arg(&host).args(args),
-            Duration::from_secs(120),
-        )
-    };
-    if let Err(why) = wait_ready(&mut dockerd, "dockerd", &log, || {
-        dsock.exists() && docker(&["version"]).code() == 0
-    }) {
-        eprintln!("SKIP {test}: dockerd cannot start here with a bridge: {why}");
+    let own_bridge = format!("--bridge={}", bridge.0);
+    let Some(dockerd) = Docker::start(&b, &csock, test, &[&own_bridge]) else {
         return;
-    }
+    };
+    let docker = |args: &[&str]| dockerd.run(args);
     docker(&["load", "-i", archive.to_str().unwrap()]).ok();
     let port = 20_000 + std::process::id() % 10_000;
     let publish = format!("127.0.0.1:{port}:80");
