@@ -621,3 +621,56 @@ echo done
     );
     b.clean(&["resolver"]);
 }
+
+/// A spec that joins the namespace the runtime itself runs in (here a
+/// test namespace entered with `ip netns exec`; on a host, the host's):
+/// the runtime leaves that namespace's links and their addresses alone,
+/// and the container runs with loopback only.
+#[test]
+fn the_runtimes_own_namespace_keeps_its_links() {
+    let test = "the_runtimes_own_namespace_keeps_its_links";
+    if !can_run(test) {
+        return;
+    }
+    let Some(ns) = Netns::new(test, "o") else {
+        return;
+    };
+    common::become_subreaper();
+    let mut b = Bundle::new("netown", &["sh", "-c", "cat /proc/net/dev; sleep 600"]);
+    ns.join(&mut b);
+    let root = b.root();
+    let out = std::fs::File::create(b.file("own.out")).unwrap();
+    let err = std::fs::File::create(b.file("own.err")).unwrap();
+    let created = Command::new("ip")
+        .args(["netns", "exec", &ns.name])
+        .arg(common::runsc_bin())
+        .args(common::platform_flags())
+        .arg("--root")
+        .arg(&root)
+        .args(["create", "--bundle"])
+        .arg(b.dir())
+        .arg("own")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .expect("ip netns exec runsc create");
+    let messages = std::fs::read_to_string(b.file("own.err")).unwrap_or_default();
+    assert!(created.success(), "create: {messages}");
+    let addrs = sh(&format!("ip -n {} -4 addr show dev eth0", ns.name)).unwrap();
+    assert!(
+        addrs.contains(&format!("inet {}/24", ns.sandbox_ip)),
+        "eth0 lost its address: {addrs}"
+    );
+    b.runsc(&["start", "own"]).ok();
+    let seen = retry(20, || {
+        let o = std::fs::read_to_string(b.file("own.out")).unwrap_or_default();
+        o.contains("lo:").then_some(o)
+    })
+    .unwrap_or_default();
+    assert!(
+        seen.contains("lo:") && !seen.contains("eth0"),
+        "the sandbox's interfaces: {seen}"
+    );
+    b.clean(&["own"]);
+}

@@ -21,13 +21,24 @@ pub fn hand_over(state: &State) -> anyhow::Result<()> {
         .pid
         .with_context(|| format!("container {:?} has no sandbox process", state.id))?;
     let ns = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
-    let mut found = sentry::net::host_if::take_in(&ns).with_context(|| {
-        format!(
-            "cannot read the network interfaces of container {:?} in {}",
-            state.id,
-            ns.display()
-        )
-    })?;
+    let mut found = if same_namespace(&ns, std::path::Path::new("/proc/self/ns/net")) {
+        // A spec that joins the runtime's own namespace (the host's):
+        // its links are not the container's to take.
+        tracing::warn!(
+            "container {:?} is in the runtime's own network namespace: \
+             its interfaces stay with the host, the sandbox has loopback only",
+            state.id
+        );
+        Vec::new()
+    } else {
+        sentry::net::host_if::take_in(&ns).with_context(|| {
+            format!(
+                "cannot read the network interfaces of container {:?} in {}",
+                state.id,
+                ns.display()
+            )
+        })?
+    };
     if found.len() > MAX_FDS {
         let left: Vec<String> = found[MAX_FDS..]
             .iter()
@@ -59,5 +70,14 @@ pub fn hand_over(state: &State) -> anyhow::Result<()> {
     match client.call(&req, &fds)? {
         Reply::Done => Ok(()),
         r => Err(super::client::unexpected("the network hand-over", &r)),
+    }
+}
+
+/// True if the namespace files `a` and `b` name the same namespace.
+fn same_namespace(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
     }
 }
