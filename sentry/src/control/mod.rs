@@ -217,6 +217,9 @@ impl Server {
                     status_name(s)
                 )),
             },
+            Request::Resume if self.network == Some(true) => {
+                Err("the restored container waits for its network interfaces".into())
+            }
             Request::Resume => match self.status(k) {
                 Status::Paused => {
                     k.resume_all();
