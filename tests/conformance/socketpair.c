@@ -102,6 +102,21 @@ int main(void)
 	getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &type, &len);
 	printf("SO_TYPE is SOCK_SEQPACKET: %s\n", type == SOCK_SEQPACKET ? "yes" : "no");
 
+	/* A raw unix socket is a datagram one. */
+	SHOW("socketpair SOCK_RAW", socketpair(AF_UNIX, SOCK_RAW, 0, sv));
+	len = sizeof(type);
+	getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &type, &len);
+	printf("raw pair SO_TYPE is SOCK_DGRAM: %s\n", type == SOCK_DGRAM ? "yes" : "no");
+	SHOW("raw pair write", write(sv[0], "ab", 2));
+	SHOW("raw pair write", write(sv[0], "c", 1));
+	char rb[8];
+	SHOW("raw pair read (one datagram)", read(sv[1], rb, sizeof(rb)));
+	int u = socket(AF_UNIX, SOCK_RAW, 0);
+	len = sizeof(type);
+	getsockopt(u, SOL_SOCKET, SO_TYPE, &type, &len);
+	printf("raw socket SO_TYPE is SOCK_DGRAM: %s\n", type == SOCK_DGRAM ? "yes" : "no");
+	close(u);
+
 	/* Errors. */
 	SHOW("socketpair AF_INET", socketpair(AF_INET, SOCK_STREAM, 0, sv));
 	SHOW("socketpair bad type", socketpair(AF_UNIX, 99, 0, sv));

@@ -541,6 +541,7 @@ macro_rules! for_each_program {
             fs_errors,
             futex,
             getdents,
+            icmp_raw,
             ids,
             itimer_cpu,
             inet_tcp,

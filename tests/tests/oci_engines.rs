@@ -294,7 +294,8 @@ fn containerd_runs_exec_pauses_and_kills() {
 }
 
 /// dockerd on scratch directories of `b`, using the containerd at `csock`,
-/// with runsc added as the runtime `runsc`; `None` (having said why) when
+/// with runsc added as the runtime `runsc` and no bridge network unless
+/// `extra` names one (`--bridge=NAME`); `None` (having said why) when
 /// it cannot start on this machine. Its fields drop in order: dockerd goes
 /// before the containerd the caller holds.
 struct Docker {
@@ -323,8 +324,9 @@ impl Docker {
                     "vfs",
                     "--iptables=false",
                     "--ip-masq=false",
-                    "--bridge=none",
                 ])
+                // No bridge network unless the caller names its own.
+                .args((!extra.iter().any(|a| a.starts_with("--bridge"))).then_some("--bridge=none"))
                 .args(extra)
                 .arg("--add-runtime")
                 .arg(format!("runsc={}", common::runsc_bin().display()))
@@ -677,4 +679,163 @@ fn docker_checkpoints_and_restores() {
         "restored count {back}: saved after {saved}, at least {n} when stopped"
     );
     docker(&["rm", "-f", "dc"]).ok();
+}
+
+/// A host bridge for a test's dockerd (`--bridge`), removed when dropped:
+/// a name and subnet of the test's own, so that nothing else on the host
+/// (another dockerd, podman) is touched.
+struct HostBridge(String);
+
+impl HostBridge {
+    fn new(test: &str) -> Option<HostBridge> {
+        let pid = std::process::id();
+        let name = format!("rsxd{}", pid % 100_000);
+        let addr = format!("10.253.{}.1/24", pid % 250);
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ip link add {name} type bridge && ip addr add {addr} dev {name} && ip link set {name} up"
+            ))
+            .status()
+            .is_ok_and(|s| s.success());
+        let bridge = HostBridge(name);
+        if !ok {
+            eprintln!("SKIP {test}: cannot make a bridge {} here", bridge.0);
+            return None;
+        }
+        Some(bridge)
+    }
+}
+
+impl Drop for HostBridge {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.0])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// `docker run -p HOST:80` of busybox `httpd`: dockerd (on a bridge of
+/// the test's own, its userland proxy forwarding the published port, no
+/// iptables rules) moves the container's veth into the sandbox's network
+/// namespace from its `prestart` hook; `runsc` hands the interface to the
+/// sandbox after that hook, and the host reaches the server through the
+/// published port.
+#[test]
+fn docker_publish_port() {
+    let test = "docker_publish_port";
+    if !can_run(test) {
+        return;
+    }
+    if !installed("dockerd") || !installed("docker") || !installed("containerd") {
+        eprintln!("SKIP {test}: docker.io is not installed");
+        return;
+    }
+    if !installed("curl") {
+        eprintln!("SKIP {test}: curl is not installed");
+        return;
+    }
+    let b = Bundle::new("dkp", &["true"]);
+    let root = b.dir().join("rootfs");
+    let _ = std::os::unix::fs::symlink("busybox", root.join("bin/httpd"));
+    std::fs::create_dir_all(root.join("www")).unwrap();
+    std::fs::write(root.join("www/page.txt"), "published page\n").unwrap();
+    let archive = image_archive(&b);
+    let Some(bridge) = HostBridge::new(test) else {
+        return;
+    };
+    let Some((_containerd, csock)) = start_containerd(&b, test) else {
+        return;
+    };
+    let log = b.file("dockerd.log");
+    let own_bridge = format!("--bridge={}", bridge.0);
+    // (--experimental: checkpoints.)
+    let Some(dockerd) = Docker::start(&b, &csock, test, &[&own_bridge, "--experimental"]) else {
+        return;
+    };
+    let docker = |args: &[&str]| dockerd.run(args);
+    docker(&["load", "-i", archive.to_str().unwrap()]).ok();
+    let port = 20_000 + std::process::id() % 10_000;
+    let publish = format!("127.0.0.1:{port}:80");
+    let r = docker(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--runtime",
+        "runsc",
+        "-p",
+        &publish,
+        IMAGE,
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    if r.code() != 0 && r.stderr.contains("docker-proxy") {
+        eprintln!("SKIP {test}: dockerd cannot publish a port here: {r:#?}");
+        docker(&["rm", "-f", "web"]);
+        return;
+    }
+    assert_eq!(r.code(), 0, "{r:#?}\ndockerd log:\n{}", log_tail(&log));
+    let url = format!("http://127.0.0.1:{port}/page.txt");
+    let fetch = || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = run(
+                Command::new("curl").args(["-sS", "--max-time", "5", &url]),
+                Duration::from_secs(10),
+            );
+            if r.code() == 0 || Instant::now() > deadline {
+                break r;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let got = fetch();
+    let logs = docker(&["logs", "web"]);
+    assert_eq!(
+        got.stdout,
+        "published page\n",
+        "curl {url}: {got:#?}\ncontainer logs: {logs:#?}\ndockerd log:\n{}",
+        log_tail(&log)
+    );
+    // Checkpointed and restored, the same server serves again: the
+    // restored sandbox gets the interface dockerd's hook moved into its
+    // new namespace, before its tasks run.
+    docker(&["checkpoint", "create", "web", "cp1"]).ok();
+    // (Docker 20.10 may find the checkpoint "already exists" in
+    // containerd's content store for a moment: moby/moby#42900.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = docker(&["start", "--checkpoint", "cp1", "web"]);
+        if r.code() == 0 || !r.stderr.contains("already exists") {
+            r.ok();
+            break;
+        }
+        assert!(Instant::now() < deadline, "{r:#?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let got = fetch();
+    let logs = docker(&["logs", "web"]);
+    let stopping = Instant::now();
+    docker(&["stop", "-t", "20", "web"]).ok();
+    let stop_took = stopping.elapsed();
+    docker(&["rm", "web"]).ok();
+    assert_eq!(
+        got.stdout,
+        "published page\n",
+        "curl {url}: {got:#?}\ncontainer logs: {logs:#?}\ndockerd log:\n{}",
+        log_tail(&log)
+    );
+    assert!(
+        stop_took < Duration::from_secs(15),
+        "docker stop waited for its timeout"
+    );
+    // dockerd goes before its containerd, then the bridge.
+    drop(dockerd);
+    drop(bridge);
 }

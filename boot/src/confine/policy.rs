@@ -270,7 +270,7 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_connect, "connect", Any, "connect to host unix sockets"),
     allow(libc::SYS_shutdown, "shutdown", Any, "half-close a control connection"),
     allow(libc::SYS_sendmsg, "sendmsg", Any, "replies with SCM_RIGHTS descriptors"),
-    allow(libc::SYS_recvmsg, "recvmsg", Any, "requests with SCM_RIGHTS descriptors"),
+    allow(libc::SYS_recvmsg, "recvmsg", Any, "control requests with SCM_RIGHTS descriptors (stdio of exec, the checkpoint image, the container's packet sockets)"),
     allow(libc::SYS_sendto, "sendto", Any, "libc send() on connected sockets; frames out of the external interface's AF_PACKET socket (sandbox network)"),
     allow(libc::SYS_recvfrom, "recvfrom", Any, "libc recv() on connected sockets; frames from the external interface's AF_PACKET socket, with their sockaddr_ll (sandbox network)"),
     allow(libc::SYS_setsockopt, "setsockopt", Any, "socket buffer sizes, SO_PASSCRED"),

@@ -171,6 +171,12 @@ fn set_up(
             }
         }
     }
+    // The hooks have prepared the container's network namespace (Docker
+    // moves the veth in from a prestart hook): its interfaces go to the
+    // sandbox now, before init may run.
+    if crate::sandbox::boot::network_handover(global.network.sentry(), bundle) {
+        crate::sandbox::network::hand_over(state)?;
+    }
 
     state.status = ContainerStatus::Created;
     dir.save(state)?;

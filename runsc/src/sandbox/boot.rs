@@ -6,7 +6,9 @@
 //! and serves the control socket until init has exited. Started by
 //! `restore`, it loads a checkpoint image (handed over as a descriptor)
 //! before it confines itself, instead of building a new kernel, and the
-//! restored tasks run at once. It then exits with
+//! restored tasks run at once (or, in a network namespace of the
+//! container's own, once `restore` has handed over the container's
+//! interfaces: [`network_handover`]). It then exits with
 //! init's status (128+N for a signal N), which is what engines waiting on
 //! the sandbox's PID read.
 
@@ -129,14 +131,10 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
         }
         None => Source::Boot(Box::new(sentry::sandbox::open_host_files(&cfg)?)),
     };
-    // The container's interfaces, taken from the host while the sandbox
-    // still may (see `sentry::net::host_if`): only in a network namespace
-    // of the container's own, never the host's.
-    let interfaces = if cfg.network == sentry::config::Network::Sandbox && has_netns(&bundle) {
-        sentry::net::host_if::take()
-    } else {
-        Vec::new()
-    };
+    // The container's interfaces come later, from the runtime, once the
+    // engine's hooks have put them in the namespace (see
+    // `sentry::net::host_if`).
+    let network_later = network_handover(cfg.network, &bundle);
     let memory_fd = match &source {
         Source::Image(l) => l.memory_fd(),
         Source::Boot(f) => f.memory_fd(),
@@ -165,8 +163,15 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
             kernel
         }
     };
-    if cfg.network == sentry::config::Network::Sandbox {
-        sentry::net::ext::attach(&mut kernel, interfaces);
+    if cfg.network == sentry::config::Network::Sandbox && !network_later {
+        // No interface comes: after a restore, what the stack served is
+        // reset or waits for none (see `sentry::net::ext::attach`).
+        sentry::net::ext::attach(&mut kernel, Vec::new());
+    }
+    if network_later && restored {
+        // Restored tasks run once the interfaces are back: none of them
+        // sees a network without the container's interface.
+        kernel.pause_all();
     }
     if args.console {
         if kernel.vfs.stdio.tty_slot().is_some() {
@@ -175,8 +180,21 @@ fn start(args: &BootArgs, control: OwnedFd) -> anyhow::Result<(sentry::kernel::K
             tracing::warn!("the container's stdio is not a terminal");
         }
     }
-    let server = Server::new(control, restored).context("cannot serve the control socket")?;
+    let mut server = Server::new(control, restored).context("cannot serve the control socket")?;
+    if network_later {
+        server.expect_network(restored);
+    }
     Ok((kernel, server))
+}
+
+/// True if the container's interfaces are handed to the sandbox over its
+/// control socket (`Request::Network`) after it booted: with the sandbox's
+/// own stack (`--network=sandbox`) and a network namespace of the
+/// container's own in the spec (with `--network=host` the sandbox stays in
+/// the caller's namespace and uses host sockets; with `none` there is no
+/// interface).
+pub fn network_handover(network: sentry::config::Network, bundle: &Bundle) -> bool {
+    network == sentry::config::Network::Sandbox && has_netns(bundle)
 }
 
 /// True if the spec gives the container a network namespace (new or

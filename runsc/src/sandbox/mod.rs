@@ -1,12 +1,13 @@
 //! The sandbox process and the ways to it: starting it (`launch`, run by
 //! `create`), being it (`boot`, run as `runsc boot`), talking to it
-//! (`client`, over its control socket), and the terminals and sockets
-//! these need. `runsc do` runs a sandbox in its own process instead.
+//! (`client`, over its control socket), giving it the container's
+//! interfaces (`network`), and the terminals and sockets these need. `runsc do` runs a sandbox in its own process instead.
 
 pub mod boot;
 pub mod client;
 pub mod console;
 pub mod launch;
+pub mod network;
 pub mod signals;
 pub mod socket;
 

@@ -38,6 +38,9 @@ pub struct Server {
     conns: Vec<Conn>,
     /// Init was allowed to run (`Start`).
     started: bool,
+    /// The container's interfaces are still to come (`Network`); `true`
+    /// if the tasks are held paused until then (a restored sandbox).
+    network: Option<bool>,
 }
 
 /// One client connection.
@@ -67,7 +70,15 @@ impl Server {
             listener,
             conns: Vec::new(),
             started,
+            network: None,
         })
+    }
+
+    /// The container's interfaces come over the control socket
+    /// (`Request::Network`); with `hold`, the kernel's tasks were paused
+    /// until they come, and run then.
+    pub fn expect_network(&mut self, hold: bool) {
+        self.network = Some(hold);
     }
 
     fn status(&self, k: &Kernel) -> Status {
@@ -167,8 +178,15 @@ impl Server {
         fds: Vec<OwnedFd>,
     ) -> Option<Reply> {
         tracing::debug!(?req, descriptors = fds.len(), "control request");
-        if !fds.is_empty() && !matches!(req, Request::Exec(_) | Request::Checkpoint { .. }) {
-            return Some(error("only exec and checkpoint requests carry descriptors"));
+        if !fds.is_empty()
+            && !matches!(
+                req,
+                Request::Exec(_) | Request::Checkpoint { .. } | Request::Network { .. }
+            )
+        {
+            return Some(error(
+                "only exec, checkpoint and network requests carry descriptors",
+            ));
         }
         let result = match req {
             Request::State => {
@@ -199,6 +217,9 @@ impl Server {
                     status_name(s)
                 )),
             },
+            Request::Resume if self.network == Some(true) => {
+                Err("the restored container waits for its network interfaces".into())
+            }
             Request::Resume => match self.status(k) {
                 Status::Paused => {
                     k.resume_all();
@@ -236,6 +257,7 @@ impl Server {
                 image,
                 leave_running,
             } => self.checkpoint(i, k, &id, &image, leave_running, fds),
+            Request::Network { interfaces } => self.network(k, interfaces, fds),
             Request::FinishCheckpoint { stop } => match self.conns[i].checkpoint_hold.take() {
                 Some(_) if stop => {
                     ops::end_all(k);
@@ -286,6 +308,43 @@ impl Server {
             self.conns[i].checkpoint_hold = Some(was_paused);
         }
         Ok(Reply::Checkpointed(Box::new(done)))
+    }
+
+    /// Gives the kernel the container's interfaces, one packet socket in
+    /// `fds` for each of `interfaces`.
+    fn network(
+        &mut self,
+        k: &mut Kernel,
+        interfaces: Vec<protocol::NetInterface>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<Reply, String> {
+        let Some(hold) = self.network else {
+            return Err("the sandbox takes no interfaces: it has them already, \
+                        or its container has no network namespace of its own"
+                .into());
+        };
+        if fds.len() != interfaces.len() {
+            return Err(format!(
+                "a network request needs one descriptor per interface: {} interfaces, {} descriptors",
+                interfaces.len(),
+                fds.len()
+            ));
+        }
+        self.network = None;
+        let found = interfaces
+            .into_iter()
+            .zip(fds)
+            .map(|(i, fd)| crate::net::host_if::Found {
+                conf: i.conf,
+                has_addr: i.has_addr,
+                fd,
+            })
+            .collect();
+        crate::net::ext::attach(k, found);
+        if hold {
+            k.resume_all();
+        }
+        Ok(Reply::Done)
     }
 
     /// A client that checkpointed without `leave_running` and went away

@@ -2,7 +2,8 @@
 //! one [`Reply`] from the sandbox, each a JSON document in one frame (see
 //! [`super::wire`]). Descriptors travel beside a frame (`SCM_RIGHTS`):
 //! an [`Request::Exec`] brings the new process's stdin, stdout and stderr;
-//! a [`Request::Checkpoint`] brings the file the image is written into.
+//! a [`Request::Checkpoint`] brings the file the image is written into;
+//! a [`Request::Network`] brings one packet socket per interface.
 
 use crate::config::Rlimit;
 use crate::kernel::task::ExitStatus;
@@ -57,6 +58,24 @@ pub enum Request {
     FinishCheckpoint {
         stop: bool,
     },
+    /// The container's interfaces, taken by the runtime from the sandbox's
+    /// network namespace once the engine's hooks have prepared it (see
+    /// `net::host_if`): one `AF_PACKET` socket per interface comes with
+    /// the request, in order. Sent once, before `Start`; a restored
+    /// sandbox that expects it runs its tasks only once it came.
+    Network {
+        interfaces: Vec<NetInterface>,
+    },
+}
+
+/// An interface of [`Request::Network`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetInterface {
+    /// Name, MAC, MTU; the address and gateway the host interface had.
+    pub conf: crate::net::ext::IfaceConf,
+    /// The host interface had an IPv4 address (otherwise a restored
+    /// sandbox uses the one its image saved for an interface of that name).
+    pub has_addr: bool,
 }
 
 /// Which processes a signal goes to.
@@ -232,6 +251,22 @@ mod tests {
             json(&Request::FinishCheckpoint { stop: true }),
             serde_json::json!({"request": "finish_checkpoint", "stop": true})
         );
+        let net = json(&Request::Network {
+            interfaces: vec![NetInterface {
+                conf: crate::net::ext::IfaceConf {
+                    name: "eth0".into(),
+                    mac: [2, 0, 0, 0, 0, 1],
+                    mtu: 1500,
+                    addr: "10.0.0.2".parse().unwrap(),
+                    prefix: 24,
+                    gateway: Some("10.0.0.1".parse().unwrap()),
+                },
+                has_addr: true,
+            }],
+        });
+        assert_eq!(net["request"], "network");
+        assert_eq!(net["interfaces"][0]["conf"]["addr"], "10.0.0.2");
+        assert_eq!(net["interfaces"][0]["has_addr"], true);
         // Fields an older runtime leaves out take their defaults.
         let exec: Request = serde_json::from_value(serde_json::json!({
             "request": "exec", "argv": ["sh"], "env": [], "cwd": "/", "uid": 0, "gid": 0

@@ -13,7 +13,8 @@
 //! - `CAP_KILL`: signals to processes of other users;
 //! - `CAP_SYS_ADMIN`: sethostname, setdomainname, `trusted.*` extended
 //!   attributes (the sentry has no mount(2));
-//! - `CAP_SYS_RESOURCE`: raising a hard resource limit.
+//! - `CAP_SYS_RESOURCE`: raising a hard resource limit;
+//! - `CAP_NET_RAW`: raw (ICMP) sockets.
 //!
 //! Everything else the sentry does not gate on a capability.
 
@@ -28,6 +29,7 @@ pub const CAP_KILL: u32 = 5;
 pub const CAP_SETGID: u32 = 6;
 pub const CAP_SETUID: u32 = 7;
 pub const CAP_SETPCAP: u32 = 8;
+pub const CAP_NET_RAW: u32 = 13;
 pub const CAP_SYS_CHROOT: u32 = 18;
 pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SYS_RESOURCE: u32 = 24;

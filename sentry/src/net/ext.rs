@@ -1,8 +1,8 @@
 //! The container's external interface in the sandbox's own stack: a
 //! user-space TCP/IP stack (`smoltcp`: Ethernet, ARP, IPv4, TCP, UDP, ICMP
 //! echo replies) over raw frames of the interface the container's network
-//! namespace holds (`host_if`), whose addresses the sandbox took from the
-//! host.
+//! namespace holds (`host_if`), whose addresses the runtime took from the
+//! host and whose packet socket it handed to the sandbox.
 //!
 //! Application sockets stay [`super::Socket`]s: what the stack adds is
 //! kept here beside them, keyed by socket, and is not kernel state (it is
@@ -31,8 +31,9 @@
 //! until smoltcp is done with them; no IPv4 fragmentation here (a UDP
 //! datagram larger than the MTU is `EMSGSIZE`); no urgent data; no IPv6 on
 //! the external interface (IPv6 sockets reach it through v4-mapped
-//! addresses); no ICMP sockets (`ping` from inside), though the stack
-//! answers pings.
+//! addresses). ICMP sockets (`ping` from inside) send and receive echo
+//! messages through smoltcp ICMP sockets bound to their identifier (see
+//! `net::icmp`); the stack itself answers pings.
 //!
 //! Checkpoint: the interface configuration ([`IfaceConf`]) is saved with
 //! the kernel so that a restore into the same namespace (whose host
@@ -53,7 +54,7 @@ use crate::vfs::{poll as vpoll, Vfs};
 use serde::{Deserialize, Serialize};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{Checksum, Device, DeviceCapabilities, Medium};
-use smoltcp::socket::{tcp, udp};
+use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::time::{Duration as SDuration, Instant as SInstant};
 use smoltcp::wire::{
     EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint,
@@ -73,6 +74,9 @@ const TCP_TX: usize = 256 * 1024;
 /// UDP buffers per socket.
 const UDP_BYTES: usize = 256 * 1024;
 const UDP_PACKETS: usize = 128;
+/// ICMP buffers per socket.
+const ICMP_BYTES: usize = 64 * 1024;
+const ICMP_PACKETS: usize = 32;
 /// How long a connect waits for the handshake (Linux gives up after
 /// about two minutes of SYN retransmissions).
 const CONNECT_TIMEOUT: u64 = 120;
@@ -244,6 +248,8 @@ pub struct Stack {
     conns: BTreeMap<SockId, Conn>,
     pools: BTreeMap<SockId, Pool>,
     udp: BTreeMap<SockId, SocketHandle>,
+    /// ICMP sockets: the echo identifier their smoltcp socket is bound to.
+    icmp: BTreeMap<SockId, (u16, SocketHandle)>,
     /// Closed sockets smoltcp still finishes (FIN, TIME_WAIT).
     orphans: Vec<SocketHandle>,
     start: std::time::Instant,
@@ -287,6 +293,7 @@ impl Stack {
             conns: BTreeMap::new(),
             pools: BTreeMap::new(),
             udp: BTreeMap::new(),
+            icmp: BTreeMap::new(),
             orphans: Vec::new(),
             start,
         }
@@ -337,7 +344,8 @@ fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
 // ---- Setting up ---------------------------------------------------------------
 
 /// Gives the kernel the interfaces `found` in its network namespace (see
-/// `host_if::take`); the first with an IPv4 address (its own, or the one
+/// `host_if::take_in`; the control socket's `Network` request brings
+/// them, or none come: an empty `found`); the first with an IPv4 address (its own, or the one
 /// saved in a checkpoint for an interface of that name) is served by the
 /// stack. Then, after a restore, the sockets the stack served are brought
 /// back: listeners and UDP sockets are served again, established
@@ -929,7 +937,7 @@ pub fn bound(k: &mut Kernel, s: SockId) {
     let Some(local) = local_ip(x) else {
         return;
     };
-    if x.kind != Kind::Dgram || !serves(net, local.ip()) {
+    if x.kind != Kind::Dgram || super::icmp::is_icmp(x) || !serves(net, local.ip()) {
         return;
     }
     let addr = as_v4(local.ip()).filter(|a| !a.is_unspecified());
@@ -1034,6 +1042,88 @@ fn pump_udp(k: &mut Kernel, s: SockId, h: SocketHandle) {
     }
 }
 
+// ---- ICMP ------------------------------------------------------------------------------
+
+/// Sends ICMP echo message `m` (identifier `ident`) from socket `s` to `to`
+/// over the interface; the replies with that identifier come back to `s`.
+pub fn send_icmp(
+    k: &mut Kernel,
+    s: SockId,
+    ident: u16,
+    to: Ipv4Addr,
+    m: &[u8],
+) -> Result<(), SysErr> {
+    let st = k.vfs.net.ext.as_mut().ok_or(Errno::ENETUNREACH)?;
+    if m.len() + 20 > st.conf.mtu as usize {
+        return Err(Errno::EMSGSIZE.into());
+    }
+    let h = match st.icmp.get(&s) {
+        Some(&(id, h)) if id == ident => h,
+        old => {
+            if let Some(&(_, h)) = old {
+                st.set.remove(h);
+            }
+            let mut sock = icmp::Socket::new(
+                icmp::PacketBuffer::new(
+                    vec![icmp::PacketMetadata::EMPTY; ICMP_PACKETS],
+                    vec![0; ICMP_BYTES],
+                ),
+                icmp::PacketBuffer::new(
+                    vec![icmp::PacketMetadata::EMPTY; ICMP_PACKETS],
+                    vec![0; ICMP_BYTES],
+                ),
+            );
+            sock.bind(icmp::Endpoint::Ident(ident))
+                .map_err(|_| Errno::EINVAL)?;
+            let h = st.set.add(sock);
+            st.icmp.insert(s, (ident, h));
+            h
+        }
+    };
+    let dst = IpAddress::Ipv4(to);
+    let mut r = st.set.get_mut::<icmp::Socket>(h).send_slice(m, dst);
+    if r.is_err() {
+        st.run();
+        r = st.set.get_mut::<icmp::Socket>(h).send_slice(m, dst);
+    }
+    match r {
+        Ok(()) => {
+            poll(k);
+            Ok(())
+        }
+        Err(icmp::SendError::BufferFull) => Err(Errno::ENOBUFS.into()),
+        Err(icmp::SendError::Unaddressable) => Err(Errno::ENETUNREACH.into()),
+    }
+}
+
+/// Moves the ICMP messages smoltcp received for socket `s` into its
+/// receive queue (a raw socket's with their IP header).
+fn pump_icmp(k: &mut Kernel, s: SockId, h: SocketHandle) {
+    let Some(st) = k.vfs.net.ext.as_mut() else {
+        return;
+    };
+    let me = st.conf.addr;
+    let sock = st.set.get_mut::<icmp::Socket>(h);
+    let mut got = Vec::new();
+    while let Ok((data, from)) = sock.recv() {
+        let IpAddress::Ipv4(from) = from else {
+            continue;
+        };
+        got.push((from, data.to_vec()));
+    }
+    let raw = k.vfs.net.get(s).is_some_and(|x| x.kind == Kind::Raw);
+    for (from, m) in got {
+        let data = if raw {
+            let mut d = super::icmp::ip_header(from, me, m.len()).to_vec();
+            d.extend_from_slice(&m);
+            d
+        } else {
+            m
+        };
+        super::icmp::queue(k, s, from, me, data);
+    }
+}
+
 // ---- Closing -----------------------------------------------------------------------
 
 /// Socket `s` is gone: its connection closes (with a reset if data was
@@ -1062,6 +1152,9 @@ pub fn close(v: &mut Vfs, s: SockId, unread: bool) {
     if let Some(h) = st.udp.remove(&s) {
         st.set.remove(h);
     }
+    if let Some((_, h)) = st.icmp.remove(&s) {
+        st.set.remove(h);
+    }
     st.run();
 }
 
@@ -1076,6 +1169,7 @@ pub fn poll(k: &mut Kernel) {
     st.run();
     let conns: Vec<SockId> = st.conns.keys().copied().collect();
     let udps: Vec<(SockId, SocketHandle)> = st.udp.iter().map(|(&s, &h)| (s, h)).collect();
+    let icmps: Vec<(SockId, SocketHandle)> = st.icmp.iter().map(|(&s, &(_, h))| (s, h)).collect();
     let pools: Vec<SockId> = st.pools.keys().copied().collect();
     // Orphans smoltcp is done with.
     let set = &mut st.set;
@@ -1092,6 +1186,9 @@ pub fn poll(k: &mut Kernel) {
     }
     for (s, h) in udps {
         pump_udp(k, s, h);
+    }
+    for (s, h) in icmps {
+        pump_icmp(k, s, h);
     }
     for s in pools {
         let r = pool_ready(&k.vfs.net, s);

@@ -2,17 +2,24 @@
 //! sandbox process's network namespace: what `podman` or Docker prepared
 //! there (a veth `eth0` with an address and a default route).
 //!
-//! Before it confines itself the sandbox reads them ([`take`]), opens an
-//! `AF_PACKET` socket on each, and removes their IP addresses from the host
-//! interface, as gVisor's runsc does: from then on the sandbox's own stack
-//! (`net::ext`) owns those addresses, and the host kernel of that namespace
-//! neither answers ARP for them nor resets connections it does not know.
-//! The links stay up. This needs `CAP_NET_ADMIN` in the namespace, which
-//! the sandbox has until it confines itself.
+//! The runtime takes them, not the sandbox: Docker moves the veth into
+//! the namespace from a `prestart` hook, which runs after the sandbox
+//! process exists (and has confined itself). So, as gVisor's runsc does,
+//! `runsc` enters the sandbox's namespace once the hooks have run
+//! ([`take_in`], from a thread of its own), reads each Ethernet link,
+//! opens an `AF_PACKET` socket on it, and removes its IP addresses from
+//! the host interface; the sockets and what was read go to the sandbox
+//! over its control socket (`Request::Network`). From then on the
+//! sandbox's own stack (`net::ext`) owns those addresses, and the host
+//! kernel of that namespace neither answers ARP for them nor resets
+//! connections it does not know. The links stay up. This needs
+//! `CAP_NET_ADMIN` in the namespace, which the runtime has; the sandbox
+//! needs no privilege for it.
 
 use super::ext::IfaceConf;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
 /// An interface found in the namespace with its packet socket.
 #[derive(Debug)]
@@ -84,7 +91,8 @@ fn interfaces() -> Vec<(String, u32)> {
 
 /// The IPv4 default gateway of interface `name` (`/proc/net/route`).
 fn gateway(name: &str) -> Option<Ipv4Addr> {
-    let text = std::fs::read_to_string("/proc/self/net/route").ok()?;
+    // The calling thread's namespace (`take_in` enters it in one thread).
+    let text = std::fs::read_to_string("/proc/thread-self/net/route").ok()?;
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() < 8 || f[0] != name || f[1] != "00000000" || f[7] != "00000000" {
@@ -143,11 +151,31 @@ fn packet_socket(index: u32) -> std::io::Result<OwnedFd> {
     Ok(owned)
 }
 
-/// Reads the namespace's non-loopback interfaces, opens a packet socket on
-/// each and takes their IPv4 addresses (and IPv6, by disabling it on the
-/// interface) away from the host. Interfaces that cannot be opened are
-/// skipped with a warning.
-pub fn take() -> Vec<Found> {
+/// [`take`] in the network namespace `ns` (a `/proc/<pid>/ns/net` or a
+/// bind mount of one), from a short-lived thread that enters it: the
+/// caller's own threads stay where they are.
+pub fn take_in(ns: &Path) -> std::io::Result<Vec<Found>> {
+    let file = std::fs::File::open(ns)?;
+    let worker = std::thread::Builder::new().name("netns".into()).spawn(
+        move || -> std::io::Result<Vec<Found>> {
+            // SAFETY: setns on a descriptor we hold; CLONE_NEWNET moves only
+            // this thread, which ends when it has read the namespace.
+            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(take())
+        },
+    )?;
+    worker
+        .join()
+        .map_err(|_| std::io::Error::other("reading the network namespace failed"))?
+}
+
+/// Reads the calling thread's namespace's non-loopback interfaces, opens a
+/// packet socket on each and takes their IPv4 addresses (and IPv6, by
+/// disabling it on the interface) away from the host. Interfaces that
+/// cannot be opened are skipped with a warning.
+fn take() -> Vec<Found> {
     let mut out = Vec::new();
     // SAFETY: socket(2) with integer arguments; the result is checked.
     let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
@@ -235,6 +263,7 @@ fn remove_addresses(s: i32, name: &str) {
             break;
         }
     }
+    // (A sysctl of the opening thread's namespace.)
     let path = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
     if let Err(e) = std::fs::write(&path, "1") {
         tracing::debug!("{path}: {e}");

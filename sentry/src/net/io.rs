@@ -172,6 +172,7 @@ pub fn bind(k: &mut Kernel, tid: Tid, s: SockId, addr: Addr) -> Result<(), Errno
             sock_mut(k, s)?.local = Some(name);
             Ok(())
         }
+        (_, Addr::Inet(a)) if super::icmp::is_icmp(x) => super::icmp::bind(k, s, a),
         (_, Addr::Inet(a)) => {
             k.vfs.net.bind_inet(s, a)?;
             super::ext::bound(k, s);
@@ -214,7 +215,7 @@ fn autobind_inet(k: &mut Kernel, s: SockId, to: Option<IpAddr>) -> Result<(), Er
 /// `listen`.
 pub fn listen(k: &mut Kernel, tid: Tid, s: SockId, backlog: i32) -> Result<(), Errno> {
     let x = sock(k, s)?;
-    if x.kind == Kind::Dgram {
+    if x.kind.datagrams() {
         return Err(Errno::EOPNOTSUPP);
     }
     if matches!(x.state, State::Connected { .. }) {
@@ -271,6 +272,9 @@ pub fn connect(
 ) -> Result<(), SysErr> {
     let x = sock(k, s)?;
     let (domain, kind) = (x.domain, x.kind);
+    if super::icmp::is_icmp(x) {
+        return Ok(super::icmp::connect(k, s, addr)?);
+    }
     if kind == Kind::Dgram {
         let Some(addr) = addr else {
             let x = sock_mut(k, s)?;
@@ -465,7 +469,7 @@ pub fn accept(
     new_nonblock: bool,
 ) -> Result<(FileId, Option<Addr>), SysErr> {
     let x = sock(k, s)?;
-    if x.kind == Kind::Dgram {
+    if x.kind.datagrams() {
         return Err(Errno::EOPNOTSUPP.into());
     }
     let State::Listening { pending, .. } = &x.state else {
@@ -509,7 +513,7 @@ pub fn shutdown(k: &mut Kernel, s: SockId, how: i32) -> Result<(), Errno> {
         State::Connected { peer } => Some(peer),
         _ => None,
     };
-    if x.is_inet() && peer.is_none() && !(x.kind == Kind::Dgram && x.remote.is_some()) {
+    if x.is_inet() && peer.is_none() && !(x.kind.datagrams() && x.remote.is_some()) {
         return Err(Errno::ENOTCONN);
     }
     let unix = !x.is_inet();
@@ -599,6 +603,12 @@ fn send_inner(
     let nonblock = nonblock || flags & libc::MSG_DONTWAIT != 0;
     let x = sock(k, s)?;
     let cred = extra.cred.unwrap_or_else(|| cred_of(k, tid));
+    if super::icmp::is_icmp(x) {
+        if !extra.files.is_empty() {
+            return Err(Errno::EINVAL.into());
+        }
+        return super::icmp::send(k, s, data, extra.to.as_ref());
+    }
     if x.kind == Kind::Dgram {
         return send_dgram(k, tid, s, data, extra, cred, nonblock);
     }
@@ -1109,7 +1119,7 @@ pub fn ready(k: &Kernel, s: SockId) -> (u32, Vec<u64>, u64) {
             }
         }
         None => {
-            if x.kind == Kind::Dgram {
+            if x.kind.datagrams() {
                 m |= poll::OUT | poll::WRNORM;
             }
         }

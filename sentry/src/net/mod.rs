@@ -1,7 +1,7 @@
 //! Sockets: unix domain sockets (stream, datagram, seqpacket; path,
 //! abstract and unnamed addresses; descriptors and credentials passed in
 //! messages) and inet sockets on the sandbox's own loopback network
-//! (TCP and UDP on 127.0.0.0/8 and ::1).
+//! (TCP and UDP on 127.0.0.0/8 and ::1; ICMP echo over IPv4: [`icmp`]).
 //!
 //! Every socket lives in [`Net`] (kept in the VFS, so that closing the last
 //! open file of a socket reaches it) under a [`SockId`]; its open file is
@@ -44,6 +44,7 @@
 pub mod ext;
 pub mod host;
 pub mod host_if;
+pub mod icmp;
 pub mod io;
 #[cfg(test)]
 mod tests;
@@ -98,6 +99,8 @@ pub enum Kind {
     Stream,
     Dgram,
     SeqPacket,
+    /// `SOCK_RAW` (ICMP only: see [`icmp`]).
+    Raw,
 }
 
 impl Kind {
@@ -106,11 +109,16 @@ impl Kind {
             Kind::Stream => libc::SOCK_STREAM,
             Kind::Dgram => libc::SOCK_DGRAM,
             Kind::SeqPacket => libc::SOCK_SEQPACKET,
+            Kind::Raw => libc::SOCK_RAW,
         }
     }
     /// Connection-oriented.
     pub fn connected(self) -> bool {
-        !matches!(self, Kind::Dgram)
+        !self.datagrams()
+    }
+    /// Message-oriented without connections: datagram and raw sockets.
+    pub fn datagrams(self) -> bool {
+        matches!(self, Kind::Dgram | Kind::Raw)
     }
 }
 
@@ -340,6 +348,8 @@ pub fn charge(len: usize) -> usize {
 pub enum Proto {
     Tcp,
     Udp,
+    /// Ping sockets, whose port is the echo identifier.
+    Icmp,
 }
 
 /// All sockets of a sandbox and their names.
@@ -445,6 +455,8 @@ impl Net {
     fn proto(s: &Socket) -> Proto {
         if s.kind == Kind::Stream {
             Proto::Tcp
+        } else if icmp::is_icmp(s) {
+            Proto::Icmp
         } else {
             Proto::Udp
         }

@@ -5,7 +5,7 @@
 
 use super::{Args, Support, SysErr, SysResult, Table};
 use crate::errno::Errno;
-use crate::kernel::{Kernel, Tid};
+use crate::kernel::{caps, Kernel, Tid};
 use crate::net::host;
 use crate::net::io::{self, Extra, Got};
 use crate::net::{Addr, Cred, Domain, Kind, SockId, State};
@@ -82,7 +82,8 @@ fn parse_type(ty: i32) -> Result<(Kind, bool, bool), Errno> {
         libc::SOCK_STREAM => Kind::Stream,
         libc::SOCK_DGRAM => Kind::Dgram,
         libc::SOCK_SEQPACKET => Kind::SeqPacket,
-        libc::SOCK_RAW | libc::SOCK_RDM | 10 => return Err(Errno::ESOCKTNOSUPPORT),
+        libc::SOCK_RAW => Kind::Raw,
+        libc::SOCK_RDM | 10 => return Err(Errno::ESOCKTNOSUPPORT),
         _ => return Err(Errno::EINVAL),
     };
     Ok((
@@ -105,6 +106,10 @@ fn parse_domain(family: i32, kind: Kind, protocol: i32) -> Result<Domain, Errno>
         (_, Kind::Stream, 0 | libc::IPPROTO_TCP) => Ok(d),
         (_, Kind::Dgram, 0 | libc::IPPROTO_UDP) => Ok(d),
         (_, Kind::SeqPacket, 0) => Err(Errno::ESOCKTNOSUPPORT),
+        // Ping sockets, open to every group (the `net.ipv4.ping_group_range`
+        // container engines set) and raw ICMP sockets, for CAP_NET_RAW
+        // (checked by the caller): see `net::icmp`. Not for IPv6 yet.
+        (Domain::Inet, Kind::Dgram | Kind::Raw, libc::IPPROTO_ICMP) => Ok(d),
         (_, Kind::Dgram, libc::IPPROTO_ICMP | libc::IPPROTO_ICMPV6) => Err(Errno::EACCES),
         _ => Err(Errno::EPROTONOSUPPORT),
     }
@@ -115,7 +120,17 @@ fn install(k: &mut Kernel, tid: Tid, f: FileId, cloexec: bool) -> Result<i32, Er
 }
 
 fn sys_socket(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let (kind, nb, cloexec) = parse_type(a.i32(1))?;
+    let (mut kind, nb, cloexec) = parse_type(a.i32(1))?;
+    if kind == Kind::Raw {
+        match a.i32(0) {
+            // Linux makes a raw unix socket a datagram one.
+            libc::AF_UNIX => kind = Kind::Dgram,
+            libc::AF_INET | libc::AF_INET6 if !k.task(tid).creds.capable(caps::CAP_NET_RAW) => {
+                return Err(Errno::EPERM.into());
+            }
+            _ => {}
+        }
+    }
     let domain = parse_domain(a.i32(0), kind, a.i32(2))?;
     let hostfd = if domain != Domain::Unix && k.vfs.net.host_mode {
         Some(host::socket(domain.af(), kind.linux(), a.i32(2))?)
@@ -133,8 +148,12 @@ fn sys_socket(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 
 fn sys_socketpair(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let (kind, nb, cloexec) = parse_type(a.i32(1))?;
+    let (mut kind, nb, cloexec) = parse_type(a.i32(1))?;
     let family = a.i32(0);
+    if kind == Kind::Raw && family == libc::AF_UNIX {
+        // Linux makes a raw unix socket a datagram one.
+        kind = Kind::Dgram;
+    }
     if family == libc::AF_INET || family == libc::AF_INET6 {
         return Err(Errno::EOPNOTSUPP.into());
     }
@@ -436,7 +455,14 @@ fn sys_getsockname(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         return Ok(0);
     }
     let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
-    let b = encode_addr(x.domain, x.local.as_ref());
+    // A raw socket's "port" is its protocol, bound or not.
+    let unbound_raw = (x.kind == Kind::Raw && x.local.is_none()).then(|| {
+        Addr::Inet(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            x.protocol as u16,
+        ))
+    });
+    let b = encode_addr(x.domain, x.local.as_ref().or(unbound_raw.as_ref()));
     write_addr(k, tid, a.ptr(1), a.ptr(2), &b)?;
     Ok(0)
 }
@@ -450,7 +476,7 @@ fn sys_getpeername(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     }
     let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
     let connected = match x.kind {
-        Kind::Dgram => x.remote.is_some(),
+        Kind::Dgram | Kind::Raw => x.remote.is_some(),
         _ => matches!(x.state, State::Connected { .. }),
     };
     if !connected {
@@ -663,6 +689,7 @@ fn sys_getsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         (libc::SOL_SOCKET, libc::SO_PROTOCOL) => b(match (x.domain, x.kind) {
             (Domain::Unix, _) => 0,
             (_, Kind::Stream) => libc::IPPROTO_TCP,
+            _ if x.protocol == libc::IPPROTO_ICMP => libc::IPPROTO_ICMP,
             _ => libc::IPPROTO_UDP,
         }),
         (libc::SOL_SOCKET, libc::SO_ERROR) => {
@@ -1194,7 +1221,7 @@ fn recv_round(
     }
     // The sender's address: for datagrams, and for unix streams.
     if hdr.name != 0 {
-        let show = kind == Kind::Dgram || d == Domain::Unix;
+        let show = kind.datagrams() || d == Domain::Unix;
         if show && g.from == Some(Addr::Unnamed) {
             hdr.namelen = 0;
         } else if show {
