@@ -560,6 +560,7 @@ macro_rules! for_each_program {
             pipe_fork,
             poll_select,
             prctl_name,
+            priority,
             proc_self,
             pthreads,
             pty,

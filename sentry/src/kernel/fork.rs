@@ -185,6 +185,7 @@ impl Kernel {
             stime: 0,
             start_time: now,
             vfork_parent: has(libc::CLONE_VFORK).then_some(tid),
+            nice: parent.nice,
             run_start: 0,
             stale_fault: None,
         };

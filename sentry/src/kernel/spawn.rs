@@ -110,6 +110,7 @@ impl Kernel {
                 stime: 0,
                 start_time: now,
                 vfork_parent: None,
+                nice: 0,
                 run_start: 0,
                 stale_fault: None,
             },

@@ -128,6 +128,10 @@ pub struct Task {
     pub start_time: u64,
     /// `vfork` parent waiting for this task to exec or exit.
     pub vfork_parent: Option<Tid>,
+    /// Nice value (-20..=19), per thread as on Linux; inherited by clone
+    /// and fork. Recorded and reported: the sentry runs every task alike.
+    #[serde(default)]
+    pub nice: i32,
     /// When the task last started running application code (host
     /// monotonic ns), for CPU time accounting.
     #[serde(skip)]

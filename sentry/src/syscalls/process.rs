@@ -127,7 +127,7 @@ pub fn register(t: &mut Table) {
     t.add(
         SYS_setpriority,
         sys_setpriority,
-        Support::Partial("recorded, not enforced"),
+        Support::Partial("recorded and reported, not used for scheduling"),
     );
     t.add(SYS_getcpu, sys_getcpu, Support::Full);
     t.add(
@@ -988,17 +988,69 @@ fn sys_sched_get_priority_min(_: &mut Kernel, _: Tid, a: &Args) -> SysResult {
     }
 }
 
-fn sys_getpriority(_: &mut Kernel, _: Tid, a: &Args) -> SysResult {
-    if a.i32(0) > 2 {
-        return Err(Errno::EINVAL.into());
+/// The threads `which` (`PRIO_PROCESS`: a thread; `PRIO_PGRP`: a process
+/// group's threads; `PRIO_USER`: the threads of a real user ID) and `who`
+/// (0: the caller's) name, for getpriority and setpriority.
+fn prio_targets(k: &Kernel, tid: Tid, which: i32, who: i32) -> Result<Vec<Tid>, Errno> {
+    let me = &k.tasks[&tid];
+    let out: Vec<Tid> = match which as u32 {
+        libc::PRIO_PROCESS => {
+            let t = if who == 0 { tid } else { who };
+            k.tasks.get(&t).map(|_| t).into_iter().collect()
+        }
+        libc::PRIO_PGRP => {
+            let pgid = if who == 0 { k.tg(tid).pgid } else { who };
+            k.tasks
+                .iter()
+                .filter(|(_, t)| k.thread_groups.get(&t.tgid).is_some_and(|g| g.pgid == pgid))
+                .map(|(&t, _)| t)
+                .collect()
+        }
+        libc::PRIO_USER => {
+            let uid = if who == 0 { me.creds.uid } else { who as u32 };
+            k.tasks
+                .iter()
+                .filter(|(_, t)| t.creds.uid == uid)
+                .map(|(&t, _)| t)
+                .collect()
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let live: Vec<Tid> = out
+        .into_iter()
+        .filter(|t| !matches!(k.tasks[t].state, crate::kernel::TaskState::Dead))
+        .collect();
+    if live.is_empty() {
+        return Err(Errno::ESRCH);
     }
-    // The kernel returns 20 - nice.
-    Ok(20)
+    Ok(live)
 }
 
-fn sys_setpriority(_: &mut Kernel, _: Tid, a: &Args) -> SysResult {
-    if a.i32(0) > 2 {
-        return Err(Errno::EINVAL.into());
+fn sys_getpriority(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    let targets = prio_targets(k, tid, a.i32(0), a.i32(1))?;
+    let nice = targets.iter().map(|t| k.tasks[t].nice).min().unwrap_or(0);
+    // The system call returns 20 - nice (1..=40), never negative.
+    Ok((20 - nice) as u64)
+}
+
+fn sys_setpriority(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    let targets = prio_targets(k, tid, a.i32(0), a.i32(1))?;
+    let nice = a.i32(2).clamp(-20, 19);
+    let me = k.tasks[&tid].creds.clone();
+    let privileged = me.capable(crate::kernel::caps::CAP_SYS_NICE);
+    for t in &targets {
+        let c = &k.tasks[t].creds;
+        if !privileged && me.euid != c.uid && me.euid != c.euid {
+            return Err(Errno::EPERM.into());
+        }
+        // A lower nice value (a higher priority) needs CAP_SYS_NICE
+        // (RLIMIT_NICE is not consulted).
+        if nice < k.tasks[t].nice && !privileged {
+            return Err(Errno::EACCES.into());
+        }
+    }
+    for t in targets {
+        k.task_mut(t).nice = nice;
     }
     Ok(0)
 }

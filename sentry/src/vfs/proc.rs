@@ -1138,7 +1138,7 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
                     .fold((0, 0), |a, x| (a.0 + x.utime, a.1 + x.stime))
             };
             text(format!(
-                "{} ({name}) {st} {} {} {} {tty} {tpgid} 4194560 0 0 0 0 {} {} {} {} 20 0 {} 0 {start} {vsz} {rss} 18446744073709551615 0 0 {} 0 0 0 {} 0 0 0 0 0 {} 0 0 0 0 0 0 {brk_start} {brk} {} {} {} {} 0\n",
+                "{} ({name}) {st} {} {} {} {tty} {tpgid} 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {start} {vsz} {rss} 18446744073709551615 0 0 {} 0 0 0 {} 0 0 0 0 0 {} 0 0 0 0 0 0 {brk_start} {brk} {} {} {} {} 0\n",
                 r.tid,
                 tg.parent,
                 tg.pgid,
@@ -1147,6 +1147,8 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
                 ticks(st_),
                 ticks(tg.children_times.0),
                 ticks(tg.children_times.1),
+                20 + t.nice,
+                t.nice,
                 tg.threads.len(),
                 argv.0,
                 t.sigmask.0,
