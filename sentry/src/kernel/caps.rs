@@ -16,7 +16,8 @@
 //! - `CAP_SYS_RESOURCE`: raising a hard resource limit;
 //! - `CAP_NET_RAW`: raw (ICMP) sockets;
 //! - `CAP_SYS_NICE`: a lower nice value, and the nice value of another
-//!   user's processes (`setpriority`).
+//!   user's processes (`setpriority`);
+//! - `CAP_SYS_PTRACE`: `pidfd_getfd` of another user's process.
 //!
 //! Everything else the sentry does not gate on a capability.
 
@@ -33,6 +34,7 @@ pub const CAP_SETUID: u32 = 7;
 pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_NET_RAW: u32 = 13;
 pub const CAP_SYS_CHROOT: u32 = 18;
+pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_NICE: u32 = 23;
 pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SYS_RESOURCE: u32 = 24;

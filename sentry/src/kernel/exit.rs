@@ -262,6 +262,7 @@ impl Kernel {
                 }
             }
         }
+        self.notify(crate::vfs::pidfd::queue(tgid));
         let tg = self.thread_groups.get_mut(&tgid).expect("live");
         tg.zombie = Some(status);
         let parent = tg.parent;

@@ -60,7 +60,7 @@ fn sys_signalfd4(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 
 /// Adds an anonymous file whose node is the file itself.
-fn anon_file(
+pub(super) fn anon_file(
     k: &mut Kernel,
     tid: Tid,
     kind: FileKind,

@@ -14,6 +14,7 @@ pub mod futex;
 pub mod ioctl;
 pub mod mmap;
 pub mod names;
+pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod process;
@@ -137,6 +138,7 @@ pub fn table() -> &'static Table {
         fs::register(&mut t);
         futex::register(&mut t);
         ioctl::register(&mut t);
+        pidfd::register(&mut t);
         pipe::register(&mut t);
         poll::register(&mut t);
         mmap::register(&mut t);

@@ -170,10 +170,18 @@ fn sys_set_tid_address(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 
 fn sys_clone(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    // x86-64 order: flags, stack, parent_tid, child_tid, tls.
+    // x86-64 order: flags, stack, parent_tid, child_tid, tls. With
+    // CLONE_PIDFD, parent_tid is where the pidfd goes.
     let flags = a.u64(0);
-    k.clone_task(
+    if flags & (libc::CLONE_PIDFD | libc::CLONE_PARENT_SETTID) as u64
+        == (libc::CLONE_PIDFD | libc::CLONE_PARENT_SETTID) as u64
+    {
+        return Err(Errno::EINVAL.into());
+    }
+    clone_pidfd(
+        k,
         tid,
+        a.ptr(2),
         CloneArgs {
             flags: flags & !0xff,
             stack: a.ptr(1),
@@ -193,7 +201,7 @@ fn sys_clone3(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let raw: [u64; 8] = k.read_val(tid, a.ptr(0))?;
     // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls
     let flags = raw[0];
-    if flags & libc::CLONE_PIDFD as u64 != 0 || raw[4] > 64 {
+    if raw[4] > 64 {
         return Err(Errno::EINVAL.into());
     }
     if size > 64 {
@@ -204,8 +212,10 @@ fn sys_clone3(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
     }
     let stack = if raw[5] != 0 { raw[5] + raw[6] } else { 0 };
-    k.clone_task(
+    clone_pidfd(
+        k,
         tid,
+        raw[1],
         CloneArgs {
             flags,
             stack,
@@ -215,6 +225,46 @@ fn sys_clone3(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             exit_signal: raw[4] as i32,
         },
     )
+}
+
+/// `clone_task`, and with `CLONE_PIDFD` a pidfd of the child written (as
+/// an int) at `pidfd_at`. The descriptor is made before the child, so that
+/// a full table fails the clone, and dropped if the clone fails.
+fn clone_pidfd(k: &mut Kernel, tid: Tid, pidfd_at: u64, a: CloneArgs) -> SysResult {
+    let f = a.flags;
+    if f & libc::CLONE_PIDFD as u64 == 0 {
+        return k.clone_task(tid, a);
+    }
+    if f & (libc::CLONE_THREAD | libc::CLONE_DETACHED) as u64 != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    // A vfork parent re-running the call after its child let it go: the
+    // pidfd was made the first time.
+    if !k.task(tid).syscall_scratch.is_empty() {
+        return k.clone_task(tid, a);
+    }
+    let fd = super::pidfd::install(k, tid, 0, 0)?;
+    let r = k.clone_task(tid, a);
+    let child = match &r {
+        Ok(c) => Some(*c as Tid),
+        Err(SysErr::Block(_)) => k.task(tid).syscall_scratch.first().map(|&c| c as Tid),
+        Err(_) => None,
+    };
+    match child {
+        Some(c) => {
+            if let Ok(file) = crate::vfs::file::get(k, tid, fd) {
+                if let Some(of) = k.vfs.files.get_mut(&file) {
+                    of.kind =
+                        crate::vfs::file::FileKind::PidFd(crate::vfs::pidfd::PidFd { tgid: c });
+                }
+            }
+            let _ = k.write_val(tid, pidfd_at, &fd);
+        }
+        None => {
+            let _ = super::file::close_fd(k, tid, fd);
+        }
+    }
+    r
 }
 
 fn sys_fork(k: &mut Kernel, tid: Tid, _: &Args) -> SysResult {
@@ -308,6 +358,7 @@ fn sys_waitid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         libc::P_ALL => WaitTarget::Any,
         libc::P_PID => WaitTarget::Pid(id),
         libc::P_PGID => WaitTarget::Pgid(if id == 0 { k.tg(tid).pgid } else { id }),
+        libc::P_PIDFD => WaitTarget::Pid(super::pidfd::waited(k, tid, id)?),
         _ => return Err(Errno::EINVAL.into()),
     };
     if options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0 {

@@ -197,7 +197,7 @@ fn sys_rt_sigtimedwait(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 
 /// Permission to signal: same user, or root.
-fn may_signal(k: &Kernel, from: Tid, to_tgid: Tid) -> bool {
+pub(super) fn may_signal(k: &Kernel, from: Tid, to_tgid: Tid) -> bool {
     let c = &k.task(from).creds;
     if c.capable(crate::kernel::caps::CAP_KILL) {
         return true;

@@ -60,6 +60,8 @@ pub enum FileKind {
     PtySlave(u32),
     /// A socket (see `net`).
     Socket(crate::net::SockId),
+    /// A process file descriptor.
+    PidFd(super::pidfd::PidFd),
 }
 
 /// An open file description.
@@ -205,6 +207,10 @@ pub fn fdinfo_extra(of: &OpenFile, s: &mut String) {
         }
         FileKind::SignalFd(sfd) => {
             let _ = writeln!(s, "sigmask:\t{:016x}", sfd.mask.0);
+        }
+        FileKind::PidFd(p) => {
+            let _ = writeln!(s, "Pid:\t{}", p.tgid);
+            let _ = writeln!(s, "NSpid:\t{}", p.tgid);
         }
         FileKind::Epoll(e) => {
             for (&(fd, _), item) in &e.items {
@@ -497,7 +503,7 @@ pub fn read(
             let i = *i;
             super::pty::read(k, tid, i, false, len, nonblock)
         }
-        FileKind::Epoll(_) => Err(Errno::EINVAL.into()),
+        FileKind::Epoll(_) | FileKind::PidFd(_) => Err(Errno::EINVAL.into()),
         FileKind::Socket(s) => {
             if pos.is_some() {
                 return Err(Errno::ESPIPE.into());
@@ -651,7 +657,7 @@ pub fn write(
             let i = *i;
             super::pty::write(k, tid, i, false, data, nonblock)
         }
-        FileKind::TimerFd(_) | FileKind::Epoll(_) | FileKind::SignalFd(_) => {
+        FileKind::TimerFd(_) | FileKind::Epoll(_) | FileKind::SignalFd(_) | FileKind::PidFd(_) => {
             Err(Errno::EINVAL.into())
         }
         FileKind::Socket(s) => {

@@ -41,6 +41,7 @@ pub mod ops;
 pub mod overlay;
 pub mod path;
 pub mod perm;
+pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod proc;

@@ -146,6 +146,12 @@ pub fn ready(k: &mut Kernel, tid: crate::kernel::Tid, f: FileId, events: u32, de
                 r.gen = t.gen;
             }
         }
+        FileKind::PidFd(p) => {
+            if super::pidfd::exited(k, p.tgid) {
+                r.mask |= IN | RDNORM;
+            }
+            r.queues.push(super::pidfd::queue(p.tgid));
+        }
         FileKind::SignalFd(sfd) => {
             let mask = sfd.mask;
             if super::signalfd::pending(k, tid, mask) != 0 {
