@@ -433,13 +433,20 @@ const COUNTER: &str = "s=$(date +%s%N); i=0; \
      while true; do i=$((i+1)); echo \"$s $i\" > /tmp/m; mv /tmp/m /tmp/n; sleep 0.1; done";
 
 /// The stamp and count `COUNTER` last wrote, as read by `cat /tmp/n` run
-/// in the container by `read`.
+/// in the container by `read`. `ctr task exec` now and then returns
+/// before it has copied a short-lived process's output (status 0, no
+/// output): such a read is made again.
 fn count(read: impl Fn() -> Run) -> (String, u64) {
-    let r = read().ok();
-    let mut f = r.stdout.split_whitespace();
-    let stamp = f.next().unwrap_or_else(|| panic!("no count: {r:#?}"));
-    let n = f.next().and_then(|n| n.parse().ok());
-    (stamp.to_string(), n.unwrap_or_else(|| panic!("{r:#?}")))
+    let mut tries = 0;
+    loop {
+        let r = read().ok();
+        let mut f = r.stdout.split_whitespace();
+        if let (Some(stamp), Some(n)) = (f.next(), f.next().and_then(|n| n.parse().ok())) {
+            return (stamp.to_string(), n);
+        }
+        tries += 1;
+        assert!(tries < 5, "no count: {r:#?}");
+    }
 }
 
 /// Waits until the count is at least `n` (the file may not be written
