@@ -568,6 +568,7 @@ macro_rules! for_each_program {
             rename_link,
             rlimit,
             sa_restart,
+            sched_calls,
             scm_rights,
             sigaction_siginfo,
             sigaltstack,

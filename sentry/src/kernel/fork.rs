@@ -186,6 +186,7 @@ impl Kernel {
             start_time: now,
             vfork_parent: has(libc::CLONE_VFORK).then_some(tid),
             nice: parent.nice,
+            affinity: parent.affinity.clone(),
             run_start: 0,
             stale_fault: None,
         };

@@ -111,6 +111,7 @@ impl Kernel {
                 start_time: now,
                 vfork_parent: None,
                 nice: 0,
+                affinity: None,
                 run_start: 0,
                 stale_fault: None,
             },

@@ -132,6 +132,10 @@ pub struct Task {
     /// and fork. Recorded and reported: the sentry runs every task alike.
     #[serde(default)]
     pub nice: i32,
+    /// CPU mask from `sched_setaffinity` (bytes, CPU 0 in bit 0); None
+    /// for every CPU. Inherited like the nice value.
+    #[serde(default)]
+    pub affinity: Option<Vec<u8>>,
     /// When the task last started running application code (host
     /// monotonic ns), for CPU time accounting.
     #[serde(skip)]

@@ -95,7 +95,12 @@ pub fn register(t: &mut Table) {
     t.add(
         SYS_sched_setaffinity,
         sys_sched_setaffinity,
-        Support::Partial("accepted, not enforced"),
+        Support::Partial("recorded and reported, not used for scheduling"),
+    );
+    t.add(
+        SYS_sched_rr_get_interval,
+        sys_sched_rr_get_interval,
+        Support::Full,
     );
     t.add(SYS_sched_getparam, sys_sched_getparam, Support::Full);
     t.add(
@@ -622,8 +627,9 @@ fn sys_setfsgid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 
 /// The thread group of process `pid` (0: the caller's).
 fn target_tg(k: &Kernel, tid: Tid, pid: i32) -> Result<Tid, Errno> {
+    // A negative PID names no process (Linux looks it up and fails).
     if pid < 0 {
-        return Err(Errno::EINVAL);
+        return Err(Errno::ESRCH);
     }
     let pid = if pid == 0 { k.tgid(tid) } else { pid };
     match k.thread_groups.get(&pid) {
@@ -956,31 +962,85 @@ fn ncpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn sys_sched_getaffinity(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let pid = a.i32(0);
-    if pid != 0 && !k.tasks.contains_key(&pid) {
-        return Err(Errno::ESRCH.into());
+/// The thread a scheduling call names: 0 is the caller; negative is
+/// EINVAL, unknown ESRCH.
+fn sched_target(k: &Kernel, tid: Tid, pid: i32) -> Result<Tid, Errno> {
+    match pid {
+        0 => Ok(tid),
+        p if p < 0 => Err(Errno::EINVAL),
+        p if k.tasks.contains_key(&p) => Ok(p),
+        _ => Err(Errno::ESRCH),
     }
-    let size = a.usize(1);
-    let n = ncpus();
-    let need = n.div_ceil(64) * 8;
-    if size < need || !size.is_multiple_of(8) {
-        return Err(Errno::EINVAL.into());
-    }
-    let mut mask = vec![0u8; need];
-    for c in 0..n {
-        mask[c / 8] |= 1 << (c % 8);
-    }
-    k.copy_out(tid, a.ptr(2), &mask)?;
-    Ok(need as u64)
 }
 
-fn sys_sched_setaffinity(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let pid = a.i32(0);
-    if pid != 0 && !k.tasks.contains_key(&pid) {
-        return Err(Errno::ESRCH.into());
+/// The CPUs thread `t` may run on, as a mask of `ncpus()` bits in bytes:
+/// every CPU unless sched_setaffinity narrowed it.
+fn affinity(k: &Kernel, t: Tid) -> Vec<u8> {
+    let n = ncpus();
+    let mut all = vec![0u8; n.div_ceil(64) * 8];
+    for c in 0..n {
+        all[c / 8] |= 1 << (c % 8);
     }
-    let _ = k.read_bytes(tid, a.ptr(2), a.usize(1).min(1024))?;
+    match &k.tasks[&t].affinity {
+        Some(m) => all
+            .iter()
+            .zip(m.iter().chain(std::iter::repeat(&0)))
+            .map(|(a, b)| a & b)
+            .collect(),
+        None => all,
+    }
+}
+
+fn sys_sched_getaffinity(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    let t = sched_target(k, tid, a.i32(0)).map_err(|e| {
+        if e == Errno::EINVAL {
+            Errno::ESRCH
+        } else {
+            e
+        }
+    })?;
+    let size = a.usize(1);
+    let mask = affinity(k, t);
+    if size < mask.len() || !size.is_multiple_of(8) {
+        return Err(Errno::EINVAL.into());
+    }
+    k.copy_out(tid, a.ptr(2), &mask)?;
+    Ok(mask.len() as u64)
+}
+
+/// Records the thread's CPU mask (the CPUs it names that exist; none is
+/// EINVAL), as `sched_getaffinity` reports it. The
+/// sentry runs its tasks on whatever CPUs the sandbox has.
+fn sys_sched_setaffinity(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    let t = sched_target(k, tid, a.i32(0)).map_err(|e| {
+        if e == Errno::EINVAL {
+            Errno::ESRCH
+        } else {
+            e
+        }
+    })?;
+    let n = ncpus().div_ceil(64) * 8;
+    let mut want = k.read_bytes(tid, a.ptr(2), a.usize(1).min(n))?;
+    want.resize(n, 0);
+    let c = &k.tasks[&tid].creds;
+    let o = &k.tasks[&t].creds;
+    if c.euid != o.uid && c.euid != o.euid && !c.capable(caps::CAP_SYS_NICE) {
+        return Err(Errno::EPERM.into());
+    }
+    k.task_mut(t).affinity = Some(want);
+    if affinity(k, t).iter().all(|&b| b == 0) {
+        k.task_mut(t).affinity = None;
+        return Err(Errno::EINVAL.into());
+    }
+    Ok(0)
+}
+
+/// `sched_rr_get_interval`: Linux's round-robin slice (100 ms) for
+/// SCHED_RR, 0 for SCHED_FIFO; every task here is SCHED_OTHER, whose slice
+/// on an otherwise idle CPU is the scheduler's base slice (3 ms).
+fn sys_sched_rr_get_interval(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    sched_target(k, tid, a.i32(0))?;
+    k.write_val(tid, a.ptr(1), &crate::kernel::time::to_timespec(3_000_000))?;
     Ok(0)
 }
 
@@ -996,6 +1056,10 @@ fn sys_sched_getparam(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 
 fn sys_sched_setparam(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
+    if a.ptr(1) == 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    sched_target(k, tid, a.i32(0))?;
     let p: i32 = k.read_val(tid, a.ptr(1))?;
     if p != 0 {
         return Err(Errno::EINVAL.into());
