@@ -58,12 +58,27 @@ pub(crate) trait Sink: Sync {
     fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()>;
     fn set_len(&self, len: u64) -> io::Result<()>;
 
+    /// True if [`Sink::warm`] is worth calling.
+    fn warms(&self) -> bool {
+        false
+    }
+
     /// Gets `[off, off+len)` (inside the sink's length) ready to be written
     /// soon, if the sink can; false if it cannot, so callers stop asking.
     fn warm(&self, _off: u64, _len: u64) -> bool {
         false
     }
 }
+
+/// File systems on a local disk, where reading a part of a file not
+/// written yet only allocates zeroed pages (on a network or FUSE file
+/// system it would ask a server for them).
+const LOCAL_DISK_FS: [i64; 4] = [
+    0xEF53,      // ext2, ext3, ext4
+    0x5846_5342, // xfs
+    0x9123_683E, // btrfs
+    0xF2F5_2010, // f2fs
+];
 
 impl Sink for File {
     fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
@@ -72,6 +87,11 @@ impl Sink for File {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         File::set_len(self, len)
+    }
+
+    fn warms(&self) -> bool {
+        nix::sys::statfs::fstatfs(self)
+            .is_ok_and(|st| LOCAL_DISK_FS.contains(&st.filesystem_type().0))
     }
 
     /// Puts the range in the page cache (`readahead`: a part not written
@@ -306,8 +326,11 @@ fn encode_meta(meta: &Meta, path: &Path) -> Result<Vec<u8>, ImageError> {
 }
 
 /// Bytes of the memory file looked at a time: the longest run of pages
-/// written in one call. Large, so that the file system sees few writes.
-const CHUNK: u64 = 16 << 20;
+/// written in one call. Large enough that the file system sees few writes,
+/// small enough that the pages the scan has just read (it is at most
+/// [`QUEUED_RUNS`] runs ahead) are still in the CPU's cache when the
+/// writer copies them.
+const CHUNK: u64 = 4 << 20;
 
 fn write_image<S: Sink>(
     sink: &S,
@@ -426,12 +449,12 @@ fn write_image<S: Sink>(
 }
 
 /// Runs of pages queued for the writer thread at most.
-const QUEUED_RUNS: usize = 8;
+const QUEUED_RUNS: usize = 4;
 
 /// How far past what the scan has handed to the writer the warming thread
 /// goes: about what is queued, so that little is warmed that a run of
 /// zero pages then leaves unwritten (it is cut off at the end anyway).
-const WARM_AHEAD: u64 = 32 << 20;
+const WARM_AHEAD: u64 = 16 << 20;
 
 /// Bytes warmed per call.
 const WARM_STEP: u64 = 2 << 20;
@@ -466,7 +489,12 @@ fn write_pages<'m, S: Sink>(
     });
     std::thread::scope(|scope| {
         let progress = &*shared;
-        let warmer = scope.spawn(move || warm_ahead(sink, progress));
+        let warms = sink.warms();
+        let warmer = scope.spawn(move || {
+            if warms {
+                warm_ahead(sink, progress)
+            }
+        });
         let (queue, runs) = std::sync::mpsc::sync_channel::<(&'m [u8], u64)>(QUEUED_RUNS);
         let writer = scope.spawn(move || -> io::Result<()> {
             for (run, at) in runs {
