@@ -368,7 +368,7 @@ fn write_image<S: Sink>(
     let most_extents = most_pages / PAGE_SIZE;
     sink.set_len(pages_offset + most_pages + most_extents * MAP_ENTRY_LEN)
         .map_err(err)?;
-    let pages = write_pages(sink, pages_offset, mf, &ranges, limit).map_err(err)?;
+    let pages = write_pages(sink, pages_offset, most_pages, mf, &ranges, limit).map_err(err)?;
 
     let mut map = Vec::with_capacity(pages.extents.len() * MAP_ENTRY_LEN as usize);
     for &(frame, count, crc) in &pages.extents {
@@ -461,7 +461,6 @@ const WARM_STEP: u64 = 2 << 20;
 
 /// Where the threads that write the pages section are, for the warming
 /// thread.
-#[derive(Default)]
 struct Progress {
     /// End of what the scan has queued (an offset in the image).
     queued: AtomicU64,
@@ -469,15 +468,20 @@ struct Progress {
     written: AtomicU64,
     /// Set when the scan is over (done or failed).
     over: std::sync::atomic::AtomicBool,
+    /// The end of the pages section at most: the file is that long while
+    /// the pages are written.
+    end: u64,
 }
 
 /// Writes the non-zero pages of `mf` in `ranges` (its ranges holding data,
-/// below `limit`) into the pages section at `base`, which the sink's length
-/// already covers: this thread scans, a writer thread copies, a third
-/// warms (see the module documentation). Returns the scan's results.
+/// below `limit`) into the pages section at `base`, at most `room` bytes,
+/// which the sink's length already covers: this thread scans, a writer
+/// thread copies, a third warms (see the module documentation). Returns the
+/// scan's results.
 fn write_pages<'m, S: Sink>(
     sink: &S,
     base: u64,
+    room: u64,
     mf: &'m MemoryFile,
     ranges: &[(u64, u64)],
     limit: u64,
@@ -485,7 +489,8 @@ fn write_pages<'m, S: Sink>(
     let shared = std::sync::Arc::new(Progress {
         queued: AtomicU64::new(base),
         written: AtomicU64::new(base),
-        ..Progress::default()
+        over: std::sync::atomic::AtomicBool::new(false),
+        end: base + room,
     });
     std::thread::scope(|scope| {
         let progress = &*shared;
@@ -546,7 +551,11 @@ fn warm_ahead<S: Sink>(sink: &S, progress: &Progress) {
         let queued = progress.queued.load(Ordering::Acquire);
         // What the writer has passed needs nothing.
         at = at.max(progress.written.load(Ordering::Acquire));
-        let until = if over { queued } else { queued + WARM_AHEAD };
+        let until = if over {
+            queued
+        } else {
+            (queued + WARM_AHEAD).min(progress.end)
+        };
         if at >= until {
             if over {
                 return;
