@@ -4,12 +4,21 @@
 //!
 //! A restore registers every saved extent of the image here instead of
 //! copying it: the application starts at once. Loader threads then stream
-//! the extents in order (read from the image, check the extent's CRC32C,
-//! write into the memory file), and whoever needs an extent before the
-//! loaders reach it loads it on the spot: the memory file's own accessors
-//! (every sentry read or write of application memory) and the address
-//! space code, which maps a pending range into a stub only once it is
-//! loaded, so that an application access to it faults into the sentry.
+//! the extents in order, and whoever needs an extent before the loaders
+//! reach it loads it on the spot: the memory file's own accessors (every
+//! sentry read or write of application memory) and the address space code,
+//! which maps a pending range into a stub only once it is loaded, so that
+//! an application access to it faults into the sentry.
+//!
+//! Loading an extent copies it once: the host allocates its pages in the
+//! memory file in one call (`MADV_POPULATE_WRITE` on a mapping of the file
+//! that only loaders use), reads the image straight into them, and the
+//! extent's CRC32C is computed there while the bytes are still in cache.
+//! Nothing looks at the range meanwhile (it is `loading`, see below); a
+//! bad extent is wiped (its pages punched out) before its record goes.
+//! Two loader threads share the extents: the copy is mostly the host
+//! allocating pages, which runs on both cores at once, unlike `pwrite`
+//! into the file, which the host serializes per file.
 //!
 //! Each extent is loaded once: its record is marked `loading` under the lock
 //! by the thread that loads it, and others that need it wait on a condition
@@ -18,7 +27,7 @@
 //! they cover in part.
 //!
 //! A checksum mismatch cannot be undone (the application runs already):
-//! the extent is left as zeros, its record dropped, and the failure kept
+//! the extent is left as zeros (a hole), its record dropped, and the failure kept
 //! for the kernel's loop, which ends the sandbox with it
 //! ([`LazyPages::failure`]).
 
@@ -26,8 +35,7 @@ use super::PAGE_SIZE;
 use crate::state::crc::crc32c;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::ErrorKind;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +43,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Background loader threads of a lazy restore.
-pub const LOADER_THREADS: usize = 1;
+pub const LOADER_THREADS: usize = 2;
 
 /// One extent still in the image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,6 +202,78 @@ pub struct LoadProgress {
     pub done_after: Option<Duration>,
 }
 
+/// A mapping of the whole memory file that only loaders write through:
+/// its own, so that it lives exactly as long as the lazy pages, whoever
+/// holds them last.
+#[derive(Debug)]
+struct Window {
+    base: *mut u8,
+}
+
+// SAFETY: the mapping is shared memory valid until `drop`; which thread
+// may touch which bytes is decided by the pending map (an extent's bytes
+// belong to the one thread that marked it `loading`).
+unsafe impl Send for Window {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Window {}
+
+impl Window {
+    fn new(memory: &OwnedFd) -> std::io::Result<Window> {
+        // SAFETY: a fresh shared mapping of a descriptor we hold, placed by
+        // the host; the result is checked before use.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                super::MEMORY_FILE_SIZE as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_NORESERVE,
+                memory.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Window {
+            base: base as *mut u8,
+        })
+    }
+
+    /// The bytes at memory file offset `off`, with their pages allocated
+    /// (and mapped) in one call where the host can; where it cannot they
+    /// fault in as they are written.
+    ///
+    /// # Safety
+    ///
+    /// `[off, off+len)` lies inside the memory file, and no one else reads
+    /// or writes it for as long as the slice lives: it is a pending extent
+    /// the caller marked `loading`.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn extent(&self, off: u64, len: usize) -> &mut [u8] {
+        // SAFETY: inside the mapping, per the caller.
+        let at = unsafe { self.base.add(off as usize) };
+        // SAFETY: a page-aligned range of our own mapping (frames and
+        // extent lengths are whole pages); failure leaves it as it was.
+        unsafe { libc::madvise(at as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) };
+        // SAFETY: the range is mapped, and nothing else touches it while
+        // the slice lives, per the caller.
+        unsafe { std::slice::from_raw_parts_mut(at, len) }
+    }
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping made in `new`; no slice of
+        // it outlives the lazy pages that own it.
+        unsafe {
+            libc::munmap(
+                self.base as *mut libc::c_void,
+                super::MEMORY_FILE_SIZE as usize,
+            )
+        };
+    }
+}
+
 /// The shared state of a lazy restore.
 #[derive(Debug)]
 pub struct LazyPages {
@@ -207,6 +287,8 @@ pub struct LazyPages {
     /// Set with the first failure: the kernel's loop checks it each step.
     failed: AtomicBool,
     source: PageSource,
+    /// Where loaders write the extents.
+    window: Window,
     started: Instant,
 }
 
@@ -220,14 +302,16 @@ struct State {
 }
 
 impl LazyPages {
-    /// Lazy pages for `pending`, read from `source`.
-    pub fn new(pending: PendingMap, source: PageSource) -> Arc<LazyPages> {
+    /// Lazy pages for `pending`, read from `source`. Fails only if the
+    /// loaders' mapping of the memory file cannot be made.
+    pub fn new(pending: PendingMap, source: PageSource) -> std::io::Result<Arc<LazyPages>> {
+        let window = Window::new(&source.memory)?;
         let active = !pending.is_empty();
         let progress = LoadProgress {
             total: pending.bytes(),
             ..LoadProgress::default()
         };
-        Arc::new(LazyPages {
+        Ok(Arc::new(LazyPages {
             map: Mutex::new(State {
                 pending,
                 progress,
@@ -238,8 +322,9 @@ impl LazyPages {
             stop: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             source,
+            window,
             started: Instant::now(),
-        })
+        }))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -352,39 +437,31 @@ impl LazyPages {
         self.changed.notify_all();
     }
 
-    /// Reads the extent at `frame`, checks it, and writes it into the
-    /// memory file; a bad extent is not written.
+    /// Reads the extent at `frame` from the image into the memory file and
+    /// checks it there; a bad extent (or one read in part) is wiped before
+    /// this returns. The caller marked it `loading`: nothing else looks at
+    /// these bytes until its record goes.
     fn load(&self, frame: u64, extent: &PendingExtent) -> Result<(), String> {
-        thread_local! {
-            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        let path = self.source.path.display();
+        // SAFETY: the extent lies in the memory file (the map was checked
+        // against its size) and is ours alone while `loading`.
+        let data = unsafe { self.window.extent(frame, extent.len() as usize) };
+        let outcome = match self.source.image.read_exact_at(data, extent.file_offset) {
+            Err(e) => Err(format!(
+                "lazy restore: reading the {} pages at offset {} of checkpoint image {path} failed: {e}",
+                extent.pages, extent.file_offset
+            )),
+            Ok(()) if crc32c(data) != extent.checksum => Err(format!(
+                "lazy restore: checkpoint image {path} is corrupted: checksum mismatch in the {} pages at offset {} (frame {frame:#x}); the sandbox cannot go on",
+                extent.pages, extent.file_offset
+            )),
+            Ok(()) => return Ok(()),
+        };
+        if let Err(e) = punch(&self.source.memory, frame, extent.len()) {
+            tracing::warn!("lazy restore: punching out a bad extent failed ({e}); zeroing it");
+            data.fill(0);
         }
-        BUF.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            let len = extent.len() as usize;
-            if buf.len() < len {
-                buf.resize(len, 0);
-            }
-            let data = &mut buf[..len];
-            let path = self.source.path.display();
-            self.source
-                .image
-                .read_exact_at(data, extent.file_offset)
-                .map_err(|e| {
-                    format!(
-                        "lazy restore: reading the {} pages at offset {} of checkpoint image {path} failed: {e}",
-                        extent.pages, extent.file_offset
-                    )
-                })?;
-            if crc32c(data) != extent.checksum {
-                return Err(format!(
-                    "lazy restore: checkpoint image {path} is corrupted: checksum mismatch in the {} pages at offset {} (frame {frame:#x}); the sandbox cannot go on",
-                    extent.pages, extent.file_offset
-                ));
-            }
-            write_all_at(&self.source.memory, data, frame).map_err(|e| {
-                format!("lazy restore: writing pages of {path} into the memory file failed: {e}")
-            })
-        })
+        outcome
     }
 
     /// The loader threads' loop: the next idle extent after the cursor,
@@ -430,15 +507,19 @@ impl LazyPages {
     }
 }
 
-fn write_all_at(fd: &OwnedFd, data: &[u8], off: u64) -> std::io::Result<()> {
-    let mut done = 0;
-    while done < data.len() {
-        match nix::sys::uio::pwrite(fd, &data[done..], (off + done as u64) as libc::off_t) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => done += n,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
+/// Makes `[off, off+len)` of the memory file a hole again (reads as zeros).
+fn punch(memory: &OwnedFd, off: u64, len: u64) -> std::io::Result<()> {
+    // SAFETY: fallocate on a descriptor we hold; no memory is passed.
+    let r = unsafe {
+        libc::fallocate(
+            memory.as_raw_fd(),
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            off as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }
@@ -543,7 +624,7 @@ mod tests {
             path,
             memory: mf.dup_fd().unwrap(),
         };
-        (LazyPages::new(m, source), mf, dir)
+        (LazyPages::new(m, source).unwrap(), mf, dir)
     }
 
     mod tempdir {

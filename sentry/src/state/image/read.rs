@@ -757,7 +757,7 @@ impl Image {
             path: self.path.clone(),
             memory: mf.dup_fd().map_err(load_err)?,
         };
-        mf.attach_lazy(LazyPages::new(pending, source));
+        mf.attach_lazy(LazyPages::new(pending, source).map_err(load_err)?);
         Ok(())
     }
 }

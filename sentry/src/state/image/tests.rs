@@ -667,6 +667,94 @@ fn a_write_that_fails_halfway_leaves_no_image_and_keeps_the_old_one() {
     assert_eq!(files_in(dir.path()), vec![IMAGE_FILE, INVENTORY_FILE]);
 }
 
+/// A sink over a file that records what it is asked to warm (offset,
+/// length, and the file's length then); it can warm `can` times.
+struct Warming {
+    file: File,
+    can: AtomicU32,
+    warmed: std::sync::Arc<std::sync::Mutex<Vec<(u64, u64, u64)>>>,
+}
+
+impl Sink for Warming {
+    /// Waits (a while) for a first warming before writing pages (into the
+    /// file once it is sized for them), so that the writer does not pass
+    /// everything before the warming thread starts.
+    fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
+        let start = std::time::Instant::now();
+        let sized = self.file.metadata()?.len() >= off + buf.len() as u64;
+        while sized
+            && self.warmed.lock().unwrap().is_empty()
+            && start.elapsed() < std::time::Duration::from_secs(5)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        self.file.write_all_at(buf, off)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+
+    fn warms(&self) -> bool {
+        true
+    }
+
+    fn warm(&self, off: u64, len: u64) -> bool {
+        let file_len = self.file.metadata().unwrap().len();
+        self.warmed.lock().unwrap().push((off, len, file_len));
+        self.can
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+#[test]
+fn warming_stays_inside_the_sized_file_and_stops_when_the_sink_cannot() {
+    let mf = MemoryFile::new().unwrap();
+    let layout = fill(&mf);
+    for can in [u32::MAX, 0] {
+        let dir = TempDir::new();
+        let warmed = std::sync::Arc::default();
+        let sink = |file| Warming {
+            file,
+            can: AtomicU32::new(can),
+            warmed: std::sync::Arc::clone(&warmed),
+        };
+        let stats = write_through(
+            dir.path(),
+            &meta("web-1"),
+            &state_bytes(),
+            &mf,
+            layout.limit,
+            sink,
+        )
+        .unwrap();
+        // The image is whole and right whatever was warmed.
+        let m = verify_format(dir.path()).unwrap();
+        let pages = m.sections.memory_pages;
+        assert_eq!(pages.size, layout.pages * P);
+        assert_eq!(
+            stats.bytes,
+            m.sections.memory_map.offset + m.sections.memory_map.size
+        );
+        let warmed = warmed.lock().unwrap();
+        assert!(!warmed.is_empty(), "the warming thread warmed nothing");
+        if can == 0 {
+            assert_eq!(
+                warmed.len(),
+                1,
+                "warmed again after the sink said it cannot"
+            );
+        }
+        for &(off, len, file_len) in warmed.iter() {
+            // Inside the pages section or the room reserved past it, and
+            // inside the file as it was sized for warming.
+            assert!(off >= pages.offset, "{off} {len}");
+            assert!(off + len <= file_len, "{off} {len} {file_len}");
+        }
+    }
+}
+
 #[test]
 fn writing_into_a_missing_directory_names_the_image() {
     let dir = TempDir::new();
