@@ -555,6 +555,7 @@ macro_rules! for_each_program {
             mremap,
             nproc_limit,
             open_flags,
+            partial_transfer,
             pidfd,
             pipe_basic,
             patched_syscalls,

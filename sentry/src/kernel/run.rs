@@ -592,6 +592,19 @@ impl Kernel {
             return;
         }
         self.futexes.remove(tid);
+        // A transfer that had moved data before it blocked (a long write to
+        // a pipe or a stream socket, a MSG_WAITALL read) ends with the
+        // count so far, whatever the handler: restarting would move that
+        // data twice.
+        let done = crate::vfs::file::progress(self, tid);
+        if done > 0 {
+            let t = self.task_mut(tid);
+            t.deadline = None;
+            t.syscall_scratch.clear();
+            t.regs.rax = done as u64;
+            self.return_to_user(tid);
+            return;
+        }
         let handler = self.next_signal_action(tid);
         let handler_runs = handler.is_some();
         let sa_restart = handler.is_some_and(|a| a.flags & SA_RESTART != 0);

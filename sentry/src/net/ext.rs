@@ -768,8 +768,8 @@ pub fn send(
     };
     let b = Block::on(vec![q]).with_deadline(d);
     if done > 0 {
+        // A signal ends the call with what went out (see `write_block`).
         crate::vfs::file::set_progress(k, tid, done);
-        return Err(SysErr::Block(b.uninterruptible()));
     }
     Err(SysErr::Block(b))
 }

@@ -712,8 +712,9 @@ fn send_inner(
         };
         let b = Block::on(vec![q]).with_deadline(d);
         if done > 0 {
+            // A signal ends the call with what went out (see
+            // `file::write_block`).
             file::set_progress(k, tid, done);
-            return Err(SysErr::Block(b.uninterruptible()));
         }
         return Err(SysErr::Block(b));
     }

@@ -1129,8 +1129,10 @@ fn recv_round(
     let mut g: Got = match io::look(k, tid, s, total - done.min(total), flags, nb) {
         Ok(g) => g,
         Err(SysErr::Block(b)) if done > 0 => {
+            // A signal ends the call with what was read (see
+            // `file::write_block`).
             file::set_progress(k, tid, done);
-            return Err(SysErr::Block(b.uninterruptible()));
+            return Err(SysErr::Block(b));
         }
         Err(_) if done > 0 => return Ok(Some(done as u64)),
         Err(e) => return Err(e),

@@ -421,16 +421,15 @@ pub fn set_progress(k: &mut Kernel, tid: Tid, n: usize) {
     k.task_mut(tid).syscall_scratch = vec![PROGRESS_TAG, n as u64];
 }
 
-/// A block for a write that has made `done` bytes of progress: once some
+/// A block for a write that has made `done` bytes of progress. Once some
 /// data went out, a signal must not restart the call (it would write the
-/// data twice), so the rest is waited for without interruption.
+/// data twice): a signal that interrupts the wait ends the call with the
+/// bytes written so far, as Linux does (see `Kernel::interrupt_syscall`).
 fn write_block(k: &mut Kernel, tid: Tid, done: usize, b: Block) -> SysErr {
     if done > 0 {
         set_progress(k, tid, done);
-        SysErr::Block(b.uninterruptible())
-    } else {
-        SysErr::Block(b)
     }
+    SysErr::Block(b)
 }
 
 // ---- Reading -----------------------------------------------------------------

@@ -776,8 +776,9 @@ pub fn write(
             };
         }
         if done > 0 {
+            // A signal ends the call with what went out (see
+            // `file::write_block`).
             super::file::set_progress(k, tid, done);
-            return Err(SysErr::Block(Block::on(vec![q]).uninterruptible()));
         }
         return Err(SysErr::Block(Block::on(vec![q])));
     }
