@@ -583,6 +583,7 @@ macro_rules! for_each_program {
             socketpair,
             splice_copy,
             stat_fields,
+            tcp_peer_closed,
             truncate,
             uname_random,
             unix_dgram,

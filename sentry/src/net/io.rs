@@ -614,6 +614,9 @@ fn send_inner(
     }
     if x.error != 0 && x.is_inet() {
         let e = std::mem::take(&mut sock_mut(k, s)?.error);
+        if e == libc::EPIPE {
+            return Err(epipe(k, tid, flags));
+        }
         return Err(Errno::from_raw(e).unwrap_or(Errno::EIO).into());
     }
     if super::ext::has_conn(&k.vfs.net, s) {
@@ -647,11 +650,19 @@ fn send_inner(
     let mut done = file::progress(k, tid);
     loop {
         let Some(p) = k.vfs.net.get_mut(peer) else {
-            return if done > 0 {
-                Ok(done)
-            } else {
-                Err(epipe(k, tid, flags))
-            };
+            if done > 0 {
+                return Ok(done);
+            }
+            if inet && kind == Kind::Stream {
+                // The peer closed its socket after its FIN reached us.
+                // Linux sends the data anyway; the peer answers with a
+                // reset, which the next call sees as EPIPE.
+                if !data.is_empty() {
+                    sock_mut(k, s)?.error = libc::EPIPE;
+                }
+                return Ok(data.len());
+            }
+            return Err(epipe(k, tid, flags));
         };
         if p.rcv_shut && !inet {
             return if done > 0 {

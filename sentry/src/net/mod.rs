@@ -674,7 +674,12 @@ fn close_one(v: &mut Vfs, s: SockId) {
         State::Connected { peer } => {
             if let Some(p) = v.net.socks.get_mut(&peer) {
                 p.rcv_shut = true;
-                p.snd_shut = true;
+                // A unix peer's sends fail at once. A TCP peer's first send
+                // still goes out (and meets a reset: see `io::send_inner`),
+                // unless this side's unread data made it reset already.
+                if !p.is_inet() || unread {
+                    p.snd_shut = true;
+                }
                 if unread && p.is_inet() {
                     p.reset = true;
                 }
