@@ -13,6 +13,13 @@ int main(void)
 	SHOW("setaffinity to CPU 0", sched_setaffinity(0, sizeof(set), &set));
 	SHOW("getaffinity", sched_getaffinity(0, sizeof(got), &got));
 	printf("CPUs now: %d, CPU 0: %s\n", CPU_COUNT(&got), CPU_ISSET(0, &got) ? "yes" : "no");
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Cpus_allowed_list:", 18) == 0)
+			printf("status %s", line);
+	if (f)
+		fclose(f);
 	pid_t c = fork();
 	if (c == 0) {
 		cpu_set_t s;

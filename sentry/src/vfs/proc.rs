@@ -946,6 +946,29 @@ fn read_mm(k: &Kernel, mm: u64, start: u64, end: u64) -> Vec<u8> {
     out
 }
 
+/// A CPU mask as Linux lists it: ranges and single CPUs, comma-separated
+/// ("0-1", "0,2-3").
+fn cpu_list(mask: u64) -> String {
+    let mut out = Vec::new();
+    let mut c = 0;
+    while c < 64 {
+        if mask & (1 << c) == 0 {
+            c += 1;
+            continue;
+        }
+        let start = c;
+        while c < 64 && mask & (1 << c) != 0 {
+            c += 1;
+        }
+        out.push(if c - 1 == start {
+            format!("{start}")
+        } else {
+            format!("{start}-{}", c - 1)
+        });
+    }
+    out.join(",")
+}
+
 fn state_letter(k: &Kernel, r: PidRef) -> &'static str {
     let tg = k.thread_groups.get(&r.tgid);
     if tg.is_some_and(|g| g.zombie.is_some()) {
@@ -1102,12 +1125,19 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
                 hex_set(ign),
                 hex_set(cgt)
             );
-            let cpus = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+            let mut cpus = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+            if let Some(m) = &t.affinity {
+                let mut bits = [0u8; 8];
+                for (b, v) in bits.iter_mut().zip(m) {
+                    *b = *v;
+                }
+                cpus &= u64::from_le_bytes(bits);
+            }
             let _ = write!(
                 s,
-                "{caps}NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0\nSpeculation_Store_Bypass:\tthread vulnerable\nCpus_allowed:\t{cpus:x}\nCpus_allowed_list:\t0-{}\nMems_allowed:\t1\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+                "{caps}NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0\nSpeculation_Store_Bypass:\tthread vulnerable\nCpus_allowed:\t{cpus:x}\nCpus_allowed_list:\t{}\nMems_allowed:\t1\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
                 tg.no_new_privs as u8,
-                n.saturating_sub(1)
+                cpu_list(cpus)
             );
             text(s)
         }
