@@ -177,7 +177,6 @@ impl super::Kernel {
                     .into_iter()
                     .chain(g.timers.values().filter_map(|t| t.deadline))
                     .chain(cpu)
-                    .collect::<Vec<_>>()
             })
             .min()
     }
