@@ -3,30 +3,10 @@
  * arriving during a loop of them, a blocking one restarted after a
  * SA_RESTART handler, fork after they ran, and threads. */
 #include "common.h"
+#include "raw_syscalls.h"
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-
-/* Each helper is one site with the exact sequence. */
-static long raw_getpid(void)
-{
-	long r;
-	__asm__ volatile("mov $39, %%eax\n\tsyscall"
-			 : "=a"(r)
-			 :
-			 : "rcx", "r11", "memory");
-	return r;
-}
-
-static long raw_gettid(void)
-{
-	long r;
-	__asm__ volatile("mov $186, %%eax\n\tsyscall"
-			 : "=a"(r)
-			 :
-			 : "rcx", "r11", "memory");
-	return r;
-}
 
 static long raw_read(long fd, void *buf, long n)
 {
@@ -36,26 +16,6 @@ static long raw_read(long fd, void *buf, long n)
 			 : "D"(fd), "S"(buf), "d"(n)
 			 : "rcx", "r11", "memory");
 	return r;
-}
-
-/* Registers the system call does not change keep their values. */
-static int regs_survive(void)
-{
-	register long r8 __asm__("r8") = 0x8888;
-	register long r9 __asm__("r9") = 0x9999;
-	register long r10 __asm__("r10") = 0xaaaa;
-	register long r12 __asm__("r12") = 0x2222;
-	register long r13 __asm__("r13") = 0x3333;
-	long rbx = 0x1111, rdx = 0x4444, rsi = 0x5555, rdi = 0x6666, r;
-	__asm__ volatile("mov $39, %%eax\n\tsyscall"
-			 : "=a"(r), "+b"(rbx), "+d"(rdx), "+S"(rsi), "+D"(rdi),
-			   "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r12), "+r"(r13)
-			 :
-			 : "rcx", "r11", "memory");
-	return r == getpid() && rbx == 0x1111 && rdx == 0x4444 &&
-	       rsi == 0x5555 && rdi == 0x6666 && r8 == 0x8888 &&
-	       r9 == 0x9999 && r10 == 0xaaaa && r12 == 0x2222 &&
-	       r13 == 0x3333;
 }
 
 static volatile int alarms, handler_pid_ok = 1;
