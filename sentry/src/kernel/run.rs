@@ -455,8 +455,9 @@ impl Kernel {
                     // access retried. A fault there again with no host
                     // mapping changed since is real.
                     let last = std::mem::take(&mut self.task_mut(tid).stale_fault);
-                    let gen = self.with_mm(tid, |m, _| m.host_gen.get());
-                    if r == Err(FaultResult::AccErr) && last != Some((f.addr, gen)) {
+                    if r == Err(FaultResult::AccErr)
+                        && last != Some((f.addr, self.with_mm(tid, |m, _| m.host_gen.get())))
+                    {
                         if let Some(gen) = self.with_mm(tid, |m, h| m.remap_page(f.addr, h)) {
                             self.task_mut(tid).stale_fault = Some((f.addr, gen));
                             r = Ok(());
