@@ -37,18 +37,13 @@ pub fn install(k: &mut Kernel, tid: Tid, tgid: Tid, flags: i32) -> Result<i32, E
     Ok(fd as i32)
 }
 
-/// The process a pidfd names.
-fn target(k: &Kernel, tid: Tid, fd: i32) -> Result<Tid, Errno> {
+/// The process a pidfd names (also for `waitid(P_PIDFD)`).
+pub(super) fn target(k: &Kernel, tid: Tid, fd: i32) -> Result<Tid, Errno> {
     let f = file::get_io(k, tid, fd)?;
     match k.vfs.files.get(&f).map(|o| &o.kind) {
         Some(FileKind::PidFd(p)) => Ok(p.tgid),
         _ => Err(Errno::EBADF),
     }
-}
-
-/// The thread group a pidfd names, for `waitid(P_PIDFD)`.
-pub fn waited(k: &Kernel, tid: Tid, fd: i32) -> Result<Tid, Errno> {
-    target(k, tid, fd)
 }
 
 fn sys_pidfd_open(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {

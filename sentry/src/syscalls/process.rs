@@ -363,7 +363,7 @@ fn sys_waitid(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         libc::P_ALL => WaitTarget::Any,
         libc::P_PID => WaitTarget::Pid(id),
         libc::P_PGID => WaitTarget::Pgid(if id == 0 { k.tg(tid).pgid } else { id }),
-        libc::P_PIDFD => WaitTarget::Pid(super::pidfd::waited(k, tid, id)?),
+        libc::P_PIDFD => WaitTarget::Pid(super::pidfd::target(k, tid, id)?),
         _ => return Err(Errno::EINVAL.into()),
     };
     if options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0 {
