@@ -384,6 +384,83 @@ fn lazy_restore_runs_before_the_pages_are_loaded() {
     b.runsc(&["delete", "--force", "lz"]).ok();
 }
 
+/// A checkpoint that stops the container gives the memory back to the
+/// host as it writes it. When the checkpoint then fails (the file system
+/// fills up half way, or the finished image cannot be put in place), the
+/// memory is read back from what was written, and the container goes on
+/// with every byte of it.
+#[test]
+fn a_failed_checkpoint_gives_back_the_memory_it_freed() {
+    if !can_run("a_failed_checkpoint_gives_back_the_memory_it_freed") {
+        return;
+    }
+    let b = Bundle::new("ckpt-freed", &["/bin/lazymem", "64"]);
+    install_program(&b, "lazymem");
+    start(&b, "fr");
+    let ready = wait_line(&b, "fr", "ready ", Duration::from_secs(120));
+    let failed = |image: &Path, problem: &str| {
+        let r = b.runsc(&["checkpoint", "--image-path", image.to_str().unwrap(), "fr"]);
+        assert_eq!(r.code(), 1, "{r:#?}");
+        assert!(
+            r.stderr.contains(problem),
+            "expected {problem:?}: {}",
+            r.stderr
+        );
+        assert_eq!(b.status("fr"), "running");
+    };
+
+    // Half of the 64 MB fit: the first parts are written and freed when
+    // the file system fills up.
+    let small = b.file("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"])
+        .arg(&small)
+        .status()
+        .is_ok_and(|s| s.success());
+    if mounted {
+        failed(&small, "No space left");
+        let left: Vec<_> = std::fs::read_dir(&small)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let _ = Command::new("umount").arg(&small).status();
+        assert!(left.is_empty(), "the failed checkpoint left {left:?}");
+    } else {
+        eprintln!("a tmpfs cannot be mounted here: the full-disk case is not checked");
+    }
+
+    // The whole image is written and all memory freed, but it cannot be
+    // renamed into place: a directory holds its name.
+    let blocked = b.file("blocked");
+    std::fs::create_dir_all(blocked.join("checkpoint.img/x")).unwrap();
+    failed(&blocked, "checkpoint.img");
+
+    // A stop the program notices, so that it checks its memory again
+    // (the failed checkpoints stopped it too, and it may have checked
+    // already): every check agrees with what it held before.
+    b.runsc(&["pause", "fr"]).ok();
+    std::thread::sleep(Duration::from_millis(100));
+    b.runsc(&["resume", "fr"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines_with(&b, "fr", "after ").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the program did not check its memory"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let child = wait_line(&b, "fr", "child ", Duration::from_secs(60));
+    assert_eq!(child, ready, "a forked child's memory");
+    for after in lines_with(&b, "fr", "after ") {
+        assert_eq!(
+            after, ready,
+            "the memory changed across the failed checkpoints"
+        );
+    }
+    b.runsc(&["delete", "--force", "fr"]).ok();
+}
+
 /// A page whose checksum is wrong, found by a lazy restore after the
 /// container runs again: the container ends with a message naming the
 /// image and the offset, rather than running on with bad memory or hanging.

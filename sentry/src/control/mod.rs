@@ -56,9 +56,31 @@ struct Conn {
     closing: bool,
     dead: bool,
     /// This client checkpointed the sandbox without `leave_running` and
-    /// has not said yet whether it stops: whether the sandbox was paused
-    /// before the checkpoint.
-    checkpoint_hold: Option<bool>,
+    /// has not said yet whether it stops.
+    checkpoint_hold: Option<Hold>,
+}
+
+/// A checkpoint that may still stop the container.
+struct Hold {
+    /// The sandbox was paused before the checkpoint.
+    was_paused: bool,
+    /// The memory given back to the host as it was saved, to read back
+    /// if the container goes on.
+    released: Option<ops::ReleasedMemory>,
+}
+
+impl Hold {
+    /// The container goes on after all: its memory back, then its tasks
+    /// as they were.
+    fn go_on(self, k: &mut Kernel) -> Result<(), String> {
+        if let Some(r) = self.released {
+            r.restore(k)?;
+        }
+        if !self.was_paused {
+            k.resume_all();
+        }
+        Ok(())
+    }
 }
 
 impl Server {
@@ -263,12 +285,7 @@ impl Server {
                     ops::end_all(k);
                     Ok(Reply::Done)
                 }
-                Some(was_paused) => {
-                    if !was_paused {
-                        k.resume_all();
-                    }
-                    Ok(Reply::Done)
-                }
+                Some(hold) => hold.go_on(k).map(|()| Reply::Done),
                 None => Err("no checkpoint of this connection waits to be finished".into()),
             },
         };
@@ -302,10 +319,14 @@ impl Server {
             );
         };
         let was_paused = k.paused;
-        let done = ops::checkpoint(k, id, image, std::fs::File::from(file))?;
+        let (done, released) =
+            ops::checkpoint(k, id, image, std::fs::File::from(file), !leave_running)?;
         if !leave_running {
             k.pause_all();
-            self.conns[i].checkpoint_hold = Some(was_paused);
+            self.conns[i].checkpoint_hold = Some(Hold {
+                was_paused,
+                released,
+            });
         }
         Ok(Reply::Checkpointed(Box::new(done)))
     }
@@ -352,10 +373,10 @@ impl Server {
     fn release_abandoned(&mut self, k: &mut Kernel) {
         for c in &mut self.conns {
             if c.closing || c.dead {
-                if let Some(was_paused) = c.checkpoint_hold.take() {
+                if let Some(hold) = c.checkpoint_hold.take() {
                     tracing::warn!("a checkpoint was abandoned: the container goes on");
-                    if !was_paused {
-                        k.resume_all();
+                    if let Err(e) = hold.go_on(k) {
+                        tracing::error!("{e}");
                     }
                 }
             }

@@ -103,16 +103,46 @@ pub fn signal(
     Ok(())
 }
 
+/// Memory a checkpoint gave back to the host, and the image it is in.
+pub struct ReleasedMemory {
+    pages: image::Released,
+    file: std::fs::File,
+}
+
+impl ReleasedMemory {
+    /// Reads the memory back from the image, for the tasks to go on (they
+    /// are still stopped); if it cannot be, every process ends and the
+    /// error says so.
+    pub fn restore(self, k: &mut Kernel) -> Result<(), String> {
+        let result = match k.host.as_ref() {
+            Some(host) => self.pages.restore(&self.file, &host.mf),
+            None => Err(std::io::Error::other("the sandbox has no memory file")),
+        };
+        result.map_err(|e| {
+            end_all(k);
+            format!(
+                "the container's memory could not be read back from its checkpoint image \
+                 ({e}); every process of the container was ended"
+            )
+        })
+    }
+}
+
 /// Stops every task where it can be saved and writes the image of the
 /// sandbox (container `id`) into `file`, a new empty file that the runtime
 /// puts in place as `image`. The tasks go on afterwards as the kernel's
 /// loop lets them (not while it is paused).
+///
+/// With `release` (the container is to stop), the memory is given back to
+/// the host as it is written, and returned with the image's descriptor:
+/// the tasks must not run again before [`ReleasedMemory::restore`].
 pub fn checkpoint(
     k: &mut Kernel,
     id: &str,
     image: &Path,
     file: std::fs::File,
-) -> Result<Checkpointed, String> {
+    release: bool,
+) -> Result<(Checkpointed, Option<ReleasedMemory>), String> {
     let start = Instant::now();
     k.quiesce()
         .map_err(|e| format!("the container's tasks could not be stopped to be saved: {e}"))?;
@@ -123,8 +153,24 @@ pub fn checkpoint(
     let Some(host) = k.host.as_ref() else {
         return Err("the sandbox has no memory file".into());
     };
-    let (stats, meta) = image::write_to(&file, image, &meta, &state, &host.mf, k.frames.top())
-        .map_err(|e| e.to_string())?;
+    let written = match image::write_to(
+        &file,
+        image,
+        &meta,
+        &state,
+        &host.mf,
+        k.frames.top(),
+        release,
+    ) {
+        Ok(w) => w,
+        Err(e @ image::ImageError::MemoryLost { .. }) => {
+            end_all(k);
+            return Err(format!("{e}; every process of the container was ended"));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let (stats, meta) = (written.stats, written.meta);
+    let released = written.released.map(|pages| ReleasedMemory { pages, file });
     tracing::debug!(
         bytes = stats.bytes,
         pages = stats.pages_saved,
@@ -132,14 +178,15 @@ pub fn checkpoint(
         written = ?stats.elapsed,
         "checkpoint written"
     );
-    Ok(Checkpointed {
+    let done = Checkpointed {
         meta,
         bytes: stats.bytes,
         pages_saved: stats.pages_saved,
         zero_pages_skipped: stats.zero_pages_skipped,
         quiesce_us: quiesced.as_micros() as u64,
         write_us: stats.elapsed.as_micros() as u64,
-    })
+    };
+    Ok((done, released))
 }
 
 /// Ends every process at once, as after a checkpoint that stops the

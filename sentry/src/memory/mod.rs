@@ -23,7 +23,7 @@ pub use alloc::FrameAllocator;
 pub use object::{MemObjectId, MemObjects};
 
 use lazy::LazyPages;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 /// Size of a page.
@@ -55,6 +55,36 @@ pub enum MemoryError {
     Size(nix::errno::Errno),
     #[error("mapping the memory file into the sentry failed: {0}")]
     Map(nix::errno::Errno),
+}
+
+/// Gives pages of the memory file back to the host, from any thread: see
+/// [`MemoryFile::releaser`].
+pub struct Releaser<'a> {
+    fd: std::os::fd::BorrowedFd<'a>,
+    lazy: Option<&'a LazyPages>,
+}
+
+impl Releaser<'_> {
+    /// Frees the host pages of `[off, off+len)`, which reads as zeros
+    /// afterwards. The caller holds no slice of the range.
+    pub fn release(&self, off: u64, len: u64) -> std::io::Result<()> {
+        if let Some(l) = self.lazy {
+            l.forget(off, len);
+        }
+        // SAFETY: fallocate on our own descriptor; no memory is passed.
+        let r = unsafe {
+            libc::fallocate(
+                self.fd.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                off as i64,
+                len as i64,
+            )
+        };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
 }
 
 /// The host side of the memory file: the descriptor and the sentry's
@@ -238,24 +268,17 @@ impl MemoryFile {
     /// Gives the host pages of a range back; it reads as zeros afterwards.
     pub fn release(&self, off: u64, len: u64) {
         self.check(off, len as usize);
-        if let Some(l) = &self.lazy {
-            l.forget(off, len);
+        if let Err(e) = self.releaser().release(off, len) {
+            tracing::warn!("punching a hole in the memory file failed: {e}");
         }
-        // SAFETY: fallocate on our own descriptor; failure only means the
-        // pages stay allocated, so the result is ignored after logging.
-        let r = unsafe {
-            libc::fallocate(
-                self.fd.as_raw_fd(),
-                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-                off as i64,
-                len as i64,
-            )
-        };
-        if r < 0 {
-            tracing::warn!(
-                "punching a hole in the memory file failed: {}",
-                nix::errno::Errno::last()
-            );
+    }
+
+    /// What gives pages back to the host from another thread (this type
+    /// is not shared between threads: it holds the mapping's address).
+    pub fn releaser(&self) -> Releaser<'_> {
+        Releaser {
+            fd: self.fd.as_fd(),
+            lazy: self.lazy.as_deref(),
         }
     }
 

@@ -95,7 +95,7 @@ mod tests;
 
 pub use super::meta::{KernelSummary, MemorySummary, Meta, Section, Sections, Span};
 pub use read::{check_for_restore, read, read_header, verify, Extent, Image, LoadMode, PageMap};
-pub use write::{write, write_to, ImageStats, PendingImage};
+pub use write::{write, write_to, ImageStats, PendingImage, Released, Written};
 
 use super::meta::ARCHITECTURE;
 use super::StateError;
@@ -310,6 +310,16 @@ pub enum ImageError {
         .path.display()
     )]
     MetadataTooLarge { path: PathBuf, size: u64, room: u64 },
+    #[error(
+        "writing checkpoint image {} failed ({source}), and the memory already given back to \
+         the host could not be read back from it: {lost}",
+        .path.display()
+    )]
+    MemoryLost {
+        path: PathBuf,
+        source: std::io::Error,
+        lost: std::io::Error,
+    },
 }
 
 /// Ways an image whose checksums match can still contradict itself or the

@@ -598,10 +598,12 @@ fn state_from_another_kernel_version_or_not_decodable_is_refused() {
     );
 }
 
-/// A sink that fails with "no space left" once `budget` bytes are written.
+/// A sink that fails with "no space left" once `budget` bytes are written,
+/// and fails every read with an I/O error if `reads_fail`.
 struct FailAfter {
     file: File,
     budget: std::sync::atomic::AtomicU64,
+    reads_fail: bool,
 }
 
 impl Sink for FailAfter {
@@ -616,6 +618,13 @@ impl Sink for FailAfter {
         Ok(())
     }
 
+    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
+        if self.reads_fail {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        self.file.read_exact_at(buf, off)
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.file.set_len(len)
     }
@@ -628,6 +637,7 @@ fn a_write_that_fails_halfway_leaves_no_image_and_keeps_the_old_one() {
     let failing = |file| FailAfter {
         file,
         budget: std::sync::atomic::AtomicU64::new(100 * P),
+        reads_fail: false,
     };
 
     // In an empty directory: nothing at all is left behind.
@@ -638,6 +648,7 @@ fn a_write_that_fails_halfway_leaves_no_image_and_keeps_the_old_one() {
         &state_bytes(),
         &mf,
         layout.limit,
+        false,
         failing,
     )
     .unwrap_err();
@@ -659,6 +670,7 @@ fn a_write_that_fails_halfway_leaves_no_image_and_keeps_the_old_one() {
         &state_bytes(),
         &mf,
         layout.limit,
+        false,
         failing
     )
     .is_err());
@@ -689,6 +701,10 @@ impl Sink for Warming {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         self.file.write_all_at(buf, off)
+    }
+
+    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
+        self.file.read_exact_at(buf, off)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
@@ -726,9 +742,11 @@ fn warming_stays_inside_the_sized_file_and_stops_when_the_sink_cannot() {
             &state_bytes(),
             &mf,
             layout.limit,
+            false,
             sink,
         )
-        .unwrap();
+        .unwrap()
+        .0;
         // The image is whole and right whatever was warmed.
         let m = verify_format(dir.path()).unwrap();
         let pages = m.sections.memory_pages;
@@ -753,6 +771,137 @@ fn warming_stays_inside_the_sized_file_and_stops_when_the_sink_cannot() {
             assert!(off + len <= file_len, "{off} {len} {file_len}");
         }
     }
+}
+
+/// Test pages in a memory file large enough for several chunks of the
+/// writer: page `i` is [`page`]`(i)`, but every 97th page is present and
+/// zero, and pages 1500..1510 are a hole. Returns the limit to write with.
+const MANY: u64 = 3000;
+
+fn fill_many(mf: &MemoryFile) -> u64 {
+    for i in 0..MANY {
+        if (1500..1510).contains(&i) {
+            continue;
+        }
+        if i % 97 == 0 {
+            mf.write(i * P, &[0u8; 8]);
+        } else {
+            mf.write(i * P, &page(i));
+        }
+    }
+    MANY * P
+}
+
+fn check_many(mf: &MemoryFile) {
+    for i in 0..MANY {
+        let expected = if i % 97 == 0 || (1500..1510).contains(&i) {
+            vec![0u8; P as usize]
+        } else {
+            page(i)
+        };
+        assert!(page_of(mf, i) == expected, "page {i} differs");
+    }
+}
+
+#[test]
+fn released_pages_leave_the_memory_file_and_read_back_whole() {
+    let mf = MemoryFile::new().unwrap();
+    let limit = fill_many(&mf);
+    let dir = TempDir::new();
+    let (stats, released) = write_through(
+        dir.path(),
+        &meta("web-1"),
+        &state_bytes(),
+        &mf,
+        limit,
+        true,
+        |f| f,
+    )
+    .unwrap();
+    let released = released.expect("asked to release, nothing released");
+    // Checked before any page is read: reading a hole allocates it.
+    assert_eq!(mf.data_ranges(limit), vec![], "pages were kept");
+    assert_eq!(stats.pages_saved, MANY - 10 - MANY.div_ceil(97));
+
+    // The image is whole and holds the pages as they were.
+    let fresh = MemoryFile::new().unwrap();
+    read_with(dir.path(), &fresh, |_, _| Ok(())).unwrap();
+    check_many(&fresh);
+
+    // Read back (the container goes on after all).
+    let file = File::open(dir.image()).unwrap();
+    released.restore(&file, &mf).unwrap();
+    check_many(&mf);
+
+    // From an image whose pages changed meanwhile: the checksum tells.
+    let pages = verify_format(dir.path()).unwrap().sections.memory_pages;
+    let mf = MemoryFile::new().unwrap();
+    let (_, released) = write_through(
+        dir.path(),
+        &meta("web-1"),
+        &state_bytes(),
+        &mf,
+        fill_many(&mf),
+        true,
+        |f| f,
+    )
+    .unwrap();
+    flip(dir.path(), pages.offset + 5 * P + 17);
+    let err = released
+        .unwrap()
+        .restore(&File::open(dir.image()).unwrap(), &mf)
+        .unwrap_err();
+    assert!(err.to_string().contains("checksum"), "{err}");
+}
+
+#[test]
+fn a_write_that_fails_after_releasing_pages_reads_them_back() {
+    let mf = MemoryFile::new().unwrap();
+    let limit = fill_many(&mf);
+    let dir = TempDir::new();
+    // The first chunk (1024 pages) is written and released, the second
+    // fails halfway.
+    let err = write_through(
+        dir.path(),
+        &meta("web-1"),
+        &state_bytes(),
+        &mf,
+        limit,
+        true,
+        |file| FailAfter {
+            file,
+            budget: std::sync::atomic::AtomicU64::new(1500 * P),
+            reads_fail: false,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, ImageError::Write { .. }), "{err}");
+    assert!(err.to_string().contains("No space left"), "{err}");
+    check_many(&mf);
+    assert!(files_in(dir.path()).is_empty());
+
+    // When the pages cannot be read back, the error says they are lost.
+    let mf = MemoryFile::new().unwrap();
+    let err = write_through(
+        dir.path(),
+        &meta("web-1"),
+        &state_bytes(),
+        &mf,
+        fill_many(&mf),
+        true,
+        |file| FailAfter {
+            file,
+            budget: std::sync::atomic::AtomicU64::new(1500 * P),
+            reads_fail: true,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, ImageError::MemoryLost { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("No space left"), "{text}");
+    assert!(text.contains("could not be read back"), "{text}");
+    assert!(text.contains("Input/output error"), "{text}");
+    assert!(files_in(dir.path()).is_empty());
 }
 
 #[test]
@@ -819,7 +968,22 @@ fn throughput() {
         mf.write(i * P, &buf);
     }
     let t = std::time::Instant::now();
-    let stats = write(dir.path(), &meta("bench"), &state_bytes(), &mf, pages * P).unwrap();
+    // RUNSC_IMAGE_BENCH_RELEASE=1: as a checkpoint that stops the
+    // container (the pages are given back as they are written).
+    let release = std::env::var_os("RUNSC_IMAGE_BENCH_RELEASE").is_some_and(|v| v == "1");
+    let (stats, released) = write_through(
+        dir.path(),
+        &meta("bench"),
+        &state_bytes(),
+        &mf,
+        pages * P,
+        release,
+        |f| f,
+    )
+    .unwrap();
+    if let Some(r) = released {
+        r.restore(&File::open(dir.image()).unwrap(), &mf).unwrap();
+    }
     let total = t.elapsed();
     let rate = |d: std::time::Duration| mb as f64 / d.as_secs_f64();
     eprintln!(

@@ -21,6 +21,17 @@
 //! take at most) allocates the same pages as zeros, without that lock, on
 //! the other core; `pwrite` then only copies into them. The pages section
 //! is dense, so where the next runs go is known: right after the last.
+//!
+//! A checkpoint that stops the container frees its memory anyway, and
+//! freeing a gigabyte costs the host about as much as writing it. So
+//! there (`release`), a fourth thread gives each part of the memory file
+//! back once the writer is past it, and warms the image just ahead of the
+//! writer right after: the page cache then gets the pages just freed,
+//! still in that CPU's lists and backed by the hypervisor, instead of
+//! free memory it has long given back. The separate warming thread does
+//! not run then. Freeing overlaps writing, and the stopped sandbox has
+//! nothing left to free when it exits. The memory can still be read
+//! back from the image ([`Released`]) if the container must go on.
 
 use super::{
     checksum_text, Header, ImageError, MemorySummary, Meta, Section, Sections, Span, FORMAT_MAJOR,
@@ -56,6 +67,9 @@ pub struct ImageStats {
 /// Written from a second thread too.
 pub(crate) trait Sink: Sync {
     fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()>;
+    /// Reads back what was written: to put released pages back after a
+    /// failure.
+    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<()>;
     fn set_len(&self, len: u64) -> io::Result<()>;
 
     /// True if [`Sink::warm`] is worth calling.
@@ -83,6 +97,10 @@ const LOCAL_DISK_FS: [i64; 4] = [
 impl Sink for File {
     fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
         self.write_all_at(buf, off)
+    }
+
+    fn read_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
+        self.read_exact_at(buf, off)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
@@ -230,19 +248,21 @@ pub fn write(
     mf: &MemoryFile,
     limit: u64,
 ) -> Result<ImageStats, ImageError> {
-    write_through(dir, meta, state, mf, limit, |f| f)
+    write_through(dir, meta, state, mf, limit, false, |f| f).map(|(stats, _)| stats)
 }
 
 /// [`write()`], with the image's bytes passed through the sink `wrap` makes
-/// of (a second descriptor of) the temporary file.
+/// of (a second descriptor of) the temporary file, and the pages released
+/// as they are written if `release` is set (see [`write_to`]).
 pub(crate) fn write_through<S: Sink>(
     dir: &Path,
     meta: &Meta,
     state: &[u8],
     mf: &MemoryFile,
     limit: u64,
+    release: bool,
     wrap: impl FnOnce(File) -> S,
-) -> Result<ImageStats, ImageError> {
+) -> Result<(ImageStats, Option<Released>), ImageError> {
     let start = Instant::now();
     let pending = PendingImage::create(dir)?;
     let path = pending.path();
@@ -253,19 +273,40 @@ pub(crate) fn write_through<S: Sink>(
             path: path.clone(),
             source,
         })?;
-    let (stats, meta) = write_image(&wrap(file), &path, meta, state, mf, limit)?;
-    let path = pending.commit(&meta)?;
-    Ok(ImageStats {
+    let written = write_image(&wrap(file), &path, meta, state, mf, limit, release)?;
+    let path = pending.commit(&written.meta)?;
+    let stats = ImageStats {
         path,
         elapsed: start.elapsed(),
-        ..stats
-    })
+        ..written.stats
+    };
+    Ok((stats, written.released))
+}
+
+/// What [`write_to`] did.
+#[derive(Debug)]
+pub struct Written {
+    pub stats: ImageStats,
+    /// The metadata written.
+    pub meta: Meta,
+    /// The pages given back to the host, when they were to be.
+    pub released: Option<Released>,
 }
 
 /// Writes a complete image into `file` from offset 0 (and sets its length),
 /// without syncing or renaming: for a caller that opened the file itself,
 /// such as a confined sandbox handed a descriptor. `path` names it in
-/// errors. Returns what was written and the metadata written.
+/// errors.
+///
+/// With `release` (a checkpoint that stops the container), each part of
+/// the memory file is given back to the host once it is in the image: the
+/// host then takes the image's page-cache pages from the memory just
+/// freed, which on a virtual machine costs a fraction of touching new
+/// memory, and the container has nothing left to free when it stops. If
+/// the container must go on after all, [`Released::restore`] reads the
+/// pages back from the image; if writing fails, that is done here before
+/// the error is returned, and an error of [`ImageError::MemoryLost`] says
+/// it could not be (the tasks cannot run again).
 pub fn write_to(
     file: &File,
     path: &Path,
@@ -273,8 +314,60 @@ pub fn write_to(
     state: &[u8],
     mf: &MemoryFile,
     limit: u64,
-) -> Result<(ImageStats, Meta), ImageError> {
-    write_image(file, path, meta, state, mf, limit)
+    release: bool,
+) -> Result<Written, ImageError> {
+    write_image(file, path, meta, state, mf, limit, release)
+}
+
+/// Pages of the memory file given back to the host as they were written
+/// into an image, and where they are in it: what it takes to put them back.
+#[derive(Debug)]
+pub struct Released {
+    /// Offset of the pages section in the image.
+    base: u64,
+    /// The memory file holds nothing below this offset any more.
+    below: u64,
+    /// The extents written (frame, pages, checksum), dense from `base`.
+    extents: Vec<(u64, u32, u32)>,
+}
+
+impl Released {
+    /// Reads the released pages back from the image `file` into `mf`,
+    /// checking each extent's checksum in the memory file afterwards.
+    /// The tasks must still be stopped.
+    pub fn restore(&self, file: &File, mf: &MemoryFile) -> io::Result<()> {
+        self.restore_from(file, mf)
+    }
+
+    fn restore_from<S: Sink>(&self, sink: &S, mf: &MemoryFile) -> io::Result<()> {
+        let mut buf = vec![0u8; CHUNK as usize];
+        let mut at = self.base;
+        for &(frame, pages, crc) in &self.extents {
+            if frame >= self.below {
+                break;
+            }
+            let len = u64::from(pages) * PAGE_SIZE;
+            let back = (self.below - frame).min(len);
+            let mut done = 0;
+            while done < back {
+                let n = (back - done).min(CHUNK) as usize;
+                sink.read_at(&mut buf[..n], at + done)?;
+                mf.write(frame + done, &buf[..n]);
+                done += n as u64;
+            }
+            if crc32c(mf.frozen_bytes(frame, len as usize)) != crc {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "the {pages} pages at {frame:#x} read back from the image do not match \
+                         their checksum"
+                    ),
+                ));
+            }
+            at += len;
+        }
+        Ok(())
+    }
 }
 
 /// The memory summary with every count at its largest, so the metadata
@@ -339,7 +432,8 @@ fn write_image<S: Sink>(
     state: &[u8],
     mf: &MemoryFile,
     limit: u64,
-) -> Result<(ImageStats, Meta), ImageError> {
+    release: bool,
+) -> Result<Written, ImageError> {
     let start = Instant::now();
     let err = |source| ImageError::Write {
         path: path.to_path_buf(),
@@ -368,84 +462,126 @@ fn write_image<S: Sink>(
     let most_extents = most_pages / PAGE_SIZE;
     sink.set_len(pages_offset + most_pages + most_extents * MAP_ENTRY_LEN)
         .map_err(err)?;
-    let pages = write_pages(sink, pages_offset, most_pages, mf, &ranges, limit).map_err(err)?;
-
-    let mut map = Vec::with_capacity(pages.extents.len() * MAP_ENTRY_LEN as usize);
-    for &(frame, count, crc) in &pages.extents {
-        map.extend_from_slice(&frame.to_le_bytes());
-        map.extend_from_slice(&count.to_le_bytes());
-        map.extend_from_slice(&crc.to_le_bytes());
-    }
-    let map_offset = pages_offset + pages.written;
-    sink.write_at(&map, map_offset).map_err(err)?;
-    let total = map_offset + map.len() as u64;
-
-    meta.sections = Sections {
-        header: Span {
-            offset: 0,
-            size: header_len,
-        },
-        state: Section {
-            offset: header_len,
-            size: state.len() as u64,
-            checksum: checksum_text(crc32c(state)),
-        },
-        memory_pages: Section {
-            offset: pages_offset,
-            size: pages.written,
-            checksum: checksum_text(pages.crc),
-        },
-        memory_map: Section {
-            offset: map_offset,
-            size: map.len() as u64,
-            checksum: checksum_text(crc32c(&map)),
-        },
+    let mut pages = write_pages(sink, pages_offset, most_pages, mf, &ranges, limit, release);
+    let released = match pages.failed.take() {
+        None if release => Some(Released {
+            base: pages_offset,
+            below: pages.released_below,
+            extents: pages.extents.clone(),
+        }),
+        None => None,
+        Some(source) => {
+            let released = Released {
+                base: pages_offset,
+                below: pages.released_below,
+                extents: std::mem::take(&mut pages.extents),
+            };
+            return Err(match released.restore_from(sink, mf) {
+                Ok(()) => err(source),
+                Err(lost) => ImageError::MemoryLost {
+                    path: path.to_path_buf(),
+                    source,
+                    lost,
+                },
+            });
+        }
     };
-    meta.memory = MemorySummary {
-        limit,
-        pages_scanned: pages.scanned,
-        pages_saved: pages.written / PAGE_SIZE,
-        zero_pages_skipped: pages.zero,
-        extents: pages.extents.len() as u64,
+    let put_back = |e: ImageError| match &released {
+        Some(r) => match r.restore_from(sink, mf) {
+            Ok(()) => e,
+            Err(lost) => ImageError::MemoryLost {
+                path: path.to_path_buf(),
+                source: io::Error::other(e.to_string()),
+                lost,
+            },
+        },
+        None => e,
     };
-    let json = encode_meta(&meta, path)?;
-    let room = header_len - PREAMBLE_LEN;
-    if json.len() as u64 > room {
-        return Err(ImageError::MetadataTooLarge {
+
+    let finish = move || -> Result<(ImageStats, Meta), ImageError> {
+        let mut map = Vec::with_capacity(pages.extents.len() * MAP_ENTRY_LEN as usize);
+        for &(frame, count, crc) in &pages.extents {
+            map.extend_from_slice(&frame.to_le_bytes());
+            map.extend_from_slice(&count.to_le_bytes());
+            map.extend_from_slice(&crc.to_le_bytes());
+        }
+        let map_offset = pages_offset + pages.written;
+        sink.write_at(&map, map_offset).map_err(err)?;
+        let total = map_offset + map.len() as u64;
+
+        meta.sections = Sections {
+            header: Span {
+                offset: 0,
+                size: header_len,
+            },
+            state: Section {
+                offset: header_len,
+                size: state.len() as u64,
+                checksum: checksum_text(crc32c(state)),
+            },
+            memory_pages: Section {
+                offset: pages_offset,
+                size: pages.written,
+                checksum: checksum_text(pages.crc),
+            },
+            memory_map: Section {
+                offset: map_offset,
+                size: map.len() as u64,
+                checksum: checksum_text(crc32c(&map)),
+            },
+        };
+        meta.memory = MemorySummary {
+            limit,
+            pages_scanned: pages.scanned,
+            pages_saved: pages.written / PAGE_SIZE,
+            zero_pages_skipped: pages.zero,
+            extents: pages.extents.len() as u64,
+        };
+        let json = encode_meta(&meta, path)?;
+        let room = header_len - PREAMBLE_LEN;
+        if json.len() as u64 > room {
+            return Err(ImageError::MetadataTooLarge {
+                path: path.to_path_buf(),
+                size: json.len() as u64,
+                room,
+            });
+        }
+        let mut header = Header {
+            major: FORMAT_MAJOR,
+            minor: FORMAT_MINOR,
+            architecture: ARCHITECTURE.to_string(),
+            header_len,
+            meta_len: json.len() as u64,
+            checksum: 0,
+        };
+        let mut region = vec![0u8; header_len as usize];
+        region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
+        region[PREAMBLE_LEN as usize..][..json.len()].copy_from_slice(&json);
+        let mut crc = Crc32c::new();
+        crc.update(&region[..28]);
+        crc.update(&region[PREAMBLE_LEN as usize..]);
+        header.checksum = crc.finish();
+        region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
+        sink.write_at(&region, 0).map_err(err)?;
+        sink.set_len(total).map_err(err)?;
+
+        let stats = ImageStats {
             path: path.to_path_buf(),
-            size: json.len() as u64,
-            room,
-        });
-    }
-    let mut header = Header {
-        major: FORMAT_MAJOR,
-        minor: FORMAT_MINOR,
-        architecture: ARCHITECTURE.to_string(),
-        header_len,
-        meta_len: json.len() as u64,
-        checksum: 0,
+            bytes: total,
+            pages_saved: meta.memory.pages_saved,
+            zero_pages_skipped: meta.memory.zero_pages_skipped,
+            pages_scanned: meta.memory.pages_scanned,
+            extents: meta.memory.extents,
+            elapsed: start.elapsed(),
+        };
+        Ok((stats, meta))
     };
-    let mut region = vec![0u8; header_len as usize];
-    region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
-    region[PREAMBLE_LEN as usize..][..json.len()].copy_from_slice(&json);
-    let mut crc = Crc32c::new();
-    crc.update(&region[..28]);
-    crc.update(&region[PREAMBLE_LEN as usize..]);
-    header.checksum = crc.finish();
-    region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
-    sink.write_at(&region, 0).map_err(err)?;
-    sink.set_len(total).map_err(err)?;
-
-    let stats = ImageStats {
-        path: path.to_path_buf(),
-        bytes: total,
-        pages_saved: meta.memory.pages_saved,
-        zero_pages_skipped: meta.memory.zero_pages_skipped,
-        pages_scanned: meta.memory.pages_scanned,
-        extents: meta.memory.extents,
-        elapsed: start.elapsed(),
-    };
-    Ok((stats, meta))
+    let (stats, meta) = finish().map_err(put_back)?;
+    Ok(Written {
+        stats,
+        meta,
+        released,
+    })
 }
 
 /// Runs of pages queued for the writer thread at most.
@@ -473,11 +609,22 @@ struct Progress {
     end: u64,
 }
 
+/// What the scan hands the writer thread, in order.
+enum Job<'m> {
+    /// A run of pages and where it goes in the image.
+    Write(&'m [u8], u64),
+    /// Everything queued before is written: give the memory file's
+    /// `[start, end)` back to the host.
+    Release(u64, u64),
+}
+
 /// Writes the non-zero pages of `mf` in `ranges` (its ranges holding data,
 /// below `limit`) into the pages section at `base`, at most `room` bytes,
 /// which the sink's length already covers: this thread scans, a writer
-/// thread copies, a third warms (see the module documentation). Returns the
-/// scan's results.
+/// thread copies, a third warms (see the module documentation). With
+/// `release`, the writer frees each part of the memory file once it is in
+/// the image, and nothing is warmed: the image's pages are to come from
+/// what is freed. Returns the scan's results, with the first failure.
 fn write_pages<'m, S: Sink>(
     sink: &S,
     base: u64,
@@ -485,28 +632,60 @@ fn write_pages<'m, S: Sink>(
     mf: &'m MemoryFile,
     ranges: &[(u64, u64)],
     limit: u64,
-) -> io::Result<PageWriter<'m>> {
+    release: bool,
+) -> PageWriter<'m> {
     let shared = std::sync::Arc::new(Progress {
         queued: AtomicU64::new(base),
         written: AtomicU64::new(base),
         over: std::sync::atomic::AtomicBool::new(false),
         end: base + room,
     });
+    let releaser = mf.releaser();
     std::thread::scope(|scope| {
         let progress = &*shared;
-        let warms = sink.warms();
+        let warms = !release && sink.warms();
         let warmer = scope.spawn(move || {
             if warms {
                 warm_ahead(sink, progress)
             }
         });
-        let (queue, runs) = std::sync::mpsc::sync_channel::<(&'m [u8], u64)>(QUEUED_RUNS);
+        let (queue, jobs) = std::sync::mpsc::sync_channel::<Job<'m>>(QUEUED_RUNS);
+        // A fourth thread gives the pages back once the writer is past
+        // them, so that the two costs overlap.
+        let (to_release, releases) = std::sync::mpsc::sync_channel::<(u64, u64)>(QUEUED_RUNS);
+        let releaser = &releaser;
+        let reuses = release && sink.warms();
+        let freer = scope.spawn(move || -> (io::Result<()>, u64) {
+            let mut released_below = 0;
+            let mut warmed = base;
+            for (start, end) in releases {
+                if let Err(e) = releaser.release(start, end - start) {
+                    let e = io::Error::new(
+                        e.kind(),
+                        format!("giving the saved memory back to the host failed: {e}"),
+                    );
+                    return (Err(e), released_below);
+                }
+                released_below = end;
+                if reuses {
+                    warmed = warm_freed(sink, progress, warmed, end - start);
+                }
+            }
+            (Ok(()), released_below)
+        });
         let writer = scope.spawn(move || -> io::Result<()> {
-            for (run, at) in runs {
-                sink.write_at(run, at)?;
-                progress
-                    .written
-                    .store(at + run.len() as u64, Ordering::Release);
+            for job in jobs {
+                match job {
+                    Job::Write(run, at) => {
+                        sink.write_at(run, at)?;
+                        progress
+                            .written
+                            .store(at + run.len() as u64, Ordering::Release);
+                    }
+                    Job::Release(start, end) => to_release
+                        .send((start, end))
+                        .map_err(|_| io::Error::other("the thread freeing memory stopped"))?,
+                }
             }
             Ok(())
         });
@@ -519,13 +698,17 @@ fn write_pages<'m, S: Sink>(
                 while off < end {
                     let n = (end - off).min(CHUNK) as usize;
                     pages.feed(off, mf.frozen_bytes(off, n))?;
+                    if release {
+                        // The slice of the chunk is not used after this.
+                        pages.send(Job::Release(off, off + n as u64))?;
+                    }
                     off += n as u64;
                 }
                 scanned_to = scanned_to.max(end);
             }
-            pages.close_extent();
             Ok(())
         })();
+        pages.close_extent();
         // Ends the writer's loop once it has written what is queued.
         pages.queue = None;
         progress.over.store(true, Ordering::Release);
@@ -533,10 +716,20 @@ fn write_pages<'m, S: Sink>(
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the image writer thread panicked")));
+        let (freed, released_below) = freer.join().unwrap_or_else(|_| {
+            (
+                Err(io::Error::other("the thread freeing memory panicked")),
+                // Nothing is known of what it freed: all of it may be.
+                limit,
+            )
+        });
         // It only reads the file; nothing to report.
         let _ = warmer.join();
-        // The writer's own error first: a scan stopped by it says less.
-        written.and(scanned).map(|()| pages)
+        pages.released_below = released_below;
+        // The freeing thread's error first, then the writer's: a thread
+        // stopped by another's failure says less.
+        pages.failed = freed.and(written).and(scanned).err();
+        pages
     })
 }
 
@@ -571,6 +764,22 @@ fn warm_ahead<S: Sink>(sink: &S, progress: &Progress) {
     }
 }
 
+/// After `freed` bytes of the memory file were given back: warms about as
+/// much of the image just ahead of the writer, from `warmed` (the end of
+/// what this did last) but not behind the writer nor past what is queued,
+/// so that the page cache takes the pages just freed, still in this CPU's
+/// lists and still backed by the host, rather than older free memory.
+/// Returns the new end of what is warmed.
+fn warm_freed<S: Sink>(sink: &S, progress: &Progress, warmed: u64, freed: u64) -> u64 {
+    let from = warmed.max(progress.written.load(Ordering::Acquire));
+    let queued = progress.queued.load(Ordering::Acquire);
+    let until = (from + freed).min(queued).min(progress.end);
+    if until > from && sink.warm(from, until - from) {
+        return until;
+    }
+    from
+}
+
 /// A page of zeros to compare pages with.
 static ZERO_PAGE: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
 
@@ -593,8 +802,8 @@ struct OpenExtent {
 /// section, queues them for the writer thread, and records the extents
 /// they form.
 struct PageWriter<'m> {
-    /// To the writer thread: a run of pages and where it goes in the image.
-    queue: Option<std::sync::mpsc::SyncSender<(&'m [u8], u64)>>,
+    /// To the writer thread.
+    queue: Option<std::sync::mpsc::SyncSender<Job<'m>>>,
     /// Told how far runs are queued.
     progress: std::sync::Arc<Progress>,
     warmer: std::thread::Thread,
@@ -609,11 +818,15 @@ struct PageWriter<'m> {
     crc: u32,
     scanned: u64,
     zero: u64,
+    /// The memory file was given back to the host below this offset.
+    released_below: u64,
+    /// Why writing the pages stopped, if it did not end.
+    failed: Option<io::Error>,
 }
 
 impl<'m> PageWriter<'m> {
     fn new(
-        queue: std::sync::mpsc::SyncSender<(&'m [u8], u64)>,
+        queue: std::sync::mpsc::SyncSender<Job<'m>>,
         base: u64,
         progress: std::sync::Arc<Progress>,
         warmer: std::thread::Thread,
@@ -629,6 +842,8 @@ impl<'m> PageWriter<'m> {
             crc: 0,
             scanned: 0,
             zero: 0,
+            released_below: 0,
+            failed: None,
         }
     }
 
@@ -656,14 +871,19 @@ impl<'m> PageWriter<'m> {
         Ok(())
     }
 
-    /// Queues a run of non-zero pages for the end of the section.
-    fn emit(&mut self, run: &'m [u8]) -> io::Result<()> {
+    /// Hands `job` to the writer thread.
+    fn send(&self, job: Job<'m>) -> io::Result<()> {
         let stopped = || io::Error::other("the image writer thread stopped");
         self.queue
             .as_ref()
             .ok_or_else(stopped)?
-            .send((run, self.base + self.written))
-            .map_err(|_| stopped())?;
+            .send(job)
+            .map_err(|_| stopped())
+    }
+
+    /// Queues a run of non-zero pages for the end of the section.
+    fn emit(&mut self, run: &'m [u8]) -> io::Result<()> {
+        self.send(Job::Write(run, self.base + self.written))?;
         self.written += run.len() as u64;
         self.progress
             .queued
