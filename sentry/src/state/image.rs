@@ -311,13 +311,11 @@ pub enum ImageError {
     )]
     MetadataTooLarge { path: PathBuf, size: u64, room: u64 },
     #[error(
-        "writing checkpoint image {} failed ({source}), and the memory already given back to \
-         the host could not be read back from it: {lost}",
-        .path.display()
+        "{failure}; and the memory already given back to the host could not be read back \
+         from the image: {lost}"
     )]
     MemoryLost {
-        path: PathBuf,
-        source: std::io::Error,
+        failure: Box<ImageError>,
         lost: std::io::Error,
     },
 }

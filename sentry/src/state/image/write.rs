@@ -463,125 +463,136 @@ fn write_image<S: Sink>(
     sink.set_len(pages_offset + most_pages + most_extents * MAP_ENTRY_LEN)
         .map_err(err)?;
     let mut pages = write_pages(sink, pages_offset, most_pages, mf, &ranges, limit, release);
-    let released = match pages.failed.take() {
-        None if release => Some(Released {
-            base: pages_offset,
-            below: pages.released_below,
-            extents: pages.extents.clone(),
-        }),
-        None => None,
-        Some(source) => {
-            let released = Released {
-                base: pages_offset,
-                below: pages.released_below,
-                extents: std::mem::take(&mut pages.extents),
-            };
-            return Err(match released.restore_from(sink, mf) {
-                Ok(()) => err(source),
-                Err(lost) => ImageError::MemoryLost {
-                    path: path.to_path_buf(),
-                    source,
-                    lost,
-                },
-            });
-        }
+    // What was freed, to read back if the image is not finished.
+    let released = release.then(|| Released {
+        base: pages_offset,
+        below: pages.released_below,
+        extents: pages.extents.clone(),
+    });
+    let finished = match pages.failed.take() {
+        Some(source) => Err(err(source)),
+        None => finish(
+            sink,
+            path,
+            meta,
+            state,
+            header_len,
+            pages_offset,
+            &pages,
+            limit,
+            start,
+        ),
     };
-    let put_back = |e: ImageError| match &released {
-        Some(r) => match r.restore_from(sink, mf) {
-            Ok(()) => e,
-            Err(lost) => ImageError::MemoryLost {
-                path: path.to_path_buf(),
-                source: io::Error::other(e.to_string()),
+    match finished {
+        Ok((stats, meta)) => Ok(Written {
+            stats,
+            meta,
+            released,
+        }),
+        Err(failure) => Err(match released.map(|r| r.restore_from(sink, mf)) {
+            Some(Err(lost)) => ImageError::MemoryLost {
+                failure: Box::new(failure),
                 lost,
             },
+            _ => failure,
+        }),
+    }
+}
+
+/// Writes the memory map after the pages and the header before the
+/// state, once the pages are written, and sets the file's true length.
+#[allow(clippy::too_many_arguments)]
+fn finish<S: Sink>(
+    sink: &S,
+    path: &Path,
+    mut meta: Meta,
+    state: &[u8],
+    header_len: u64,
+    pages_offset: u64,
+    pages: &PageWriter<'_>,
+    limit: u64,
+    start: Instant,
+) -> Result<(ImageStats, Meta), ImageError> {
+    let err = |source| ImageError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut map = Vec::with_capacity(pages.extents.len() * MAP_ENTRY_LEN as usize);
+    for &(frame, count, crc) in &pages.extents {
+        map.extend_from_slice(&frame.to_le_bytes());
+        map.extend_from_slice(&count.to_le_bytes());
+        map.extend_from_slice(&crc.to_le_bytes());
+    }
+    let map_offset = pages_offset + pages.written;
+    sink.write_at(&map, map_offset).map_err(err)?;
+    let total = map_offset + map.len() as u64;
+
+    meta.sections = Sections {
+        header: Span {
+            offset: 0,
+            size: header_len,
         },
-        None => e,
+        state: Section {
+            offset: header_len,
+            size: state.len() as u64,
+            checksum: checksum_text(crc32c(state)),
+        },
+        memory_pages: Section {
+            offset: pages_offset,
+            size: pages.written,
+            checksum: checksum_text(pages.crc),
+        },
+        memory_map: Section {
+            offset: map_offset,
+            size: map.len() as u64,
+            checksum: checksum_text(crc32c(&map)),
+        },
     };
-
-    let finish = move || -> Result<(ImageStats, Meta), ImageError> {
-        let mut map = Vec::with_capacity(pages.extents.len() * MAP_ENTRY_LEN as usize);
-        for &(frame, count, crc) in &pages.extents {
-            map.extend_from_slice(&frame.to_le_bytes());
-            map.extend_from_slice(&count.to_le_bytes());
-            map.extend_from_slice(&crc.to_le_bytes());
-        }
-        let map_offset = pages_offset + pages.written;
-        sink.write_at(&map, map_offset).map_err(err)?;
-        let total = map_offset + map.len() as u64;
-
-        meta.sections = Sections {
-            header: Span {
-                offset: 0,
-                size: header_len,
-            },
-            state: Section {
-                offset: header_len,
-                size: state.len() as u64,
-                checksum: checksum_text(crc32c(state)),
-            },
-            memory_pages: Section {
-                offset: pages_offset,
-                size: pages.written,
-                checksum: checksum_text(pages.crc),
-            },
-            memory_map: Section {
-                offset: map_offset,
-                size: map.len() as u64,
-                checksum: checksum_text(crc32c(&map)),
-            },
-        };
-        meta.memory = MemorySummary {
-            limit,
-            pages_scanned: pages.scanned,
-            pages_saved: pages.written / PAGE_SIZE,
-            zero_pages_skipped: pages.zero,
-            extents: pages.extents.len() as u64,
-        };
-        let json = encode_meta(&meta, path)?;
-        let room = header_len - PREAMBLE_LEN;
-        if json.len() as u64 > room {
-            return Err(ImageError::MetadataTooLarge {
-                path: path.to_path_buf(),
-                size: json.len() as u64,
-                room,
-            });
-        }
-        let mut header = Header {
-            major: FORMAT_MAJOR,
-            minor: FORMAT_MINOR,
-            architecture: ARCHITECTURE.to_string(),
-            header_len,
-            meta_len: json.len() as u64,
-            checksum: 0,
-        };
-        let mut region = vec![0u8; header_len as usize];
-        region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
-        region[PREAMBLE_LEN as usize..][..json.len()].copy_from_slice(&json);
-        let mut crc = Crc32c::new();
-        crc.update(&region[..28]);
-        crc.update(&region[PREAMBLE_LEN as usize..]);
-        header.checksum = crc.finish();
-        region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
-        sink.write_at(&region, 0).map_err(err)?;
-        sink.set_len(total).map_err(err)?;
-
-        let stats = ImageStats {
+    meta.memory = MemorySummary {
+        limit,
+        pages_scanned: pages.scanned,
+        pages_saved: pages.written / PAGE_SIZE,
+        zero_pages_skipped: pages.zero,
+        extents: pages.extents.len() as u64,
+    };
+    let json = encode_meta(&meta, path)?;
+    let room = header_len - PREAMBLE_LEN;
+    if json.len() as u64 > room {
+        return Err(ImageError::MetadataTooLarge {
             path: path.to_path_buf(),
-            bytes: total,
-            pages_saved: meta.memory.pages_saved,
-            zero_pages_skipped: meta.memory.zero_pages_skipped,
-            pages_scanned: meta.memory.pages_scanned,
-            extents: meta.memory.extents,
-            elapsed: start.elapsed(),
-        };
-        Ok((stats, meta))
+            size: json.len() as u64,
+            room,
+        });
+    }
+    let mut header = Header {
+        major: FORMAT_MAJOR,
+        minor: FORMAT_MINOR,
+        architecture: ARCHITECTURE.to_string(),
+        header_len,
+        meta_len: json.len() as u64,
+        checksum: 0,
     };
-    let (stats, meta) = finish().map_err(put_back)?;
-    Ok(Written {
-        stats,
-        meta,
-        released,
-    })
+    let mut region = vec![0u8; header_len as usize];
+    region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
+    region[PREAMBLE_LEN as usize..][..json.len()].copy_from_slice(&json);
+    let mut crc = Crc32c::new();
+    crc.update(&region[..28]);
+    crc.update(&region[PREAMBLE_LEN as usize..]);
+    header.checksum = crc.finish();
+    region[..PREAMBLE_LEN as usize].copy_from_slice(&header.encode());
+    sink.write_at(&region, 0).map_err(err)?;
+    sink.set_len(total).map_err(err)?;
+
+    let stats = ImageStats {
+        path: path.to_path_buf(),
+        bytes: total,
+        pages_saved: meta.memory.pages_saved,
+        zero_pages_skipped: meta.memory.zero_pages_skipped,
+        pages_scanned: meta.memory.pages_scanned,
+        extents: meta.memory.extents,
+        elapsed: start.elapsed(),
+    };
+    Ok((stats, meta))
 }
 
 /// Runs of pages queued for the writer thread at most.
