@@ -152,6 +152,7 @@ impl Kernel {
             child
         };
         let now = self.clock.monotonic();
+        let child_sched = parent.sched.for_child(parent.nice);
         let task = Task {
             tid: child,
             tgid,
@@ -185,8 +186,9 @@ impl Kernel {
             stime: 0,
             start_time: now,
             vfork_parent: has(libc::CLONE_VFORK).then_some(tid),
-            nice: parent.nice,
+            nice: child_sched.1,
             affinity: parent.affinity.clone(),
+            sched: child_sched.0,
             run_start: 0,
             stale_fault: None,
         };

@@ -112,6 +112,7 @@ impl Kernel {
                 vfork_parent: None,
                 nice: 0,
                 affinity: None,
+                sched: Default::default(),
                 run_start: 0,
                 stale_fault: None,
             },

@@ -136,6 +136,10 @@ pub struct Task {
     /// for every CPU. Inherited like the nice value.
     #[serde(default)]
     pub affinity: Option<Vec<u8>>,
+    /// Scheduling policy from `sched_setscheduler`, recorded and reported
+    /// like the nice value.
+    #[serde(default)]
+    pub sched: SchedPolicy,
     /// When the task last started running application code (host
     /// monotonic ns), for CPU time accounting.
     #[serde(skip)]
@@ -235,3 +239,40 @@ pub struct PosixTimer {
 
 /// Number of resource limits (`RLIM_NLIMITS`).
 pub const RLIM_NLIMITS: usize = 16;
+
+/// A thread's scheduling policy as `sched_setscheduler` sets it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedPolicy {
+    /// `SCHED_OTHER`, `SCHED_BATCH`, `SCHED_IDLE`, `SCHED_FIFO` or
+    /// `SCHED_RR`.
+    pub policy: i32,
+    /// The real-time priority (1..=99 for `SCHED_FIFO`/`SCHED_RR`, else 0).
+    pub priority: i32,
+    /// `SCHED_RESET_ON_FORK`: children start with the normal policy.
+    pub reset_on_fork: bool,
+}
+
+impl SchedPolicy {
+    /// True for the real-time policies.
+    pub fn real_time(&self) -> bool {
+        matches!(self.policy, libc::SCHED_FIFO | libc::SCHED_RR)
+    }
+
+    /// What a child forked by a thread with this policy starts with, and
+    /// the nice value it gets from `nice` (`SCHED_RESET_ON_FORK` takes a
+    /// child out of a real-time policy and a negative nice value back to 0).
+    pub fn for_child(&self, nice: i32) -> (SchedPolicy, i32) {
+        if !self.reset_on_fork {
+            return (*self, nice);
+        }
+        if self.real_time() {
+            (SchedPolicy::default(), 0)
+        } else {
+            let policy = SchedPolicy {
+                reset_on_fork: false,
+                ..*self
+            };
+            (policy, nice.max(0))
+        }
+    }
+}

@@ -6,7 +6,7 @@ use crate::errno::Errno;
 use crate::kernel::caps;
 use crate::kernel::exit::WaitTarget;
 use crate::kernel::fork::CloneArgs;
-use crate::kernel::task::{ExitStatus, RLIM_NLIMITS};
+use crate::kernel::task::{ExitStatus, SchedPolicy, RLIM_NLIMITS};
 use crate::kernel::{Kernel, Tid};
 use crate::mm::{zeroed, Pod};
 
@@ -106,7 +106,7 @@ pub fn register(t: &mut Table) {
     t.add(
         SYS_sched_setparam,
         sys_sched_setparam,
-        Support::Partial("SCHED_OTHER only"),
+        Support::Partial("recorded and reported; every task is scheduled alike"),
     );
     t.add(
         SYS_sched_getscheduler,
@@ -116,7 +116,7 @@ pub fn register(t: &mut Table) {
     t.add(
         SYS_sched_setscheduler,
         sys_sched_setscheduler,
-        Support::Partial("SCHED_OTHER/BATCH/IDLE only"),
+        Support::Partial("recorded and reported; every task is scheduled alike"),
     );
     t.add(
         SYS_sched_get_priority_max,
@@ -1045,46 +1045,98 @@ fn sys_sched_rr_get_interval(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
 }
 
 fn sys_sched_getparam(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    if a.i32(0) < 0 {
+    if a.ptr(1) == 0 || a.i32(0) < 0 {
         return Err(Errno::EINVAL.into());
     }
-    if a.i32(0) != 0 && !k.tasks.contains_key(&a.i32(0)) {
-        return Err(Errno::ESRCH.into());
-    }
-    k.write_val(tid, a.ptr(1), &0i32)?;
+    let target = sched_target(k, tid, a.i32(0))?;
+    let priority = k.tasks[&target].sched.priority;
+    k.write_val(tid, a.ptr(1), &priority)?;
     Ok(0)
 }
 
 fn sys_sched_setparam(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    if a.ptr(1) == 0 {
+    if a.ptr(1) == 0 || a.i32(0) < 0 {
         return Err(Errno::EINVAL.into());
     }
-    sched_target(k, tid, a.i32(0))?;
-    let p: i32 = k.read_val(tid, a.ptr(1))?;
-    if p != 0 {
-        return Err(Errno::EINVAL.into());
-    }
-    Ok(0)
+    let priority: i32 = k.read_val(tid, a.ptr(1))?;
+    let target = sched_target(k, tid, a.i32(0))?;
+    let mut sched = k.tasks[&target].sched;
+    sched.priority = priority;
+    set_sched(k, tid, target, sched)
 }
 
-fn sys_sched_getscheduler(k: &mut Kernel, _: Tid, a: &Args) -> SysResult {
+fn sys_sched_getscheduler(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     if a.i32(0) < 0 {
         return Err(Errno::EINVAL.into());
     }
-    if a.i32(0) != 0 && !k.tasks.contains_key(&a.i32(0)) {
-        return Err(Errno::ESRCH.into());
-    }
-    Ok(libc::SCHED_OTHER as u64)
+    let target = sched_target(k, tid, a.i32(0))?;
+    let s = k.tasks[&target].sched;
+    let flag = if s.reset_on_fork {
+        libc::SCHED_RESET_ON_FORK
+    } else {
+        0
+    };
+    Ok((s.policy | flag) as u64)
 }
 
 fn sys_sched_setscheduler(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
-    let policy = a.i32(1) & !libc::SCHED_RESET_ON_FORK;
-    let p: i32 = k.read_val(tid, a.ptr(2))?;
-    match policy {
-        libc::SCHED_OTHER | libc::SCHED_BATCH | libc::SCHED_IDLE if p == 0 => Ok(0),
-        libc::SCHED_FIFO | libc::SCHED_RR => Err(Errno::EPERM.into()),
-        _ => Err(Errno::EINVAL.into()),
+    let (pid, policy) = (a.i32(0), a.i32(1));
+    if a.ptr(2) == 0 || pid < 0 || policy < 0 {
+        return Err(Errno::EINVAL.into());
     }
+    let priority: i32 = k.read_val(tid, a.ptr(2))?;
+    let target = sched_target(k, tid, pid)?;
+    let sched = SchedPolicy {
+        policy: policy & !libc::SCHED_RESET_ON_FORK,
+        priority,
+        reset_on_fork: policy & libc::SCHED_RESET_ON_FORK != 0,
+    };
+    set_sched(k, tid, target, sched)
+}
+
+/// Gives thread `target` the policy `new`, checked as Linux does for the
+/// caller `tid`: a valid policy and priority, then, without
+/// `CAP_SYS_NICE`, the same user, `RLIMIT_RTPRIO` for a real-time policy,
+/// the nice limit to leave `SCHED_IDLE`, and `SCHED_RESET_ON_FORK` kept.
+/// The sentry records the policy; it runs every task alike.
+fn set_sched(k: &mut Kernel, tid: Tid, target: Tid, new: SchedPolicy) -> SysResult {
+    let valid = match new.policy {
+        libc::SCHED_OTHER | libc::SCHED_BATCH | libc::SCHED_IDLE => new.priority == 0,
+        libc::SCHED_FIFO | libc::SCHED_RR => (1..=99).contains(&new.priority),
+        _ => false,
+    };
+    if !valid {
+        return Err(Errno::EINVAL.into());
+    }
+    let me = &k.tasks[&tid].creds;
+    if !me.capable(crate::kernel::caps::CAP_SYS_NICE) {
+        let t = &k.tasks[&target];
+        if me.euid != t.creds.uid && me.euid != t.creds.euid {
+            return Err(Errno::EPERM.into());
+        }
+        let old = t.sched;
+        if new.real_time() {
+            let rtprio = k.tg(target).rlimits[libc::RLIMIT_RTPRIO as usize].0;
+            // The priority is 1..=99 here.
+            let raising = new.priority > old.priority && new.priority as u64 > rtprio;
+            if (new.policy != old.policy && rtprio == 0) || raising {
+                return Err(Errno::EPERM.into());
+            }
+        }
+        // Leaving SCHED_IDLE needs the right to the thread's nice value:
+        // without CAP_SYS_NICE, RLIMIT_NICE (20 - nice) at least.
+        if old.policy == libc::SCHED_IDLE && new.policy != libc::SCHED_IDLE {
+            let limit = k.tg(target).rlimits[libc::RLIMIT_NICE as usize].0;
+            if u64::try_from(20 - t.nice).unwrap_or(0) > limit {
+                return Err(Errno::EPERM.into());
+            }
+        }
+        if old.reset_on_fork && !new.reset_on_fork {
+            return Err(Errno::EPERM.into());
+        }
+    }
+    k.task_mut(target).sched = new;
+    Ok(0)
 }
 
 fn sys_sched_get_priority_max(_: &mut Kernel, _: Tid, a: &Args) -> SysResult {

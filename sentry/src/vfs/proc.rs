@@ -1145,9 +1145,8 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
             let ticks = |ns: u64| ns / 10_000_000;
             let st = state_letter(k, r).chars().next().unwrap_or('R');
             let (vsz, rss) = mm.map_or((0, 0), |m| (m.virtual_size(), m.resident() / 4096));
-            let (brk_start, brk, argv, envp) = mm.map_or((0, 0, (0, 0), (0, 0)), |m| {
-                (m.brk_start, m.brk, m.argv, m.envp)
-            });
+            let (brk_start, argv, envp) =
+                mm.map_or((0, (0, 0), (0, 0)), |m| (m.brk_start, m.argv, m.envp));
             let (tty, tpgid) = match super::pty::of_session(&k.vfs, tg.sid) {
                 Some(i) => (
                     super::node::makedev(super::pty::SLAVE_MAJOR, i),
@@ -1168,7 +1167,7 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
                     .fold((0, 0), |a, x| (a.0 + x.utime, a.1 + x.stime))
             };
             text(format!(
-                "{} ({name}) {st} {} {} {} {tty} {tpgid} 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {start} {vsz} {rss} 18446744073709551615 0 0 {} 0 0 0 {} 0 0 0 0 0 {} 0 0 0 0 0 0 {brk_start} {brk} {} {} {} {} 0\n",
+                "{} ({name}) {st} {} {} {} {tty} {tpgid} 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {start} {vsz} {rss} 18446744073709551615 0 0 {} 0 0 0 {} 0 0 0 0 0 {} 0 {} {} 0 0 0 0 0 {brk_start} {} {} {} {} 0\n",
                 r.tid,
                 tg.parent,
                 tg.pgid,
@@ -1177,12 +1176,19 @@ fn pid_content(k: &mut Kernel, r: PidRef, e: PidEntry) -> Result<Vec<u8>, Errno>
                 ticks(st_),
                 ticks(tg.children_times.0),
                 ticks(tg.children_times.1),
-                20 + t.nice,
+                // Real-time threads show -1 - their priority, as on Linux.
+                if t.sched.real_time() {
+                    -1 - t.sched.priority
+                } else {
+                    20 + t.nice
+                },
                 t.nice,
                 tg.threads.len(),
                 argv.0,
                 t.sigmask.0,
                 tg.exit_signal,
+                t.sched.priority,
+                t.sched.policy,
                 argv.0,
                 argv.1,
                 envp.0,
