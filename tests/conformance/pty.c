@@ -1,6 +1,7 @@
 /* Pseudo-terminals: /dev/ptmx and its slave, the line discipline (echo,
  * canonical lines, erase, end of file, raw mode), signal characters to the
- * foreground group, window size, and hangup. */
+ * foreground group, window size, output flow control (tcflow and the
+ * STOP/START characters with IXON), and hangup. */
 #include "common.h"
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -101,6 +102,39 @@ int main(void)
 	struct winsize w2 = { 0 };
 	SHOW("TIOCGWINSZ on slave", ioctl(s, TIOCGWINSZ, &w2));
 	printf("rows %d cols %d\n", w2.ws_row, w2.ws_col);
+
+	/* Flow control. The slave is nonblocking (set above). */
+	struct pollfd sp = { .fd = s, .events = POLLOUT };
+	SHOW("tcflow TCOOFF", tcflow(s, TCOOFF));
+	SHOW("write while stopped", write(s, "a", 1));
+	SHOW("POLLOUT while stopped", poll(&sp, 1, 0));
+	MUST(write(m, "\x11", 1)); /* ^Q does not undo TCOOFF */
+	SHOW("write after ^Q", write(s, "a", 1));
+	SHOW("tcflow TCOON", tcflow(s, TCOON));
+	SHOW("write after TCOON", write(s, "b", 1));
+	r = drain(m, buf, sizeof(buf));
+	show_bytes("master reads", buf, r);
+	/* Linux hands the master's input to the line discipline a moment
+	 * later: wait (a while) for ^S to stop the output and ^Q to restart
+	 * it before writing. */
+	MUST(write(m, "\x13", 1)); /* ^S */
+	for (int i = 0; i < 100 && poll(&sp, 1, 0) > 0; i++)
+		usleep(10000);
+	SHOW("POLLOUT after ^S", poll(&sp, 1, 0));
+	SHOW("write after ^S", write(s, "c", 1));
+	MUST(write(m, "\x11", 1)); /* ^Q */
+	SHOW("POLLOUT after ^Q", poll(&sp, 1, 1000));
+	SHOW("write after ^Q", write(s, "d", 1));
+	r = drain(m, buf, sizeof(buf));
+	show_bytes("master reads", buf, r);
+	SHOW("^S and ^Q were not input", read(s, buf, sizeof(buf)));
+	SHOW("tcflow TCIOFF", tcflow(s, TCIOFF));
+	SHOW("tcflow TCION", tcflow(s, TCION));
+	r = drain(m, buf, sizeof(buf));
+	show_bytes("master reads", buf, r);
+	SHOW("tcflow -1", tcflow(s, -1));
+	SHOW("tcflow 4", tcflow(s, 4));
+	SHOW("tcflow on the master", tcflow(m, TCOON));
 
 	/* A child session with the slave as controlling terminal: ^C reaches
 	 * its foreground group. */

@@ -447,7 +447,14 @@ fn pty_ioctl(k: &mut Kernel, tid: Tid, index: u32, master: bool, req: u64, arg: 
             }
             Ok(0)
         }
-        TCSBRK | TCSBRKP | TCXONC | TIOCEXCL | TIOCNXCL => Ok(0),
+        TCXONC => {
+            let p = k.vfs.ptys.get_mut(&index).ok_or(Errno::EIO)?;
+            p.tcflow(master, arg)?;
+            let q = p.queue;
+            k.notify(q);
+            Ok(0)
+        }
+        TCSBRK | TCSBRKP | TIOCEXCL | TIOCNXCL => Ok(0),
         TIOCGPGRP => {
             if !mine {
                 return Err(Errno::ENOTTY.into());

@@ -33,6 +33,8 @@ const ICRNL: u32 = 0o400;
 const INLCR: u32 = 0o100;
 const ISTRIP: u32 = 0o40;
 const IUCLC: u32 = 0o1000;
+const IXON: u32 = 0o2000;
+const IXANY: u32 = 0o4000;
 const OPOST: u32 = 0o1;
 const ONLCR: u32 = 0o4;
 const OCRNL: u32 = 0o10;
@@ -54,6 +56,8 @@ const VKILL: usize = 3;
 const VEOF: usize = 4;
 const VTIME: usize = 5;
 const VMIN: usize = 6;
+const VSTART: usize = 8;
+const VSTOP: usize = 9;
 const VSUSP: usize = 10;
 const VEOL: usize = 11;
 const VWERASE: usize = 14;
@@ -190,6 +194,17 @@ pub struct Pty {
     pub fg_pgrp: Tid,
     /// The `/dev/pts/N` inode.
     pub node: InodeId,
+    /// The slave's output is stopped (the STOP character with `IXON`, or
+    /// `tcflow(TCOOFF)`): its writes wait.
+    #[serde(default)]
+    pub stopped: bool,
+    /// Stopped by `tcflow(TCOOFF)`, which only `TCOON` undoes.
+    #[serde(default)]
+    pub tco_stopped: bool,
+    /// The master's output (the slave's input) is stopped by
+    /// `tcflow(TCOOFF)` on the master.
+    #[serde(default)]
+    pub master_stopped: bool,
 }
 
 impl Pty {
@@ -211,6 +226,9 @@ impl Pty {
             session: 0,
             fg_pgrp: 0,
             node,
+            stopped: false,
+            tco_stopped: false,
+            master_stopped: false,
         }
     }
 
@@ -234,12 +252,51 @@ impl Pty {
 
     /// Room for the master to write input.
     pub fn master_writable(&self) -> bool {
-        self.input_len() + self.line.len() < QUEUE_MAX
+        !self.master_stopped && self.input_len() + self.line.len() < QUEUE_MAX
     }
 
     /// Room for the slave to write output.
     pub fn slave_writable(&self) -> bool {
-        self.output.len() < QUEUE_MAX
+        !self.stopped && self.output.len() < QUEUE_MAX
+    }
+
+    /// `tcflow` (`TCXONC`) on the slave or on the master: `TCOOFF` (0)
+    /// and `TCOON` (1) stop and restart that side's output, `TCIOFF` (2)
+    /// and `TCION` (3) send the STOP or START character the other way.
+    pub fn tcflow(&mut self, master: bool, action: u64) -> Result<(), Errno> {
+        const TCOOFF: u64 = 0;
+        const TCOON: u64 = 1;
+        const TCIOFF: u64 = 2;
+        const TCION: u64 = 3;
+        match (action, master) {
+            (TCOOFF, false) => {
+                self.tco_stopped = true;
+                self.stopped = true;
+            }
+            (TCOON, false) => {
+                if self.tco_stopped {
+                    self.tco_stopped = false;
+                    self.stopped = false;
+                }
+            }
+            (TCOOFF, true) => self.master_stopped = true,
+            (TCOON, true) => self.master_stopped = false,
+            (TCIOFF | TCION, _) => {
+                let c = self.termios.cc[if action == TCIOFF { VSTOP } else { VSTART }];
+                // A disabled character (0) is not sent.
+                if c != 0 {
+                    if master {
+                        let mut raised = Vec::new();
+                        self.input_byte(c, &mut raised);
+                    } else {
+                        self.output.push_back(c);
+                    }
+                }
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        self.gen += 1;
+        Ok(())
     }
 
     /// Output processing of bytes the slave writes (or echoes).
@@ -282,6 +339,9 @@ impl Pty {
 
     /// The slave writes: returns how much was taken.
     pub fn slave_write(&mut self, data: &[u8]) -> usize {
+        if self.stopped {
+            return 0;
+        }
         let room = QUEUE_MAX.saturating_sub(self.output.len());
         let n = data
             .len()
@@ -298,6 +358,13 @@ impl Pty {
             self.gen += 1;
         }
         out
+    }
+
+    /// Restarts output the STOP character stopped (not what `TCOOFF` did).
+    fn start_output(&mut self) {
+        if !self.tco_stopped {
+            self.stopped = false;
+        }
     }
 
     /// The slave reads input; `None` means nothing to read yet.
@@ -384,6 +451,22 @@ impl Pty {
             c = c.to_ascii_lowercase();
         }
         let is = |i: usize| t.cc[i] != 0 && c == t.cc[i];
+        // Output flow control: STOP and START stop and restart the slave's
+        // output and are not input (one character for both toggles);
+        // with IXANY any other character restarts it too, and is input.
+        if t.iflag & IXON != 0 {
+            if is(VSTART) && (!is(VSTOP) || self.stopped) {
+                self.start_output();
+                return;
+            }
+            if is(VSTOP) {
+                self.stopped = true;
+                return;
+            }
+            if self.stopped && t.iflag & IXANY != 0 {
+                self.start_output();
+            }
+        }
         if t.lflag & ISIG != 0 {
             let sig = if is(VINTR) {
                 Some(crate::kernel::signal::SIGINT)
