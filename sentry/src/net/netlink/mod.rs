@@ -405,14 +405,23 @@ const SIOCGIFNAME: u64 = 0x8910;
 const SIOCGIFFLAGS: u64 = 0x8913;
 const SIOCGIFMTU: u64 = 0x8921;
 const SIOCGIFINDEX: u64 = 0x8933;
+const SIOCGIFTXQLEN: u64 = 0x8942;
 
 /// True for the interface requests [`ifreq`] answers.
 pub fn is_ifreq(req: u64) -> bool {
-    [SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFINDEX].contains(&req)
+    [
+        SIOCGIFNAME,
+        SIOCGIFFLAGS,
+        SIOCGIFMTU,
+        SIOCGIFINDEX,
+        SIOCGIFTXQLEN,
+    ]
+    .contains(&req)
 }
 
-/// `SIOCGIFNAME`, `SIOCGIFINDEX`, `SIOCGIFFLAGS`, `SIOCGIFMTU` on any
-/// socket (what `if_nametoindex` and `if_indextoname` use), given the
+/// `SIOCGIFNAME`, `SIOCGIFINDEX`, `SIOCGIFFLAGS`, `SIOCGIFMTU`,
+/// `SIOCGIFTXQLEN` on any socket (what `if_nametoindex`,
+/// `if_indextoname` and `ip` use), given the
 /// 40-byte `struct ifreq`: the `ifreq` to write back.
 pub fn ifreq(net: &Net, req: u64, r: &[u8]) -> Result<Vec<u8>, Errno> {
     if r.len() < 40 {
@@ -436,6 +445,7 @@ pub fn ifreq(net: &Net, req: u64, r: &[u8]) -> Result<Vec<u8>, Errno> {
         }
         SIOCGIFINDEX => out[16..20].copy_from_slice(&(l.index as i32).to_ne_bytes()),
         SIOCGIFMTU => out[16..20].copy_from_slice(&(l.mtu as i32).to_ne_bytes()),
+        SIOCGIFTXQLEN => out[16..20].copy_from_slice(&route::TXQLEN.to_ne_bytes()),
         _ => {
             let f = route::flags(l) as u16;
             out[16..18].copy_from_slice(&f.to_ne_bytes());

@@ -42,6 +42,9 @@ pub const RTM_GETROUTE: u16 = 26;
 /// `EOPNOTSUPP`, whatever its kind.
 pub const RTM_MAX: u16 = 123;
 
+/// Every link's transmit queue length (`IFLA_TXQLEN`).
+pub const TXQLEN: i32 = 1000;
+
 // Interface flags and types.
 const IFF_UP: u32 = 0x1;
 const IFF_BROADCAST: u32 = 0x2;
@@ -344,7 +347,7 @@ pub fn link_msg(l: &Link, msg_flags: u16, seq: u32, pid: u32) -> Vec<u8> {
     fixed.extend_from_slice(&0u32.to_ne_bytes());
     b.raw(&fixed)
         .str(IFLA_IFNAME, &l.name)
-        .u32(IFLA_TXQLEN, 1000)
+        .u32(IFLA_TXQLEN, TXQLEN as u32)
         .u8(IFLA_OPERSTATE, oper)
         .u8(IFLA_LINKMODE, 0)
         .u32(IFLA_MTU, l.mtu)
@@ -547,26 +550,22 @@ fn route_msgs(links: &[Link], family: u8, seq: u32, pid: u32) -> Vec<Vec<u8>> {
     }
     if wants(family, AF_INET6) {
         for l in links.iter().filter(|l| l.v6_loopback) {
-            for (table, ty, metric) in [
-                (RT_TABLE_MAIN, RTN_UNICAST, 256),
-                (RT_TABLE_LOCAL, RTN_LOCAL, 0),
-            ] {
-                let mut b = MsgBuilder::new(RTM_NEWROUTE, NLM_F_MULTI, seq, pid);
-                b.raw(&rtmsg(
-                    AF_INET6,
-                    128,
-                    table,
-                    RTPROT_KERNEL,
-                    RT_SCOPE_UNIVERSE,
-                    ty,
-                ))
-                .u32(RTA_TABLE, table as u32)
-                .attr(RTA_DST, &Ipv6Addr::LOCALHOST.octets())
-                .u32(RTA_PRIORITY, metric)
-                .u32(RTA_OIF, l.index)
-                .u8(RTA_PREF, 0);
-                out.push(b.finish());
-            }
+            // Linux keeps `::1` in the local table only.
+            let mut b = MsgBuilder::new(RTM_NEWROUTE, NLM_F_MULTI, seq, pid);
+            b.raw(&rtmsg(
+                AF_INET6,
+                128,
+                RT_TABLE_LOCAL,
+                RTPROT_KERNEL,
+                RT_SCOPE_UNIVERSE,
+                RTN_LOCAL,
+            ))
+            .u32(RTA_TABLE, RT_TABLE_LOCAL as u32)
+            .attr(RTA_DST, &Ipv6Addr::LOCALHOST.octets())
+            .u32(RTA_PRIORITY, 0)
+            .u32(RTA_OIF, l.index)
+            .u8(RTA_PREF, 0);
+            out.push(b.finish());
         }
     }
     out

@@ -244,10 +244,7 @@ fn changes_and_unknown_types_are_refused() {
     for ty in [route::RTM_NEWADDR, route::RTM_NEWROUTE, 19, 17] {
         let m = msgs(&route::handle(&req(ty, 1, 1, &[0; 16]), &links(), &CTX));
         assert_eq!(error_of(&m[0].1), -(Errno::EPERM as i32), "type {ty}");
-        let admin = Ctx {
-            admin: true,
-            ..CTX
-        };
+        let admin = Ctx { admin: true, ..CTX };
         let m = msgs(&route::handle(&req(ty, 1, 1, &[0; 16]), &links(), &admin));
         assert_eq!(error_of(&m[0].1), -(Errno::EOPNOTSUPP as i32));
     }
