@@ -201,14 +201,15 @@ pub fn connect(k: &mut Kernel, tid: Tid, s: SockId, to: Option<Addr>) -> Result<
 }
 
 /// Queues `data` on socket `s` as a datagram from `from`: false if the
-/// queue is full (the message is dropped and, unless
+/// queue is over `SO_RCVBUF` (the message is dropped and, unless
 /// `NETLINK_NO_ENOBUFS`, the socket's next receive fails with
-/// `ENOBUFS`, as Linux's `netlink_overrun`).
-fn deliver(k: &mut Kernel, s: SockId, data: Vec<u8>, from: Addr, cred: Cred) -> bool {
+/// `ENOBUFS`, as Linux's `netlink_overrun`). `always`: queued anyway
+/// (the parts of a dump, which Linux produces only as there is room).
+fn deliver(k: &mut Kernel, s: SockId, data: Vec<u8>, from: Addr, cred: Cred, always: bool) -> bool {
     let Some(x) = k.vfs.net.get_mut(s) else {
         return false;
     };
-    if x.rx_charge >= x.opts.rcvbuf.max(super::UNIX_BUF) {
+    if !always && x.rx_charge > x.opts.rcvbuf {
         if opt(x, NETLINK_NO_ENOBUFS) == 0 {
             x.error = libc::ENOBUFS;
             x.gen += 1;
@@ -267,12 +268,12 @@ pub fn send(
             .map(|(id, _)| *id)
             .collect();
         for m in members {
-            deliver(k, m, data.to_vec(), from.clone(), cred);
+            deliver(k, m, data.to_vec(), from.clone(), cred, false);
         }
     }
     if dst != 0 {
         let t = find(&k.vfs.net, dst).ok_or(Errno::ECONNREFUSED)?;
-        if !deliver(k, t, data.to_vec(), from, cred) {
+        if !deliver(k, t, data.to_vec(), from, cred, false) {
             return Err(Errno::EAGAIN.into());
         }
         return Ok(data.len());
@@ -298,7 +299,8 @@ pub fn send(
         gid: 0,
     };
     for r in replies {
-        deliver(k, s, r, KERNEL, kernel);
+        let dump = wire::Header::parse(&r).is_some_and(|h| h.flags & wire::NLM_F_MULTI != 0);
+        deliver(k, s, r, KERNEL, kernel, dump);
     }
     Ok(data.len())
 }

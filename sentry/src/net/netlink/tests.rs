@@ -324,3 +324,43 @@ fn queued_replies_survive_the_state_encoding() {
     assert_eq!(m.last().unwrap().0.ty, wire::NLMSG_DONE);
     assert_eq!(m[0].0.pid, pid);
 }
+
+#[test]
+fn unread_replies_overrun_the_receive_buffer() {
+    use crate::net::io::{self, Extra};
+    use crate::net::{Domain, Kind};
+    let _one_platform = crate::sandbox::TEST_BOOT_LOCK
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let cfg = crate::config::Config {
+        argv: vec!["/bin/true".into()],
+        env: vec!["PATH=/bin".into()],
+        ..crate::config::Config::default()
+    };
+    let mut k = crate::sandbox::boot(&cfg).expect("boot /bin/true");
+    let tid = k.init;
+    let (s, _) = io::new_socket(&mut k, tid, Domain::Netlink, Kind::Dgram, 0, true);
+    k.vfs.net.get_mut(s).unwrap().opts.rcvbuf = 4096;
+    let mut ifi = [0u8; 16];
+    ifi[4..8].copy_from_slice(&1i32.to_ne_bytes());
+    let one = req(route::RTM_GETLINK, 1, 1, &ifi);
+    for _ in 0..20 {
+        io::send(&mut k, tid, s, &one, Extra::default(), 0, true).unwrap();
+    }
+    let x = k.vfs.net.get(s).unwrap();
+    assert!(x.rx.len() < 20, "some replies were dropped");
+    assert_eq!(x.error, libc::ENOBUFS);
+    // A dump is queued whole however full the queue is.
+    let before = x.rx.len();
+    let dump = req(route::RTM_GETLINK, 0x301, 2, &[0]);
+    io::send(&mut k, tid, s, &dump, Extra::default(), 0, true).unwrap();
+    assert_eq!(k.vfs.net.get(s).unwrap().rx.len(), before + 1);
+    // The queued replies are read first, then the error.
+    for _ in 0..before + 1 {
+        io::read(&mut k, tid, s, 65536, true).unwrap();
+    }
+    assert!(matches!(
+        io::read(&mut k, tid, s, 65536, true),
+        Err(crate::syscalls::SysErr::Errno(Errno::ENOBUFS))
+    ));
+}
