@@ -512,8 +512,11 @@ fn ip_shows_the_interface_its_address_and_routes() {
         })
         .expect("the MAC of eth0 in the namespace");
     common::become_subreaper();
-    let script = "ip addr; echo ---; ip link; echo ---; ip route; echo done";
-    let mut b = Bundle::new("netip", &["/bin/sh", "-c", script]);
+    let script = format!(
+        "ip addr; echo ---; ip link; echo ---; ip route; ip route get {h}; ip route get 8.8.8.8; echo done",
+        h = ns.host_ip
+    );
+    let mut b = Bundle::new("netip", &["/bin/sh", "-c", &script]);
     applets(&b, &["ip"]);
     ns.join(&mut b);
     b.create("ipshow", &[]).ok();
@@ -538,6 +541,8 @@ fn ip_shows_the_interface_its_address_and_routes() {
         format!("inet {}/24 brd {net}.255 scope global eth0", ns.sandbox_ip),
         format!("default via {} dev eth0", ns.host_ip),
         format!("{net}.0/24 dev eth0 scope link  src {}", ns.sandbox_ip),
+        format!("{} dev eth0  src {}", ns.host_ip, ns.sandbox_ip),
+        format!("8.8.8.8 via {} dev eth0  src {}", ns.host_ip, ns.sandbox_ip),
     ] {
         assert!(out.contains(&want), "no {want:?} in:\n{out}");
     }

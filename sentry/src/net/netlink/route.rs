@@ -3,8 +3,8 @@
 //! interfaces ([`Link`]) so that it needs no kernel and is tested alone.
 //!
 //! Served: `RTM_GETLINK` (a dump, or one link by index or `IFLA_IFNAME`),
-//! `RTM_GETADDR` dumps and `RTM_GETROUTE` dumps (the main and local
-//! tables). Requests that would change the stack (`RTM_NEW*`, `RTM_DEL*`,
+//! `RTM_GETADDR` dumps, `RTM_GETROUTE` dumps (the main and local tables)
+//! and IPv4 route lookups (`ip route get`; IPv6 ones are `EOPNOTSUPP`). Requests that would change the stack (`RTM_NEW*`, `RTM_DEL*`,
 //! `RTM_SET*`) fail with `EPERM` without `CAP_NET_ADMIN` as on Linux and
 //! with `EOPNOTSUPP` with it: the sandbox's stack is configured by the
 //! runtime from what the host gave the container, and the container may
@@ -235,6 +235,7 @@ fn answer(h: &Header, body: &[u8], links: &[Link], ctx: &Ctx) -> Result<Answer, 
         (RTM_GETLINK, false) => get_link(h, body, links, pid).map(Answer::One),
         (RTM_GETADDR, true) => Ok(Answer::Dump(addr_msgs(links, family, h.seq, pid))),
         (RTM_GETROUTE, true) => Ok(Answer::Dump(route_msgs(links, family, h.seq, pid))),
+        (RTM_GETROUTE, false) => get_route(h, body, links, pid).map(Answer::One),
         _ => Err(Errno::EOPNOTSUPP),
     }
 }
@@ -569,4 +570,61 @@ fn route_msgs(links: &[Link], family: u8, seq: u32, pid: u32) -> Vec<Vec<u8>> {
         }
     }
     out
+}
+
+/// `RTM_F_CLONED`: a lookup's answer.
+const RTM_F_CLONED: u32 = 0x200;
+
+/// `inet_rtm_getroute`: the route `RTA_DST` takes (IPv4 only), as
+/// `RTM_NEWROUTE` with `RTM_F_CLONED`.
+fn get_route(h: &Header, body: &[u8], links: &[Link], pid: u32) -> Result<Vec<u8>, Errno> {
+    if body.len() < 12 {
+        return Err(Errno::EINVAL);
+    }
+    if body[0] != AF_INET {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let dst = match wire::attrs(&body[12..])
+        .into_iter()
+        .find(|(t, _)| *t == RTA_DST)
+    {
+        Some((_, v)) if v.len() >= 4 => Ipv4Addr::new(v[0], v[1], v[2], v[3]),
+        Some(_) => return Err(Errno::EINVAL),
+        None => Ipv4Addr::UNSPECIFIED,
+    };
+    let lo = links.iter().find(|l| l.loopback).map_or(1, |l| l.index);
+    let with_v4 = || links.iter().filter_map(|l| l.v4.map(|v| (l, v)));
+    let local = with_v4().find(|(l, v)| {
+        v.addr == dst || (l.loopback && v.network() == Ipv4Addr::from(u32::from(dst) & v.mask()))
+    });
+    // (type, table, oif, source, gateway)
+    let (ty, table, oif, src, gw) = if dst.is_unspecified() {
+        (RTN_LOCAL, RT_TABLE_LOCAL, lo, Ipv4Addr::LOCALHOST, None)
+    } else if let Some((_, v)) = local {
+        (RTN_LOCAL, RT_TABLE_LOCAL, lo, v.addr, None)
+    } else if let Some((l, v)) = with_v4()
+        .find(|(l, v)| !l.loopback && (v.prefix < 31 && v.broadcast() == dst || dst.is_broadcast()))
+    {
+        (RTN_BROADCAST, RT_TABLE_LOCAL, l.index, v.addr, None)
+    } else if let Some((l, v)) = with_v4()
+        .find(|(l, v)| !l.loopback && v.network() == Ipv4Addr::from(u32::from(dst) & v.mask()))
+    {
+        (RTN_UNICAST, RT_TABLE_MAIN, l.index, v.addr, None)
+    } else if let Some((l, v)) = with_v4().find(|(_, v)| v.gateway.is_some()) {
+        (RTN_UNICAST, RT_TABLE_MAIN, l.index, v.addr, v.gateway)
+    } else {
+        return Err(Errno::ENETUNREACH);
+    };
+    let mut fixed = rtmsg(AF_INET, 32, table, 0, RT_SCOPE_UNIVERSE, ty);
+    fixed[8..12].copy_from_slice(&RTM_F_CLONED.to_ne_bytes());
+    let mut b = MsgBuilder::new(RTM_NEWROUTE, 0, h.seq, pid);
+    b.raw(&fixed)
+        .u32(RTA_TABLE, table as u32)
+        .attr(RTA_DST, &dst.octets())
+        .u32(RTA_OIF, oif)
+        .attr(RTA_PREFSRC, &src.octets());
+    if let Some(gw) = gw {
+        b.attr(RTA_GATEWAY, &gw.octets());
+    }
+    Ok(b.finish())
 }

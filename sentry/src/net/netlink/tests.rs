@@ -364,3 +364,60 @@ fn unread_replies_overrun_the_receive_buffer() {
         Err(crate::syscalls::SysErr::Errno(Errno::ENOBUFS))
     ));
 }
+
+#[test]
+fn route_lookups() {
+    let get = |dst: [u8; 4]| {
+        let mut body = [0u8; 12].to_vec();
+        body[0] = libc::AF_INET as u8;
+        body.extend_from_slice(&8u16.to_ne_bytes());
+        body.extend_from_slice(&1u16.to_ne_bytes());
+        body.extend_from_slice(&dst);
+        let m = msgs(&route::handle(
+            &req(route::RTM_GETROUTE, 1, 6, &body),
+            &links(),
+            &CTX,
+        ));
+        m[0].clone()
+    };
+    // Through the gateway, on the link, to itself, to the loopback.
+    let (h, r) = get([8, 8, 8, 8]);
+    assert_eq!(h.ty, route::RTM_NEWROUTE);
+    assert_eq!((r[1], r[4], r[7]), (32, 254, 1));
+    assert_eq!(attr(&r, 12, 5).unwrap(), [10, 1, 2, 1]);
+    assert_eq!(attr(&r, 12, 7).unwrap(), [10, 1, 2, 3]);
+    assert_eq!(attr(&r, 12, 4).unwrap(), 7u32.to_ne_bytes());
+    let (_, r) = get([10, 1, 2, 9]);
+    assert_eq!((r[4], r[7]), (254, 1));
+    assert_eq!(attr(&r, 12, 5), None);
+    let (_, r) = get([10, 1, 2, 3]);
+    assert_eq!((r[4], r[7]), (255, 2));
+    assert_eq!(attr(&r, 12, 4).unwrap(), 1u32.to_ne_bytes());
+    let (_, r) = get([127, 0, 0, 5]);
+    assert_eq!(attr(&r, 12, 7).unwrap(), [127, 0, 0, 1]);
+    let (_, r) = get([10, 1, 2, 255]);
+    assert_eq!(r[7], 3, "broadcast");
+    let (_, r) = get([255, 255, 255, 255]);
+    assert_eq!(r[7], 3);
+    assert_eq!(attr(&r, 12, 4).unwrap(), 7u32.to_ne_bytes());
+    // No route without a gateway; IPv6 lookups are not served.
+    let lonely = vec![links()[0].clone()];
+    let mut body = [0u8; 12].to_vec();
+    body[0] = libc::AF_INET as u8;
+    body.extend_from_slice(&8u16.to_ne_bytes());
+    body.extend_from_slice(&1u16.to_ne_bytes());
+    body.extend_from_slice(&[8, 8, 8, 8]);
+    let m = msgs(&route::handle(
+        &req(route::RTM_GETROUTE, 1, 6, &body),
+        &lonely,
+        &CTX,
+    ));
+    assert_eq!(error_of(&m[0].1), -(Errno::ENETUNREACH as i32));
+    body[0] = libc::AF_INET6 as u8;
+    let m = msgs(&route::handle(
+        &req(route::RTM_GETROUTE, 1, 6, &body),
+        &links(),
+        &CTX,
+    ));
+    assert_eq!(error_of(&m[0].1), -(Errno::EOPNOTSUPP as i32));
+}
