@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 static char buf[65536];
@@ -267,6 +268,31 @@ int main(void)
 	SHOW("send short length", send(fd, &bad, sizeof(bad), 0));
 	SHOW("send 3 bytes", send(fd, &bad, 3, 0));
 	SHOW("nothing queued", recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+
+	/* What netlink sockets do not do. */
+	int q = -5;
+	SHOW("FIONREAD", ioctl(fd, FIONREAD, &q));
+	SHOW("MSG_OOB", recv(fd, buf, 4, MSG_OOB | MSG_DONTWAIT));
+	SHOW("shutdown", shutdown(fd, SHUT_RD));
+	SHOW("listen", listen(fd, 1));
+	SHOW("accept", accept(fd, NULL, NULL));
+	int sp[2];
+	SHOW("socketpair", socketpair(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, sp));
+	sl = sizeof(sa);
+	memset(&sa, 0xff, sizeof(sa));
+	SHOW("getpeername", getpeername(fd, (struct sockaddr *)&sa, &sl));
+	printf("peer: len %u family %d pid %u groups %u\n", sl, sa.nl_family, sa.nl_pid,
+	       sa.nl_groups);
+	struct sockaddr_nl other = { .nl_family = AF_NETLINK, .nl_pid = 12345 };
+	SHOW("connect", connect(fd, (struct sockaddr *)&other, sizeof(other)));
+	sl = sizeof(sa);
+	getpeername(fd, (struct sockaddr *)&sa, &sl);
+	printf("peer after connect: pid %u\n", sa.nl_pid);
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	SHOW("connect AF_UNSPEC", connect(fd, &unspec, sizeof(unspec)));
+	sl = sizeof(sa);
+	getpeername(fd, (struct sockaddr *)&sa, &sl);
+	printf("peer after disconnect: pid %u\n", sa.nl_pid);
 
 	/* Dumps. */
 	struct rtgenmsg g = { .rtgen_family = AF_UNSPEC };

@@ -944,7 +944,12 @@ pub fn look(
     let peek = flags & libc::MSG_PEEK != 0;
     let x = sock(k, s)?;
     if flags & libc::MSG_OOB != 0 {
-        return Err(Errno::EINVAL.into());
+        return Err(if x.domain == Domain::Netlink {
+            Errno::EOPNOTSUPP
+        } else {
+            Errno::EINVAL
+        }
+        .into());
     }
     if x.listening() {
         return Err(if x.is_inet() {

@@ -134,6 +134,10 @@ fn sys_ioctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             let Some(x) = k.vfs.net.get(*s) else {
                 return Err(Errno::EBADF.into());
             };
+            if x.domain == crate::net::Domain::Netlink {
+                // Netlink sockets have no ioctls of their own.
+                return Err(Errno::ENOTTY.into());
+            }
             // SIOCINQ is FIONREAD; SIOCOUTQ counts what the peer has not
             // read yet.
             let n = match req {

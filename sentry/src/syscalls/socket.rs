@@ -142,6 +142,12 @@ fn sys_socket(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
     }
     let domain = parse_domain(a.i32(0), kind, a.i32(2))?;
+    if domain == Domain::Netlink && k.vfs.net.host_mode {
+        // With host sockets the interfaces are the host's, which the
+        // sandbox's netlink does not describe (yet): no netlink at all
+        // rather than a wrong picture.
+        return Err(Errno::EAFNOSUPPORT.into());
+    }
     let inet = matches!(domain, Domain::Inet | Domain::Inet6);
     let hostfd = if inet && k.vfs.net.host_mode {
         Some(host::socket(domain.af(), kind.linux(), a.i32(2))?)

@@ -17,6 +17,15 @@
 //! port id or to groups need `CAP_NET_ADMIN` (rtnetlink does not let
 //! others send); the sandbox never sends notifications to groups, since
 //! its interfaces never change once the container runs.
+//!
+//! Known gaps: other netlink protocols (`NETLINK_GENERIC`, `SOCK_DIAG`,
+//! `AUDIT`, `KOBJECT_UEVENT`...) are `EPROTONOSUPPORT`; with
+//! `--network=host` there is no netlink (`EAFNOSUPPORT`: the interfaces
+//! are the host's); no extended-ack messages, no strict checking of
+//! requests (`NETLINK_GET_STRICT_CHK` is recorded only); a veth shows no
+//! `IFLA_LINK` peer; neighbours, rules, qdiscs and the other `RTM_GET*`
+//! requests are `EOPNOTSUPP`; a dump is computed when it is asked for,
+//! so a reader never sees `NLM_F_DUMP_INTR`.
 
 pub mod route;
 #[cfg(test)]
