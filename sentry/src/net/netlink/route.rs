@@ -201,7 +201,7 @@ enum Answer {
 
 /// The kind of a route message type (`rtnl_msgtype_kind`).
 fn is_get(ty: u16) -> bool {
-    (ty - RTM_BASE) & 3 == 2
+    ty.wrapping_sub(RTM_BASE) & 3 == 2
 }
 
 /// `rtnetlink_rcv_msg`.
