@@ -2,11 +2,13 @@
 //! busybox `httpd` on the sandbox's loopback and a client loop fetching a
 //! page from it; after `runsc checkpoint` and `runsc restore` the same
 //! server (its listening socket restored, not started again) answers the
-//! client's next requests.
+//! client's next requests. A netlink socket's unread replies are still
+//! queued after a restore.
 
 mod common;
 
 use common::{can_run, Bundle};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The numbers of the client's requests that got the page, and the last
@@ -109,4 +111,62 @@ done
         after.len()
     );
     b.clean(&["web"]);
+}
+
+/// Waits until the output `tag` holds `want`; returns it.
+fn wait_for(b: &Bundle, tag: &str, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = b.output_of(tag);
+        if out.contains(want) {
+            return out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{tag}: no {want:?} in:\n{out}\n{}",
+            std::fs::read_to_string(b.file(&format!("{tag}.err"))).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn netlink_replies_queued_before_a_checkpoint_are_read_after_restore() {
+    let test = "netlink_replies_queued_before_a_checkpoint_are_read_after_restore";
+    if !can_run(test) {
+        return;
+    }
+    common::become_subreaper();
+    let mut b = Bundle::new("ckpt-nl", &["/bin/netlink_queued"]);
+    b.spec["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "type": "network" }));
+    b.save();
+    let src = common::workspace_root().join("tests/checkpoint/netlink_queued.c");
+    let ok = Command::new("gcc")
+        .args(["-O1", "-Wall", "-static", "-o"])
+        .arg(b.dir().join("rootfs/bin/netlink_queued"))
+        .arg(&src)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIP {test}: cannot link the program statically");
+        return;
+    }
+    b.create("nl", &[]).ok();
+    b.runsc(&["start", "nl"]).ok();
+    wait_for(&b, "nl", "queued 1");
+
+    let image = b.file("image");
+    b.runsc(&["checkpoint", "--image-path", image.to_str().unwrap(), "nl"])
+        .ok();
+    assert_eq!(b.status("nl"), "stopped");
+    b.runsc(&["delete", "nl"]).ok();
+    let r = b.restore_detached("nl", &image, "nl-restored");
+    assert_eq!(r.code(), 0, "{r:#?}");
+    b.runsc(&["kill", "nl", "USR1"]).ok();
+    let out = wait_for(&b, "nl-restored", "done seq 7");
+    assert!(out.contains("link 1 lo"), "{out}");
+    b.clean(&["nl"]);
 }

@@ -8,7 +8,8 @@
 //! address, and `ping` from the sandbox (raw and ping sockets) of the
 //! host and of its own loopback, and a name resolved by `nslookup` in
 //! the sandbox through a DNS server on the host side (the test's own,
-//! named in the container's `/etc/resolv.conf`). The host interface in
+//! named in the container's `/etc/resolv.conf`), and busybox `ip` showing
+//! the interface, its address and its routes. The host interface in
 //! the namespace must have lost its
 //! address to the sandbox. As with Docker, the interface may also be put
 //! in the container's new namespace by a `prestart` hook, after the
@@ -487,6 +488,66 @@ echo done
         assert!(out.contains(&want), "no {want:?} in:\n{out}");
     }
     b.clean(&["pinger"]);
+}
+
+/// busybox `ip addr`, `ip link` and `ip route` in the sandbox (netlink
+/// route sockets answered by the sandbox's stack) show the container's
+/// interface as the namespace had it: its address, MAC and MTU, and the
+/// default route through the host side.
+#[test]
+fn ip_shows_the_interface_its_address_and_routes() {
+    let test = "ip_shows_the_interface_its_address_and_routes";
+    if !can_run(test) {
+        return;
+    }
+    let Some(ns) = Netns::new(test, "i") else {
+        return;
+    };
+    let mac = sh(&format!("ip -n {} -o link show eth0", ns.name))
+        .ok()
+        .and_then(|o| {
+            let line = o.lines().find(|l| l.contains("link/ether"))?.to_string();
+            let at = line.find("link/ether ")? + "link/ether ".len();
+            Some(line[at..at + 17].to_string())
+        })
+        .expect("the MAC of eth0 in the namespace");
+    common::become_subreaper();
+    let script = format!(
+        "ip addr; echo ---; ip link; echo ---; ip route; ip route get {h}; ip route get 8.8.8.8; echo done",
+        h = ns.host_ip
+    );
+    let mut b = Bundle::new("netip", &["/bin/sh", "-c", &script]);
+    applets(&b, &["ip"]);
+    ns.join(&mut b);
+    b.create("ipshow", &[]).ok();
+    b.runsc(&["start", "ipshow"]).ok();
+    let out = retry(40, || {
+        let o = b.output_of("ipshow");
+        o.contains("done").then_some(o)
+    })
+    .unwrap_or_else(|| {
+        format!(
+            "{}\n{}",
+            b.output_of("ipshow"),
+            std::fs::read_to_string(b.file("ipshow.err")).unwrap_or_default()
+        )
+    });
+    let net = ns.sandbox_ip.rsplit_once('.').unwrap().0;
+    for want in [
+        "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536".to_string(),
+        "inet 127.0.0.1/8 scope host lo".into(),
+        "eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500".into(),
+        format!("link/ether {mac} brd ff:ff:ff:ff:ff:ff"),
+        format!("inet {}/24 brd {net}.255 scope global eth0", ns.sandbox_ip),
+        format!("default via {} dev eth0", ns.host_ip),
+        format!("{net}.0/24 dev eth0 scope link  src {}", ns.sandbox_ip),
+        format!("{} dev eth0  src {}", ns.host_ip, ns.sandbox_ip),
+        format!("8.8.8.8 via {} dev eth0  src {}", ns.host_ip, ns.sandbox_ip),
+    ] {
+        assert!(out.contains(&want), "no {want:?} in:\n{out}");
+    }
+    assert!(!out.contains("ioctl"), "an ioctl failed:\n{out}");
+    b.clean(&["ipshow"]);
 }
 
 /// A DNS answer to `query` (a UDP DNS message): `A` records of `names`

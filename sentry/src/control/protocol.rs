@@ -255,6 +255,7 @@ mod tests {
             interfaces: vec![NetInterface {
                 conf: crate::net::ext::IfaceConf {
                     name: "eth0".into(),
+                    index: 2,
                     mac: [2, 0, 0, 0, 0, 1],
                     mtu: 1500,
                     addr: "10.0.0.2".parse().unwrap(),

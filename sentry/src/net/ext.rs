@@ -86,6 +86,10 @@ const CONNECT_TIMEOUT: u64 = 120;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IfaceConf {
     pub name: String,
+    /// The interface's index in the container's namespace (what
+    /// rtnetlink reports); 0 if unknown.
+    #[serde(default)]
+    pub index: u32,
     pub mac: [u8; 6],
     pub mtu: u32,
     /// Unspecified when the interface has no IPv4 address.

@@ -234,6 +234,7 @@ fn take() -> Vec<Found> {
         out.push(Found {
             conf: IfaceConf {
                 name: name.clone(),
+                index,
                 mac,
                 mtu: mtu.clamp(576, 65535) as u32,
                 addr: addr.unwrap_or(Ipv4Addr::UNSPECIFIED),

@@ -130,6 +130,10 @@ fn find_unix(k: &mut Kernel, tid: Tid, addr: &Addr, kind: Kind) -> Result<SockId
 pub fn bind(k: &mut Kernel, tid: Tid, s: SockId, addr: Addr) -> Result<(), Errno> {
     let x = sock(k, s)?;
     match (x.domain, addr) {
+        (Domain::Netlink, Addr::Netlink { pid, groups }) => {
+            super::netlink::bind(k, tid, s, pid, groups as u32)
+        }
+        (Domain::Netlink, _) => Err(Errno::EINVAL),
         (Domain::Unix, addr) => {
             let bound = x.local.is_some();
             if bound && !matches!(addr, Addr::Path(_)) {
@@ -167,7 +171,7 @@ pub fn bind(k: &mut Kernel, tid: Tid, s: SockId, addr: Addr) -> Result<(), Errno
                     k.vfs.net.unix_abstract.insert(n.clone(), s);
                     Addr::Abstract(n)
                 }
-                Addr::Inet(_) => return Err(Errno::EINVAL),
+                Addr::Inet(_) | Addr::Netlink { .. } => return Err(Errno::EINVAL),
             };
             sock_mut(k, s)?.local = Some(name);
             Ok(())
@@ -272,6 +276,9 @@ pub fn connect(
 ) -> Result<(), SysErr> {
     let x = sock(k, s)?;
     let (domain, kind) = (x.domain, x.kind);
+    if domain == Domain::Netlink {
+        return Ok(super::netlink::connect(k, tid, s, addr)?);
+    }
     if super::icmp::is_icmp(x) {
         return Ok(super::icmp::connect(k, s, addr)?);
     }
@@ -509,6 +516,9 @@ pub fn shutdown(k: &mut Kernel, s: SockId, how: i32) -> Result<(), Errno> {
         _ => return Err(Errno::EINVAL),
     };
     let x = sock(k, s)?;
+    if x.domain == Domain::Netlink {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let peer = match x.state {
         State::Connected { peer } => Some(peer),
         _ => None,
@@ -602,6 +612,9 @@ fn send_inner(
 ) -> Result<usize, SysErr> {
     let nonblock = nonblock || flags & libc::MSG_DONTWAIT != 0;
     let x = sock(k, s)?;
+    if x.domain == Domain::Netlink {
+        return super::netlink::send(k, tid, s, data, extra.to.as_ref());
+    }
     let cred = extra.cred.unwrap_or_else(|| cred_of(k, tid));
     if super::icmp::is_icmp(x) {
         if !extra.files.is_empty() {
@@ -931,7 +944,12 @@ pub fn look(
     let peek = flags & libc::MSG_PEEK != 0;
     let x = sock(k, s)?;
     if flags & libc::MSG_OOB != 0 {
-        return Err(Errno::EINVAL.into());
+        return Err(if x.domain == Domain::Netlink {
+            Errno::EOPNOTSUPP
+        } else {
+            Errno::EINVAL
+        }
+        .into());
     }
     if x.listening() {
         return Err(if x.is_inet() {

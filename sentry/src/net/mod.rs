@@ -1,7 +1,8 @@
 //! Sockets: unix domain sockets (stream, datagram, seqpacket; path,
 //! abstract and unnamed addresses; descriptors and credentials passed in
 //! messages) and inet sockets on the sandbox's own loopback network
-//! (TCP and UDP on 127.0.0.0/8 and ::1; ICMP echo over IPv4: [`icmp`]).
+//! (TCP and UDP on 127.0.0.0/8 and ::1; ICMP echo over IPv4: [`icmp`]),
+//! and netlink sockets that describe the sandbox's network ([`netlink`]).
 //!
 //! Every socket lives in [`Net`] (kept in the VFS, so that closing the last
 //! open file of a socket reaches it) under a [`SockId`]; its open file is
@@ -46,6 +47,7 @@ pub mod host;
 pub mod host_if;
 pub mod icmp;
 pub mod io;
+pub mod netlink;
 #[cfg(test)]
 mod tests;
 
@@ -81,6 +83,8 @@ pub enum Domain {
     Unix,
     Inet,
     Inet6,
+    /// `AF_NETLINK` (`NETLINK_ROUTE`: see [`netlink`]).
+    Netlink,
 }
 
 impl Domain {
@@ -89,6 +93,7 @@ impl Domain {
             Domain::Unix => libc::AF_UNIX,
             Domain::Inet => libc::AF_INET,
             Domain::Inet6 => libc::AF_INET6,
+            Domain::Netlink => libc::AF_NETLINK,
         }
     }
 }
@@ -131,6 +136,12 @@ pub enum Addr {
     /// A name in the abstract namespace (without the leading NUL).
     Abstract(Vec<u8>),
     Inet(SocketAddr),
+    /// A netlink port id (0: the kernel) and multicast groups (bit `n-1`
+    /// for group `n`).
+    Netlink {
+        pid: u32,
+        groups: u64,
+    },
 }
 
 /// Credentials carried by a message or taken at connect time.
@@ -199,7 +210,7 @@ pub struct Opts {
 
 impl Opts {
     fn new(domain: Domain, kind: Kind) -> Opts {
-        let tcp = domain != Domain::Unix && kind == Kind::Stream;
+        let tcp = matches!(domain, Domain::Inet | Domain::Inet6) && kind == Kind::Stream;
         Opts {
             passcred: false,
             reuseaddr: false,
@@ -306,7 +317,7 @@ impl Socket {
     }
 
     pub fn is_inet(&self) -> bool {
-        self.domain != Domain::Unix
+        matches!(self.domain, Domain::Inet | Domain::Inet6)
     }
 
     pub fn listening(&self) -> bool {
@@ -633,7 +644,7 @@ pub fn source_for(domain: Domain, to: IpAddr) -> IpAddr {
             None => IpAddr::V6(Ipv6Addr::LOCALHOST),
         },
         (Domain::Inet6, IpAddr::V4(a)) => IpAddr::V6(a.to_ipv6_mapped()),
-        (Domain::Unix, ip) => ip,
+        (Domain::Unix | Domain::Netlink, ip) => ip,
     }
 }
 

@@ -124,9 +124,20 @@ fn sys_ioctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
                 k.write_val(tid, arg, &n)?;
                 return Ok(0);
             }
+            // The interface requests every socket answers.
+            if crate::net::netlink::is_ifreq(req) {
+                let r = k.read_bytes(tid, arg, 40)?;
+                let out = crate::net::netlink::ifreq(&k.vfs.net, req, &r)?;
+                k.copy_out(tid, arg, &out)?;
+                return Ok(0);
+            }
             let Some(x) = k.vfs.net.get(*s) else {
                 return Err(Errno::EBADF.into());
             };
+            if x.domain == crate::net::Domain::Netlink {
+                // Netlink sockets have no ioctls of their own.
+                return Err(Errno::ENOTTY.into());
+            }
             // SIOCINQ is FIONREAD; SIOCOUTQ counts what the peer has not
             // read yet.
             let n = match req {

@@ -8,6 +8,7 @@ use crate::errno::Errno;
 use crate::kernel::{caps, Kernel, Tid};
 use crate::net::host;
 use crate::net::io::{self, Extra, Got};
+use crate::net::netlink;
 use crate::net::{Addr, Cred, Domain, Kind, SockId, State};
 use crate::vfs::file::{self, FileKind};
 use crate::vfs::FileId;
@@ -18,7 +19,9 @@ pub fn register(t: &mut Table) {
     t.add(
         SYS_socket,
         sys_socket,
-        Support::Partial("AF_UNIX; AF_INET/AF_INET6 TCP and UDP on the sandbox loopback"),
+        Support::Partial(
+            "AF_UNIX; AF_INET/AF_INET6 TCP and UDP on the sandbox loopback; AF_NETLINK NETLINK_ROUTE",
+        ),
     );
     t.add(SYS_socketpair, sys_socketpair, Support::Full);
     t.add(SYS_bind, sys_bind, Support::Full);
@@ -98,6 +101,13 @@ fn parse_domain(family: i32, kind: Kind, protocol: i32) -> Result<Domain, Errno>
         libc::AF_UNIX => Domain::Unix,
         libc::AF_INET => Domain::Inet,
         libc::AF_INET6 => Domain::Inet6,
+        libc::AF_NETLINK => {
+            if !matches!(kind, Kind::Raw | Kind::Dgram) {
+                return Err(Errno::ESOCKTNOSUPPORT);
+            }
+            netlink::check_protocol(protocol)?;
+            return Ok(Domain::Netlink);
+        }
         _ => return Err(Errno::EAFNOSUPPORT),
     };
     match (d, kind, protocol) {
@@ -132,7 +142,14 @@ fn sys_socket(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
     }
     let domain = parse_domain(a.i32(0), kind, a.i32(2))?;
-    let hostfd = if domain != Domain::Unix && k.vfs.net.host_mode {
+    if domain == Domain::Netlink && k.vfs.net.host_mode {
+        // With host sockets the interfaces are the host's, which the
+        // sandbox's netlink does not describe (yet): no netlink at all
+        // rather than a wrong picture.
+        return Err(Errno::EAFNOSUPPORT.into());
+    }
+    let inet = matches!(domain, Domain::Inet | Domain::Inet6);
+    let hostfd = if inet && k.vfs.net.host_mode {
         Some(host::socket(domain.af(), kind.linux(), a.i32(2))?)
     } else {
         None
@@ -158,6 +175,9 @@ fn sys_socketpair(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         return Err(Errno::EOPNOTSUPP.into());
     }
     let domain = parse_domain(family, kind, a.i32(2))?;
+    if domain == Domain::Netlink {
+        return Err(Errno::EOPNOTSUPP.into());
+    }
     let (s1, f1) = io::new_socket(k, tid, domain, kind, a.i32(2), nb);
     let (s2, f2) = io::new_socket(k, tid, domain, kind, a.i32(2), nb);
     let cred = k.vfs.net.get(s1).map(|x| x.owner).unwrap_or_default();
@@ -221,6 +241,12 @@ fn decode_addr(domain: Domain, family: i32, b: &[u8]) -> Result<Option<Addr>, Er
         return Ok(None);
     }
     match domain {
+        Domain::Netlink => {
+            if family != libc::AF_NETLINK {
+                return Err(Errno::EINVAL);
+            }
+            Ok(Some(netlink::decode(b)?))
+        }
         Domain::Unix => {
             if family != libc::AF_UNIX {
                 return Err(Errno::EINVAL);
@@ -284,6 +310,7 @@ fn encode_addr(domain: Domain, a: Option<&Addr>) -> Vec<u8> {
             v
         }
         (Domain::Unix, _) => fam(libc::AF_UNIX),
+        (Domain::Netlink, a) => netlink::encode(a),
         (d, a) => {
             let sa = match a {
                 Some(Addr::Inet(sa)) => *sa,
@@ -456,7 +483,7 @@ fn sys_getsockname(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     }
     let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
     // A raw socket's "port" is its protocol, bound or not.
-    let unbound_raw = (x.kind == Kind::Raw && x.local.is_none()).then(|| {
+    let unbound_raw = (x.is_inet() && x.kind == Kind::Raw && x.local.is_none()).then(|| {
         Addr::Inet(SocketAddr::new(
             IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             x.protocol as u16,
@@ -475,6 +502,12 @@ fn sys_getpeername(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         return Ok(0);
     }
     let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
+    if x.domain == Domain::Netlink {
+        // The default destination; the kernel's (0) without one.
+        let b = encode_addr(x.domain, x.remote.as_ref());
+        write_addr(k, tid, a.ptr(1), a.ptr(2), &b)?;
+        return Ok(0);
+    }
     let connected = match x.kind {
         Kind::Dgram | Kind::Raw => x.remote.is_some(),
         _ => matches!(x.state, State::Connected { .. }),
@@ -563,9 +596,19 @@ fn sys_setsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
         Ok(i32::from_ne_bytes(b[..4].try_into().expect("4 bytes")))
     };
+    let broadcast = k.task(tid).creds.capable(caps::CAP_NET_BROADCAST);
     let x = k.vfs.net.get_mut(s).ok_or(Errno::EBADF)?;
     let inet = x.is_inet();
     let tcp = inet && x.kind == Kind::Stream;
+    if x.domain == Domain::Netlink && level != libc::SOL_SOCKET {
+        if level != netlink::SOL_NETLINK {
+            return Err(Errno::ENOPROTOOPT.into());
+        }
+        // Linux reads the int when there is one, and takes 0 otherwise.
+        let v = int().unwrap_or(0);
+        netlink::setsockopt(x, name, v, broadcast)?;
+        return Ok(0);
+    }
     let o = &mut x.opts;
     match (level, name) {
         (libc::SOL_SOCKET, libc::SO_REUSEADDR) => o.reuseaddr = int()? != 0,
@@ -681,6 +724,16 @@ fn sys_getsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let x = k.vfs.net.get_mut(s).ok_or(Errno::EBADF)?;
     let inet = x.is_inet();
     let tcp = inet && x.kind == Kind::Stream;
+    if x.domain == Domain::Netlink && level != libc::SOL_SOCKET {
+        if level != netlink::SOL_NETLINK {
+            return Err(Errno::ENOPROTOOPT.into());
+        }
+        let val = netlink::getsockopt(x, name, cap as usize)?;
+        let n = (cap as usize).min(val.len());
+        k.copy_out(tid, ptr, &val[..n])?;
+        k.write_val(tid, len_ptr, &(n as u32))?;
+        return Ok(0);
+    }
     let b = |v: i32| v.to_ne_bytes().to_vec();
     let o = &x.opts;
     let val: Vec<u8> = match (level, name) {
@@ -688,6 +741,7 @@ fn sys_getsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         (libc::SOL_SOCKET, libc::SO_DOMAIN) => b(x.domain.af()),
         (libc::SOL_SOCKET, libc::SO_PROTOCOL) => b(match (x.domain, x.kind) {
             (Domain::Unix, _) => 0,
+            (Domain::Netlink, _) => x.protocol,
             (_, Kind::Stream) => libc::IPPROTO_TCP,
             _ if x.protocol == libc::IPPROTO_ICMP => libc::IPPROTO_ICMP,
             _ => libc::IPPROTO_UDP,
@@ -937,6 +991,7 @@ fn do_send(
     let to = if name != 0 && namelen > 0 {
         match read_addr(k, tid, d, name, namelen)? {
             Some(a) => Some(a),
+            None if d == Domain::Netlink => return Err(Errno::EINVAL.into()),
             None if d != Domain::Unix => None,
             None => return Err(Errno::EINVAL.into()),
         }
@@ -1111,9 +1166,9 @@ fn recv_round(
         }
         return Ok(Some(copied as u64));
     }
-    let (d, kind, passcred) = {
+    let (d, kind, passcred, nl_pktinfo) = {
         let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
-        (x.domain, x.kind, x.opts.passcred)
+        (x.domain, x.kind, x.opts.passcred, netlink::pktinfo(x))
     };
     let total: usize = hdr
         .iov
@@ -1219,6 +1274,18 @@ fn recv_round(
     } else {
         for f in std::mem::take(&mut g.files) {
             k.vfs.file_release(f);
+        }
+        if d == Domain::Netlink && nl_pktinfo && g.full > 0 {
+            // struct nl_pktinfo: the group the message went to (none:
+            // every message here is unicast).
+            put_cmsg(
+                control_out,
+                hdr.controllen,
+                netlink::SOL_NETLINK,
+                netlink::NETLINK_PKTINFO,
+                &0u32.to_ne_bytes(),
+                out_flags,
+            );
         }
     }
     // The sender's address: for datagrams, and for unix streams.
