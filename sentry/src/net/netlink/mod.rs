@@ -54,6 +54,17 @@ const NETLINK_CAP_ACK: i32 = 10;
 const NETLINK_EXT_ACK: i32 = 11;
 const NETLINK_GET_STRICT_CHK: i32 = 12;
 
+/// The options that are a flag, recorded as set or not.
+const FLAG_OPTIONS: [i32; 7] = [
+    NETLINK_PKTINFO,
+    NETLINK_BROADCAST_ERROR,
+    NETLINK_NO_ENOBUFS,
+    NETLINK_LISTEN_ALL_NSID,
+    NETLINK_CAP_ACK,
+    NETLINK_EXT_ACK,
+    NETLINK_GET_STRICT_CHK,
+];
+
 /// Multicast groups of rtnetlink (`RTNLGRP_MAX`).
 const GROUPS: u32 = 36;
 
@@ -345,13 +356,7 @@ pub fn setsockopt(x: &mut Socket, name: i32, val: i32, broadcast: bool) -> Resul
             });
         }
         NETLINK_LISTEN_ALL_NSID if !broadcast => return Err(Errno::EPERM),
-        NETLINK_PKTINFO
-        | NETLINK_BROADCAST_ERROR
-        | NETLINK_NO_ENOBUFS
-        | NETLINK_LISTEN_ALL_NSID
-        | NETLINK_CAP_ACK
-        | NETLINK_EXT_ACK
-        | NETLINK_GET_STRICT_CHK => {
+        n if FLAG_OPTIONS.contains(&n) => {
             x.opts.other.insert((SOL_NETLINK, name), (val != 0) as i32);
         }
         _ => return Err(Errno::ENOPROTOOPT),
@@ -368,13 +373,7 @@ pub fn getsockopt(x: &Socket, name: i32, cap: usize) -> Result<Vec<u8>, Errno> {
             v.extend_from_slice(&((g >> 32) as u32).to_ne_bytes());
             Ok(v)
         }
-        NETLINK_PKTINFO
-        | NETLINK_BROADCAST_ERROR
-        | NETLINK_NO_ENOBUFS
-        | NETLINK_LISTEN_ALL_NSID
-        | NETLINK_CAP_ACK
-        | NETLINK_EXT_ACK
-        | NETLINK_GET_STRICT_CHK => {
+        n if FLAG_OPTIONS.contains(&n) => {
             if cap < 4 {
                 return Err(Errno::EINVAL);
             }
