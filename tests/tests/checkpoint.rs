@@ -58,6 +58,30 @@ fn checkpoint(b: &Bundle, id: &str, image: &Path, extra: &[&str]) -> Duration {
     t.elapsed()
 }
 
+/// `runsc checkpoint` of `id` into a tmpfs of `size` (say "256k") made for
+/// it, which the image does not fit: what runsc said and the files left
+/// in the tmpfs, or None (said on stderr) if no tmpfs can be mounted here.
+fn checkpoint_into_small_tmpfs(b: &Bundle, id: &str, size: &str) -> Option<(Run, Vec<String>)> {
+    let small = b.file("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(&small)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("a tmpfs cannot be mounted here: the full-disk case is not checked");
+        return None;
+    }
+    let r = b.runsc(&["checkpoint", "--image-path", small.to_str().unwrap(), id]);
+    let left = std::fs::read_dir(&small)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let _ = Command::new("umount").arg(&small).status();
+    Some((r, left))
+}
+
 /// `runsc restore --detach` of `image` as container `id`, its output going
 /// to `<tag>.out`; returns what the command did and how long it took.
 fn restore(b: &Bundle, id: &str, image: &Path, tag: &str, extra: &[&str]) -> (Run, Duration) {
@@ -411,23 +435,11 @@ fn a_failed_checkpoint_gives_back_the_memory_it_freed() {
 
     // Half of the 64 MB fit: the first parts are written and freed when
     // the file system fills up.
-    let small = b.file("small");
-    std::fs::create_dir_all(&small).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"])
-        .arg(&small)
-        .status()
-        .is_ok_and(|s| s.success());
-    if mounted {
-        failed(&small, "No space left");
-        let left: Vec<_> = std::fs::read_dir(&small)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        let _ = Command::new("umount").arg(&small).status();
+    if let Some((r, left)) = checkpoint_into_small_tmpfs(&b, "fr", "32m") {
+        assert_eq!(r.code(), 1, "{r:#?}");
+        assert!(r.stderr.contains("No space left"), "{}", r.stderr);
         assert!(left.is_empty(), "the failed checkpoint left {left:?}");
-    } else {
-        eprintln!("a tmpfs cannot be mounted here: the full-disk case is not checked");
+        assert_eq!(b.status("fr"), "running");
     }
 
     // The whole image is written and all memory freed, but it cannot be
@@ -704,25 +716,7 @@ fn bad_images_are_refused_and_the_container_stays() {
     ]);
     assert_eq!(r.code(), 1, "{r:#?}");
     assert_eq!(b.status("orig"), "running");
-    let small = b.file("small");
-    std::fs::create_dir_all(&small).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(&small)
-        .status()
-        .is_ok_and(|s| s.success());
-    if mounted {
-        let r = b.runsc(&[
-            "checkpoint",
-            "--image-path",
-            small.to_str().unwrap(),
-            "orig",
-        ]);
-        let left: Vec<_> = std::fs::read_dir(&small)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        let _ = Command::new("umount").arg(&small).status();
+    if let Some((r, left)) = checkpoint_into_small_tmpfs(&b, "orig", "256k") {
         assert_eq!(r.code(), 1, "{r:#?}");
         assert!(r.stderr.contains("No space left"), "{}", r.stderr);
         assert!(left.is_empty(), "the failed checkpoint left {left:?}");
@@ -731,8 +725,6 @@ fn bad_images_are_refused_and_the_container_stays() {
         wait_tick(&b, "orig", "ticks after the failure", |t| {
             num(t, "tick") > now + 2
         });
-    } else {
-        eprintln!("a tmpfs cannot be mounted here: the full-disk case is not checked");
     }
     b.clean(&["orig"]);
 }

@@ -8,7 +8,9 @@ use super::{Addr, Domain, Kind, State};
 use crate::config::Config;
 use std::net::SocketAddr;
 
-fn boot() -> crate::kernel::Kernel {
+/// A booted kernel running `/bin/true`, for the socket tests here and in
+/// `netlink` (the caller holds `TEST_BOOT_LOCK`).
+pub(in crate::net) fn boot() -> crate::kernel::Kernel {
     let cfg = Config {
         argv: vec!["/bin/true".into()],
         env: vec!["PATH=/bin".into()],

@@ -290,12 +290,7 @@ fn queued_replies_survive_the_state_encoding() {
     let _one_platform = crate::sandbox::TEST_BOOT_LOCK
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let cfg = crate::config::Config {
-        argv: vec!["/bin/true".into()],
-        env: vec!["PATH=/bin".into()],
-        ..crate::config::Config::default()
-    };
-    let mut k = crate::sandbox::boot(&cfg).expect("boot /bin/true");
+    let mut k = crate::net::tests::boot();
     let tid = k.init;
     let (s, _) = io::new_socket(&mut k, tid, Domain::Netlink, Kind::Raw, 0, false);
     let (s2, _) = io::new_socket(&mut k, tid, Domain::Netlink, Kind::Raw, 0, false);
@@ -332,12 +327,7 @@ fn unread_replies_overrun_the_receive_buffer() {
     let _one_platform = crate::sandbox::TEST_BOOT_LOCK
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let cfg = crate::config::Config {
-        argv: vec!["/bin/true".into()],
-        env: vec!["PATH=/bin".into()],
-        ..crate::config::Config::default()
-    };
-    let mut k = crate::sandbox::boot(&cfg).expect("boot /bin/true");
+    let mut k = crate::net::tests::boot();
     let tid = k.init;
     let (s, _) = io::new_socket(&mut k, tid, Domain::Netlink, Kind::Dgram, 0, true);
     k.vfs.net.get_mut(s).unwrap().opts.rcvbuf = 4096;

@@ -630,15 +630,31 @@ impl Sink for FailAfter {
     }
 }
 
+/// Makes a [`FailAfter`] of the image file with room for `pages` pages.
+fn fail_after(pages: u64, reads_fail: bool) -> impl Fn(File) -> FailAfter + Copy {
+    move |file| FailAfter {
+        file,
+        budget: std::sync::atomic::AtomicU64::new(pages * P),
+        reads_fail,
+    }
+}
+
+/// Writes the image of container "web-1" with the test state and `mf`'s
+/// pages below `limit`, released as written, through `sink`.
+fn write_released<S: Sink>(
+    dir: &Path,
+    mf: &MemoryFile,
+    limit: u64,
+    sink: impl FnOnce(File) -> S,
+) -> Result<(ImageStats, Option<Released>), ImageError> {
+    write_through(dir, &meta("web-1"), &state_bytes(), mf, limit, true, sink)
+}
+
 #[test]
 fn a_write_that_fails_halfway_leaves_no_image_and_keeps_the_old_one() {
     let mf = MemoryFile::new().unwrap();
     let layout = fill(&mf);
-    let failing = |file| FailAfter {
-        file,
-        budget: std::sync::atomic::AtomicU64::new(100 * P),
-        reads_fail: false,
-    };
+    let failing = fail_after(100, false);
 
     // In an empty directory: nothing at all is left behind.
     let dir = TempDir::new();
@@ -808,16 +824,7 @@ fn released_pages_leave_the_memory_file_and_read_back_whole() {
     let mf = MemoryFile::new().unwrap();
     let limit = fill_many(&mf);
     let dir = TempDir::new();
-    let (stats, released) = write_through(
-        dir.path(),
-        &meta("web-1"),
-        &state_bytes(),
-        &mf,
-        limit,
-        true,
-        |f| f,
-    )
-    .unwrap();
+    let (stats, released) = write_released(dir.path(), &mf, limit, |f| f).unwrap();
     let released = released.expect("asked to release, nothing released");
     // Checked before any page is read: reading a hole allocates it.
     assert_eq!(mf.data_ranges(limit), vec![], "pages were kept");
@@ -836,16 +843,7 @@ fn released_pages_leave_the_memory_file_and_read_back_whole() {
     // From an image whose pages changed meanwhile: the checksum tells.
     let pages = verify_format(dir.path()).unwrap().sections.memory_pages;
     let mf = MemoryFile::new().unwrap();
-    let (_, released) = write_through(
-        dir.path(),
-        &meta("web-1"),
-        &state_bytes(),
-        &mf,
-        fill_many(&mf),
-        true,
-        |f| f,
-    )
-    .unwrap();
+    let (_, released) = write_released(dir.path(), &mf, fill_many(&mf), |f| f).unwrap();
     flip(dir.path(), pages.offset + 5 * P + 17);
     let err = released
         .unwrap()
@@ -861,20 +859,7 @@ fn a_write_that_fails_after_releasing_pages_reads_them_back() {
     let dir = TempDir::new();
     // The first chunk (1024 pages) is written and released, the second
     // fails halfway.
-    let err = write_through(
-        dir.path(),
-        &meta("web-1"),
-        &state_bytes(),
-        &mf,
-        limit,
-        true,
-        |file| FailAfter {
-            file,
-            budget: std::sync::atomic::AtomicU64::new(1500 * P),
-            reads_fail: false,
-        },
-    )
-    .unwrap_err();
+    let err = write_released(dir.path(), &mf, limit, fail_after(1500, false)).unwrap_err();
     assert!(matches!(err, ImageError::Write { .. }), "{err}");
     assert!(err.to_string().contains("No space left"), "{err}");
     check_many(&mf);
@@ -882,20 +867,8 @@ fn a_write_that_fails_after_releasing_pages_reads_them_back() {
 
     // When the pages cannot be read back, the error says they are lost.
     let mf = MemoryFile::new().unwrap();
-    let err = write_through(
-        dir.path(),
-        &meta("web-1"),
-        &state_bytes(),
-        &mf,
-        fill_many(&mf),
-        true,
-        |file| FailAfter {
-            file,
-            budget: std::sync::atomic::AtomicU64::new(1500 * P),
-            reads_fail: true,
-        },
-    )
-    .unwrap_err();
+    let limit = fill_many(&mf);
+    let err = write_released(dir.path(), &mf, limit, fail_after(1500, true)).unwrap_err();
     assert!(matches!(err, ImageError::MemoryLost { .. }), "{err}");
     let text = err.to_string();
     assert!(text.contains("No space left"), "{text}");
