@@ -176,6 +176,25 @@ fn applets(b: &Bundle, names: &[&str]) {
     }
 }
 
+/// Creates and starts container `id` of `b`, whose script ends by printing
+/// "done", and returns its output once it has (a while at most: then its
+/// output and its stderr, for the assertions to show).
+fn run_until_done(b: &Bundle, id: &str) -> String {
+    b.create(id, &[]).ok();
+    b.runsc(&["start", id]).ok();
+    retry(40, || {
+        let o = b.output_of(id);
+        o.contains("done").then_some(o)
+    })
+    .unwrap_or_else(|| {
+        format!(
+            "{}\n{}",
+            b.output_of(id),
+            std::fs::read_to_string(b.file(&format!("{id}.err"))).unwrap_or_default()
+        )
+    })
+}
+
 #[test]
 fn sandbox_stack_serves_the_containers_interface() {
     let test = "sandbox_stack_serves_the_containers_interface";
@@ -462,19 +481,7 @@ echo done
     applets(&b, &["ping"]);
     std::fs::copy(&pd, b.dir().join("rootfs/bin/ping_dgram")).unwrap();
     ns.join(&mut b);
-    b.create("pinger", &[]).ok();
-    b.runsc(&["start", "pinger"]).ok();
-    let out = retry(40, || {
-        let o = b.output_of("pinger");
-        o.contains("done").then_some(o)
-    })
-    .unwrap_or_else(|| {
-        format!(
-            "{}\n{}",
-            b.output_of("pinger"),
-            std::fs::read_to_string(b.file("pinger.err")).unwrap_or_default()
-        )
-    });
+    let out = run_until_done(&b, "pinger");
     for want in [
         format!("64 bytes from {}: seq=0", ns.host_ip),
         "raw-ext rc=0".into(),
@@ -519,19 +526,7 @@ fn ip_shows_the_interface_its_address_and_routes() {
     let mut b = Bundle::new("netip", &["/bin/sh", "-c", &script]);
     applets(&b, &["ip"]);
     ns.join(&mut b);
-    b.create("ipshow", &[]).ok();
-    b.runsc(&["start", "ipshow"]).ok();
-    let out = retry(40, || {
-        let o = b.output_of("ipshow");
-        o.contains("done").then_some(o)
-    })
-    .unwrap_or_else(|| {
-        format!(
-            "{}\n{}",
-            b.output_of("ipshow"),
-            std::fs::read_to_string(b.file("ipshow.err")).unwrap_or_default()
-        )
-    });
+    let out = run_until_done(&b, "ipshow");
     let net = ns.sandbox_ip.rsplit_once('.').unwrap().0;
     for want in [
         "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536".to_string(),
@@ -652,19 +647,7 @@ echo done
     )
     .unwrap();
     ns.join(&mut b);
-    b.create("resolver", &[]).ok();
-    b.runsc(&["start", "resolver"]).ok();
-    let out = retry(40, || {
-        let o = b.output_of("resolver");
-        o.contains("done").then_some(o)
-    })
-    .unwrap_or_else(|| {
-        format!(
-            "{}\n{}",
-            b.output_of("resolver"),
-            std::fs::read_to_string(b.file("resolver.err")).unwrap_or_default()
-        )
-    });
+    let out = run_until_done(&b, "resolver");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let asked = dns.join().unwrap();
     assert!(
