@@ -187,7 +187,7 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_brk, "brk", Any, "malloc's main arena"),
     allow(libc::SYS_mincore, "mincore", Any, "check whether the stub page is mapped"),
     allow(libc::SYS_memfd_create, "memfd_create", Any, "memory file and memory-backed files"),
-    allow(libc::SYS_fallocate, "fallocate", Any, "punch holes in the memory file and in freed systrap slots; allocate host files"),
+    allow(libc::SYS_fallocate, "fallocate", Any, "punch holes in the memory file and in freed systrap slots; allocate host files; checkpoint: reserve the image's pages section on disk"),
     allow(libc::SYS_ftruncate, "ftruncate", Any, "size the memory file; truncate host files"),
 
     // I/O on descriptors the sandbox holds.
@@ -201,7 +201,6 @@ pub const SENTRY_SYSCALLS: &[Allowed] = &[
     allow(libc::SYS_pwritev, "pwritev", Any, "vectored writes at an offset"),
     allow(libc::SYS_lseek, "lseek", Any, "file offsets; SEEK_DATA/SEEK_HOLE on the memory file"),
     allow(libc::SYS_sendfile, "sendfile", Any, "copy between host files without a buffer"),
-    allow(libc::SYS_readahead, "readahead", Any, "checkpoint: a thread brings the image's next pages into the page cache ahead of the writer"),
     allow(libc::SYS_copy_file_range, "copy_file_range", Any, "copy-up of overlay files"),
     allow(libc::SYS_splice, "splice", Any, "move data between host pipes and files"),
     allow(libc::SYS_fsync, "fsync", Any, "application fsync on host files"),

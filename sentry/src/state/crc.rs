@@ -121,24 +121,32 @@ fn update_soft(mut crc: u32, data: &[u8]) -> u32 {
     crc
 }
 
-/// Bytes of each of the three streams the hardware path runs at once.
-/// 1360 = 4080 / 3: a page is one round of three streams and 16 bytes.
+/// Bytes of each of the three streams the hardware path runs at once in
+/// a short round. 1360 = 4080 / 3: a page is one round and 16 bytes.
 const STREAM: usize = 1360;
 
-/// `x^(8 * STREAM)`: what passing over one stream multiplies a register by.
-const STREAM_SHIFT: u32 = shift_for(STREAM as u64);
+/// Bytes of each stream in a long round, for data of at least three of
+/// them. Three streams a page apart restart the CPU's prefetcher at every
+/// page, and a gigabyte checksummed in short rounds takes over twice as
+/// long as in long ones, which read three long stretches of memory.
+const LONG_STREAM: usize = 32 << 10;
 
-/// `STREAM_SHIFT` times each byte of a register, for [`shift_stream`]:
-/// `SHIFT_TABLES[k][b]` is the product for byte `b` in position `k`.
-static SHIFT_TABLES: [[u32; 256]; 4] = build_shift_tables();
+/// `SHIFTS[k][b]`: byte `b`, in byte position `k` of a register, advanced
+/// over one stream of zeros (multiplication by `x^(8 * stream)` is linear,
+/// so a register is shifted byte by byte, see [`shift`]).
+type Shifts = [[u32; 256]; 4];
 
-const fn build_shift_tables() -> [[u32; 256]; 4] {
+static SHIFT_STREAM: Shifts = build_shifts(STREAM as u64);
+static SHIFT_LONG_STREAM: Shifts = build_shifts(LONG_STREAM as u64);
+
+const fn build_shifts(stream: u64) -> Shifts {
+    let by = shift_for(stream);
     let mut t = [[0u32; 256]; 4];
     let mut k = 0;
     while k < 4 {
         let mut b = 0;
         while b < 256 {
-            t[k][b] = mul_mod(STREAM_SHIFT, (b as u32) << (8 * k));
+            t[k][b] = mul_mod(by, (b as u32) << (8 * k));
             b += 1;
         }
         k += 1;
@@ -146,21 +154,20 @@ const fn build_shift_tables() -> [[u32; 256]; 4] {
     t
 }
 
-/// The register `crc` advanced over `STREAM` zero bytes (multiplication
-/// is linear, so byte by byte through [`SHIFT_TABLES`]).
-fn shift_stream(crc: u32) -> u32 {
-    SHIFT_TABLES[0][(crc & 0xff) as usize]
-        ^ SHIFT_TABLES[1][((crc >> 8) & 0xff) as usize]
-        ^ SHIFT_TABLES[2][((crc >> 16) & 0xff) as usize]
-        ^ SHIFT_TABLES[3][(crc >> 24) as usize]
+/// The register `crc` advanced over as many zero bytes as `shifts` is for.
+fn shift(shifts: &Shifts, crc: u32) -> u32 {
+    shifts[0][(crc & 0xff) as usize]
+        ^ shifts[1][((crc >> 8) & 0xff) as usize]
+        ^ shifts[2][((crc >> 16) & 0xff) as usize]
+        ^ shifts[3][(crc >> 24) as usize]
 }
 
 /// The hardware path: the SSE4.2 `crc32` instruction, eight bytes a step.
 /// The instruction takes three cycles but can start every cycle, so long
-/// data runs as three independent streams of [`STREAM`] bytes whose
-/// registers are then joined (the register over `A ++ B` is that over `A`
-/// shifted by `B`'s length, XOR that of `B` from zero): about three times
-/// the speed of one stream.
+/// data runs as three independent streams whose registers are then joined
+/// (the register over `A ++ B` is that over `A` shifted by `B`'s length,
+/// XOR that of `B` from zero): about three times the speed of one stream.
+/// Rounds of [`LONG_STREAM`]s first, then of [`STREAM`]s, then one stream.
 ///
 /// # Safety
 ///
@@ -169,26 +176,16 @@ fn shift_stream(crc: u32) -> u32 {
 #[target_feature(enable = "sse4.2")]
 unsafe fn update_sse42(crc: u32, data: &[u8]) -> u32 {
     use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
-    let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
     let mut wide = u64::from(crc);
-    let mut rounds = data.chunks_exact(3 * STREAM);
-    for round in &mut rounds {
-        let (a, rest) = round.split_at(STREAM);
-        let (b, c) = rest.split_at(STREAM);
-        let (mut ra, mut rb, mut rc) = (wide, 0u64, 0u64);
-        for ((wa, wb), wc) in a
-            .chunks_exact(8)
-            .zip(b.chunks_exact(8))
-            .zip(c.chunks_exact(8))
-        {
-            ra = _mm_crc32_u64(ra, word(wa));
-            rb = _mm_crc32_u64(rb, word(wb));
-            rc = _mm_crc32_u64(rc, word(wc));
-        }
-        let ab = shift_stream(ra as u32) ^ rb as u32;
-        wide = u64::from(shift_stream(ab) ^ rc as u32);
+    let mut long = data.chunks_exact(3 * LONG_STREAM);
+    for r in &mut long {
+        wide = round(wide, r, LONG_STREAM, &SHIFT_LONG_STREAM);
     }
-    let mut words = rounds.remainder().chunks_exact(8);
+    let mut short = long.remainder().chunks_exact(3 * STREAM);
+    for r in &mut short {
+        wide = round(wide, r, STREAM, &SHIFT_STREAM);
+    }
+    let mut words = short.remainder().chunks_exact(8);
     for w in &mut words {
         wide = _mm_crc32_u64(wide, word(w));
     }
@@ -198,6 +195,38 @@ unsafe fn update_sse42(crc: u32, data: &[u8]) -> u32 {
         crc = _mm_crc32_u8(crc, b);
     }
     crc
+}
+
+/// Eight bytes as the `crc32` instruction takes them.
+#[cfg(target_arch = "x86_64")]
+fn word(b: &[u8]) -> u64 {
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// The register `wide` advanced over `round`: three streams of `stream`
+/// bytes, run at once and joined through `shifts` (made for `stream`).
+///
+/// # Safety
+///
+/// The CPU must support SSE4.2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.2")]
+unsafe fn round(wide: u64, round: &[u8], stream: usize, shifts: &Shifts) -> u64 {
+    use std::arch::x86_64::_mm_crc32_u64;
+    let (a, rest) = round.split_at(stream);
+    let (b, c) = rest.split_at(stream);
+    let (mut ra, mut rb, mut rc) = (wide, 0u64, 0u64);
+    for ((wa, wb), wc) in a
+        .chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .zip(c.chunks_exact(8))
+    {
+        ra = _mm_crc32_u64(ra, word(wa));
+        rb = _mm_crc32_u64(rb, word(wb));
+        rc = _mm_crc32_u64(rc, word(wc));
+    }
+    let ab = shift(shifts, ra as u32) ^ rb as u32;
+    u64::from(shift(shifts, ab) ^ rc as u32)
 }
 
 /// Multiplies two polynomials modulo the CRC polynomial (bit-reflected, so
@@ -266,7 +295,26 @@ mod tests {
     #[test]
     fn hardware_and_software_agree() {
         for len in [
-            0, 1, 7, 8, 9, 63, 64, 65, 4079, 4080, 4081, 4096, 8160, 10_001, 100_003,
+            0,
+            1,
+            7,
+            8,
+            9,
+            63,
+            64,
+            65,
+            4079,
+            4080,
+            4081,
+            4096,
+            8160,
+            10_001,
+            100_003,
+            3 * LONG_STREAM - 1,
+            3 * LONG_STREAM,
+            3 * LONG_STREAM + 4081,
+            7 * LONG_STREAM + 13,
+            1 << 20,
         ] {
             let data = noise(len, len as u64 + 3);
             assert_eq!(!update_soft(!0, &data), crc32c(&data), "length {len}");

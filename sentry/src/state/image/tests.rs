@@ -208,6 +208,41 @@ fn the_map_places_extents_where_the_pages_were() {
 }
 
 #[test]
+fn extents_run_across_chunks_up_to_their_largest() {
+    // Pages 100..700 with page 150 zero: chunks of the writer start at
+    // page 100, 356 and 612, so the run after the zero page is cut by the
+    // largest extent inside the second and third chunks.
+    let mf = MemoryFile::new().unwrap();
+    for i in 100..700 {
+        if i == 150 {
+            mf.write(i * P, &[0u8; 8]);
+        } else {
+            mf.write(i * P, &page(i));
+        }
+    }
+    let dir = TempDir::new();
+    write(dir.path(), &meta("web-1"), &state_bytes(), &mf, 700 * P).unwrap();
+    let image = Image::open(dir.path()).unwrap();
+    let map = image.read_map().unwrap();
+    let runs: Vec<(u64, u32)> = map
+        .extents()
+        .iter()
+        .map(|e| (e.frame / P, e.pages))
+        .collect();
+    assert_eq!(runs, vec![(100, 50), (151, 256), (407, 256), (663, 37)]);
+    let fresh = MemoryFile::new().unwrap();
+    read_with(dir.path(), &fresh, |_, _| Ok(())).unwrap();
+    for i in 0..700 {
+        let expected = if (100..700).contains(&i) && i != 150 {
+            page(i)
+        } else {
+            vec![0u8; P as usize]
+        };
+        assert!(page_of(&fresh, i) == expected, "page {i} differs");
+    }
+}
+
+#[test]
 fn an_image_without_memory_round_trips() {
     let dir = TempDir::new();
     let mf = MemoryFile::new().unwrap();
@@ -695,27 +730,16 @@ fn a_write_that_fails_halfway_leaves_no_image_and_keeps_the_old_one() {
     assert_eq!(files_in(dir.path()), vec![IMAGE_FILE, INVENTORY_FILE]);
 }
 
-/// A sink over a file that records what it is asked to warm (offset,
-/// length, and the file's length then); it can warm `can` times.
-struct Warming {
+/// A sink over a file that records what it is asked to reserve (offset,
+/// length, and the file's length then), and declines if `fails`.
+struct Reserving {
     file: File,
-    can: AtomicU32,
-    warmed: std::sync::Arc<std::sync::Mutex<Vec<(u64, u64, u64)>>>,
+    fails: bool,
+    reserved: std::sync::Arc<std::sync::Mutex<Vec<(u64, u64, u64)>>>,
 }
 
-impl Sink for Warming {
-    /// Waits (a while) for a first warming before writing pages (into the
-    /// file once it is sized for them), so that the writer does not pass
-    /// everything before the warming thread starts.
+impl Sink for Reserving {
     fn write_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
-        let start = std::time::Instant::now();
-        let sized = self.file.metadata()?.len() >= off + buf.len() as u64;
-        while sized
-            && self.warmed.lock().unwrap().is_empty()
-            && start.elapsed() < std::time::Duration::from_secs(5)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
         self.file.write_all_at(buf, off)
     }
 
@@ -727,65 +751,59 @@ impl Sink for Warming {
         self.file.set_len(len)
     }
 
-    fn warms(&self) -> bool {
-        true
-    }
-
-    fn warm(&self, off: u64, len: u64) -> bool {
-        let file_len = self.file.metadata().unwrap().len();
-        self.warmed.lock().unwrap().push((off, len, file_len));
-        self.can
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
+    fn reserve(&self, off: u64, len: u64) -> io::Result<()> {
+        let file_len = self.file.metadata()?.len();
+        self.reserved.lock().unwrap().push((off, len, file_len));
+        if self.fails {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        self.file.reserve(off, len)
     }
 }
 
 #[test]
-fn warming_stays_inside_the_sized_file_and_stops_when_the_sink_cannot() {
+fn the_pages_section_is_reserved_inside_the_file_and_a_refusal_only_costs_the_reservation() {
     let mf = MemoryFile::new().unwrap();
-    let layout = fill(&mf);
-    for can in [u32::MAX, 0] {
+    let limit = fill_many(&mf);
+    for fails in [false, true] {
         let dir = TempDir::new();
-        let warmed = std::sync::Arc::default();
-        let sink = |file| Warming {
+        let reserved = std::sync::Arc::default();
+        let sink = |file| Reserving {
             file,
-            can: AtomicU32::new(can),
-            warmed: std::sync::Arc::clone(&warmed),
+            fails,
+            reserved: std::sync::Arc::clone(&reserved),
         };
         let stats = write_through(
             dir.path(),
             &meta("web-1"),
             &state_bytes(),
             &mf,
-            layout.limit,
+            limit,
             false,
             sink,
         )
         .unwrap()
         .0;
-        // The image is whole and right whatever was warmed.
+        // The image is whole and right, reserved or not.
         let m = verify_format(dir.path()).unwrap();
         let pages = m.sections.memory_pages;
-        assert_eq!(pages.size, layout.pages * P);
         assert_eq!(
             stats.bytes,
             m.sections.memory_map.offset + m.sections.memory_map.size
         );
-        let warmed = warmed.lock().unwrap();
-        assert!(!warmed.is_empty(), "the warming thread warmed nothing");
-        if can == 0 {
-            assert_eq!(
-                warmed.len(),
-                1,
-                "warmed again after the sink said it cannot"
-            );
-        }
-        for &(off, len, file_len) in warmed.iter() {
-            // Inside the pages section or the room reserved past it, and
-            // inside the file as it was sized for warming.
-            assert!(off >= pages.offset, "{off} {len}");
-            assert!(off + len <= file_len, "{off} {len} {file_len}");
-        }
+        assert_eq!(std::fs::metadata(dir.image()).unwrap().len(), stats.bytes);
+        let reserved = reserved.lock().unwrap();
+        assert_eq!(reserved.len(), 1, "{reserved:?}");
+        let (off, len, file_len) = reserved[0];
+        // The whole pages section (it can only be smaller than the room
+        // reserved for every page holding data), inside the file as it
+        // was sized.
+        assert_eq!(off, pages.offset);
+        assert!(len >= pages.size, "{len} < {}", pages.size);
+        assert!(off + len <= file_len, "{off} {len} {file_len}");
+        let fresh = MemoryFile::new().unwrap();
+        read_with(dir.path(), &fresh, |_, _| Ok(())).unwrap();
+        check_many(&fresh);
     }
 }
 
