@@ -97,26 +97,35 @@ impl Sink for File {
     }
 
     /// Allocates the range's blocks, as unwritten extents, on a local
-    /// disk.
+    /// disk with room to spare: the range is as much as the pages could
+    /// take, which the image may not need, and the rest of it (the
+    /// header, the map) must still find room. A reservation that fails
+    /// half way is given back.
     fn reserve(&self, off: u64, len: u64) -> io::Result<()> {
         use nix::fcntl::{fallocate, FallocateFlags};
         use std::os::fd::AsRawFd;
-        let local = nix::sys::statfs::fstatfs(self)
-            .is_ok_and(|st| LOCAL_DISK_FS.contains(&st.filesystem_type().0));
+        let Ok(st) = nix::sys::statfs::fstatfs(self) else {
+            return Ok(());
+        };
+        let free = st.blocks_available().saturating_mul(st.block_size() as u64);
+        let local = LOCAL_DISK_FS.contains(&st.filesystem_type().0);
+        if !local || len == 0 || free < len.saturating_add(RESERVE_SPARE) {
+            return Ok(());
+        }
         let (Ok(off), Ok(len)) = (i64::try_from(off), i64::try_from(len)) else {
             return Err(io::ErrorKind::InvalidInput.into());
         };
-        if local && len > 0 {
-            fallocate(
-                self.as_raw_fd(),
-                FallocateFlags::FALLOC_FL_KEEP_SIZE,
-                off,
-                len,
-            )?;
-        }
-        Ok(())
+        let fd = self.as_raw_fd();
+        fallocate(fd, FallocateFlags::FALLOC_FL_KEEP_SIZE, off, len).map_err(|e| {
+            let back = FallocateFlags::FALLOC_FL_PUNCH_HOLE | FallocateFlags::FALLOC_FL_KEEP_SIZE;
+            let _ = fallocate(fd, back, off, len);
+            io::Error::from(e)
+        })
     }
 }
+
+/// Free room a reservation leaves on the file system at least.
+const RESERVE_SPARE: u64 = 64 << 20;
 
 /// Rounds up to a page boundary; for lengths far below `u64::MAX`.
 fn align_page(x: u64) -> u64 {
