@@ -1,6 +1,7 @@
 /* Process file descriptors: pidfd_open, pidfd_send_signal, poll and
  * epoll readiness at exit, waitid(P_PIDFD), clone(CLONE_PIDFD),
- * pidfd_getfd, close-on-exec, and the errors. */
+ * pidfd_getfd, close-on-exec, and the errors; pidfd_send_signal through
+ * a /proc/<pid> directory, which Linux takes as a pidfd there alone. */
 #include "common.h"
 #include <poll.h>
 #include <pthread.h>
@@ -103,5 +104,35 @@ int main(void)
 	SHOW("pidfd_open of no process", pidfd_open(999999, 0));
 	SHOW("pidfd_open with a bad flag", pidfd_open(getpid(), 1));
 	SHOW("pidfd_send_signal on stdout", send_sig(1, SIGTERM, NULL, 0));
+
+	/* A /proc/<pid> directory stands for a pidfd in pidfd_send_signal. */
+	pid_t kid = fork();
+	if (kid == 0) {
+		pause();
+		_exit(0);
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", kid);
+	int dir = open(path, O_RDONLY | O_DIRECTORY);
+	OK("open /proc/<child>", dir);
+	SHOW("signal 0 through /proc/<child>", send_sig(dir, 0, NULL, 0));
+	si = (siginfo_t){ 0 };
+	SHOW("waitid P_PIDFD on /proc/<child>", waitid(P_PIDFD, dir, &si, WEXITED));
+	SHOW("pidfd_getfd through /proc/<child>", syscall(SYS_pidfd_getfd, dir, 1, 0));
+	SHOW("SIGKILL through /proc/<child>", send_sig(dir, SIGKILL, NULL, 0));
+	int st = 0;
+	SHOW("waitpid", waitpid(kid, &st, 0) == kid ? 0 : -1);
+	printf("killed by %s\n", WIFSIGNALED(st) ? sn(WTERMSIG(st)) : "nothing");
+	SHOW("signal after reaping through /proc/<child>", send_sig(dir, SIGTERM, NULL, 0));
+	close(dir);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", getpid(), ttid);
+	dir = open(path, O_RDONLY | O_DIRECTORY);
+	OK("open /proc/<self>/task/<thread>", dir);
+	SHOW("signal 0 through /proc/<self>/task/<thread>", send_sig(dir, 0, NULL, 0));
+	close(dir);
+	dir = open("/proc/self", O_PATH);
+	OK("open /proc/self with O_PATH", dir);
+	SHOW("signal 0 through an O_PATH descriptor", send_sig(dir, 0, NULL, 0));
+	close(dir);
 	return 0;
 }

@@ -6,7 +6,9 @@ use crate::errno::Errno;
 use crate::kernel::signal::{SigInfo, SI_USER};
 use crate::kernel::{Kernel, TaskState, Tid};
 use crate::vfs::file::{self, FileKind};
+use crate::vfs::node::Node;
 use crate::vfs::pidfd::PidFd;
+use crate::vfs::proc::ProcNode;
 use libc::{SYS_pidfd_getfd, SYS_pidfd_open, SYS_pidfd_send_signal};
 
 pub fn register(t: &mut Table) {
@@ -69,6 +71,22 @@ const PIDFD_SIGNAL_THREAD: i32 = 1;
 const PIDFD_SIGNAL_THREAD_GROUP: i32 = 2;
 const PIDFD_SIGNAL_PROCESS_GROUP: i32 = 4;
 
+/// The process `pidfd_send_signal` signals through `fd`: a pidfd's, or,
+/// as Linux allows there alone, that of a `/proc/<pid>` directory opened
+/// by the caller (not one of `/proc/<pid>/task/<tid>`); any other
+/// descriptor is `EBADF`.
+fn signal_target(k: &Kernel, tid: Tid, fd: i32) -> Result<Tid, Errno> {
+    let f = file::get_io(k, tid, fd)?;
+    let Some(of) = k.vfs.files.get(&f) else {
+        return Err(Errno::EBADF);
+    };
+    match (&of.kind, of.loc.node) {
+        (FileKind::PidFd(p), _) => Ok(p.tgid),
+        (FileKind::Dir { .. }, Node::Proc(ProcNode::Pid(r))) if !r.task => Ok(r.tgid),
+        _ => Err(Errno::EBADF),
+    }
+}
+
 fn sys_pidfd_send_signal(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (sig, uinfo, flags) = (a.i32(1), a.ptr(2), a.i32(3));
     let scopes = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP;
@@ -78,7 +96,7 @@ fn sys_pidfd_send_signal(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     {
         return Err(Errno::EINVAL.into());
     }
-    let tgid = target(k, tid, a.fd(0))?;
+    let tgid = signal_target(k, tid, a.fd(0))?;
     if crate::vfs::pidfd::exited(k, tgid) {
         return Err(Errno::ESRCH.into());
     }
