@@ -1,5 +1,6 @@
 /* mremap: growing in place or by moving, shrinking, MREMAP_FIXED, and the
- * errors when a mapping may not move. */
+ * errors when a mapping may not move; a new mapping where a moved one was
+ * is its own memory (it once reached the moved pages without a fault). */
 #include "common.h"
 #include <sys/mman.h>
 
@@ -94,5 +95,30 @@ int main(void)
 		strcpy(sh, "shared");
 		printf("duplicate sees: %s\n", dup);
 	}
+
+	/* Move a filled mapping that cannot grow in place (a mapping sits
+	 * right above it), map anew where it was, and write there: the moved
+	 * pages keep their contents, before and after the new one goes. */
+	char *wall = mmap(NULL, 8 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	MUST(wall == MAP_FAILED ? -1 : 0);
+	MUST(munmap(wall, 4 * pg));
+	char *old = mmap(wall, 4 * pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	MUST(old == wall ? 0 : -1);
+	memset(old, 'm', 4 * pg);
+	char *moved = mremap(old, 4 * pg, 6 * pg, MREMAP_MAYMOVE);
+	YESNO("blocked mapping moves", moved != MAP_FAILED && moved != old);
+	char *again = mmap(old, 4 * pg, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	YESNO("the old place is free again", again == old);
+	YESNO("a new mapping there starts zeroed",
+	      again == old && filled(again, 4 * pg, 0));
+	if (again == old)
+		memset(again, 'n', 4 * pg);
+	YESNO("moved pages keep their contents", filled(moved, 4 * pg, 'm'));
+	if (again == old)
+		MUST(munmap(again, 4 * pg));
+	YESNO("and after the new mapping goes", filled(moved, 4 * pg, 'm'));
 	return 0;
 }

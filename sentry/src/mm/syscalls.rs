@@ -313,8 +313,16 @@ impl MemoryManager {
             self.host_map(h, *nk, np.end - nk, host_prot(&nv, np), np.frame)
                 .map_err(platform_err)?;
         }
-        // Remove the old range: its pmas are gone already, so only the VMA
-        // and the host mapping remain.
+        // Remove the old range. Its pmas are gone already, so unmapping it
+        // would leave the host mapping of the moved frames in place (only
+        // ranges with pmas are unmapped there): a mapping made there later
+        // would then reach them without a fault. Unmapped here first.
+        if self.host.is_some() {
+            self.host_changed();
+            h.platform
+                .unmap(h.via, old, old_len)
+                .map_err(platform_err)?;
+        }
         self.unmap_range(old, old_end, h)?;
         Ok(dest)
     }
