@@ -553,6 +553,7 @@ macro_rules! for_each_program {
             mmap_file,
             mprotect_segv,
             mremap,
+            netlink_ifaces,
             netlink_route,
             nproc_limit,
             open_flags,

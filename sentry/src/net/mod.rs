@@ -387,6 +387,11 @@ pub struct Net {
     /// The host descriptors of host sockets; not kept across a restore.
     #[serde(skip)]
     pub host_fds: BTreeMap<SockId, std::os::fd::OwnedFd>,
+    /// With `--network=host`: the host `NETLINK_ROUTE` socket that
+    /// answers the application's netlink requests; opened anew by a
+    /// restored sandbox.
+    #[serde(skip)]
+    pub host_route: Option<netlink::host::HostRoute>,
     /// Files in flight of closed sockets, released by the outermost
     /// [`closed`] (a socket in flight may hold more sockets: no recursion).
     #[serde(skip)]
@@ -463,7 +468,21 @@ impl Net {
         self.socks.get_mut(&s)
     }
 
-    fn proto(s: &Socket) -> Proto {
+    /// With `--network=host`, opens the host `NETLINK_ROUTE` socket that
+    /// answers the application's netlink requests ([`netlink::host`]).
+    /// Runs before the sandbox is confined; without it netlink sockets
+    /// are not offered (`EAFNOSUPPORT`).
+    pub fn open_host_route(&mut self) {
+        if !self.host_mode || self.host_route.is_some() {
+            return;
+        }
+        match netlink::host::HostRoute::open() {
+            Ok(h) => self.host_route = Some(h),
+            Err(e) => tracing::warn!("{e}: no netlink sockets in the sandbox"),
+        }
+    }
+
+    pub fn proto(s: &Socket) -> Proto {
         if s.kind == Kind::Stream {
             Proto::Tcp
         } else if icmp::is_icmp(s) {

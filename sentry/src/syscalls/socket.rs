@@ -142,10 +142,10 @@ fn sys_socket(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
     }
     let domain = parse_domain(a.i32(0), kind, a.i32(2))?;
-    if domain == Domain::Netlink && k.vfs.net.host_mode {
-        // With host sockets the interfaces are the host's, which the
-        // sandbox's netlink does not describe (yet): no netlink at all
-        // rather than a wrong picture.
+    if domain == Domain::Netlink && k.vfs.net.host_mode && k.vfs.net.host_route.is_none() {
+        // With host sockets the interfaces are the host's, which only
+        // the host's rtnetlink describes: no netlink at all rather than
+        // a wrong picture when the sandbox could not reach it.
         return Err(Errno::EAFNOSUPPORT.into());
     }
     let inet = matches!(domain, Domain::Inet | Domain::Inet6);
