@@ -587,6 +587,7 @@ macro_rules! for_each_program {
             stat_fields,
             tcp_peer_closed,
             truncate,
+            udp_ancillary,
             uname_random,
             unix_dgram,
             unix_stream,

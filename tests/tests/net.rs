@@ -210,7 +210,7 @@ fn sandbox_network_is_isolated_from_the_host() {
 /// natively.
 #[test]
 fn host_network_matches_native() {
-    for name in ["netlink_ifaces"] {
+    for name in ["netlink_ifaces", "udp_ancillary"] {
         let bin = tests::compile_c(&tests::program_source(name)).unwrap_or_else(|e| panic!("{e}"));
         let native = tests::run_native(&bin, TIMEOUT).expect("runs natively");
         let mut cmd = Command::new(runsc());

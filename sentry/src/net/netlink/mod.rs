@@ -248,6 +248,7 @@ fn deliver(k: &mut Kernel, s: SockId, data: Vec<u8>, from: Addr, cred: Cred, alw
         from,
         files: Vec::new(),
         cred,
+        ip: None,
     });
     let q = x.queue;
     k.notify(q);
