@@ -1397,16 +1397,9 @@ fn recv_round(
         }
         return Ok(Some(copied as u64));
     }
-    let (d, kind, passcred, nl_pktinfo, ip_opts) = {
+    let (d, kind, passcred, nl_pktinfo) = {
         let x = k.vfs.net.get(s).ok_or(Errno::EBADF)?;
-        let ip_opts = x.opts.other.clone();
-        (
-            x.domain,
-            x.kind,
-            x.opts.passcred,
-            netlink::pktinfo(x),
-            ip_opts,
-        )
+        (x.domain, x.kind, x.opts.passcred, netlink::pktinfo(x))
     };
     let total: usize = hdr
         .iov
@@ -1514,7 +1507,13 @@ fn recv_round(
             k.vfs.file_release(f);
         }
         if let Some(ip) = g.ip {
-            for (level, ty, data) in ip_cmsgs(&ip_opts, d, &ip) {
+            let wanted = k
+                .vfs
+                .net
+                .get(s)
+                .map(|x| ip_cmsgs(&x.opts.other, d, &ip))
+                .unwrap_or_default();
+            for (level, ty, data) in wanted {
                 put_cmsg(control_out, hdr.controllen, level, ty, &data, out_flags);
             }
         }
