@@ -202,3 +202,31 @@ fn sandbox_network_is_isolated_from_the_host() {
     }
     drop(l);
 }
+
+/// With `--network=host` the interfaces and the sockets are the host's:
+/// conformance programs that print only properties of them (netlink
+/// dumps against the interface requests and `getifaddrs`; UDP ancillary
+/// data and UDP-Lite, over host sockets there) print what they print
+/// natively.
+#[test]
+fn host_network_matches_native() {
+    for name in ["netlink_ifaces", "udp_ancillary"] {
+        let bin = tests::compile_c(&tests::program_source(name)).unwrap_or_else(|e| panic!("{e}"));
+        let native = tests::run_native(&bin, TIMEOUT).expect("runs natively");
+        let mut cmd = Command::new(runsc());
+        cmd.env_clear()
+            .envs(tests::program_env())
+            .current_dir(tests::PROGRAM_CWD)
+            .arg("--network=host")
+            .args(tests::sandbox_args(&bin));
+        let sandboxed = run(&mut cmd, TIMEOUT).expect("runsc runs");
+        assert!(
+            native.stdout == sandboxed.stdout && native.status == sandboxed.status,
+            "{name} under --network=host differs from native (- native, + sandbox):\n{}\n\
+             sandbox status {}, stderr:\n{}",
+            tests::diff_lines(&native.stdout_str(), &sandboxed.stdout_str()),
+            sandboxed.status_str(),
+            sandboxed.stderr_str()
+        );
+    }
+}

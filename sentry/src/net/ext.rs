@@ -810,6 +810,7 @@ fn pump(net: &mut Net, s: SockId) -> bool {
             from: from.clone(),
             files: Vec::new(),
             cred: super::Cred::default(),
+            ip: None,
         });
         moved = true;
     }
@@ -1037,6 +1038,7 @@ fn pump_udp(k: &mut Kernel, s: SockId, h: SocketHandle) {
             from: Addr::Inet(from),
             files: Vec::new(),
             cred: super::Cred::default(),
+            ip: None,
         });
         got = true;
     }

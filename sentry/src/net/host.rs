@@ -1,6 +1,7 @@
 //! `--network=host`: an application's inet socket is a host socket of the
 //! sentry (non-blocking, in the sandbox process's network namespace).
-//! Addresses, options and data pass through as the application gave them;
+//! Addresses, options, data and control messages (`IPV6_PKTINFO`,
+//! `IP_TTL`...) pass through as the application gave them;
 //! a call that would block waits on the host descriptor through the run
 //! loop. Host descriptors are not part of the kernel state: after a
 //! restore such a socket is gone, and every call on it fails with
@@ -170,33 +171,43 @@ pub fn accept(fd: i32, nonblock: bool) -> Result<(OwnedFd, Vec<u8>), SysErr> {
     Ok((owned, addr[..(len as usize).min(128)].to_vec()))
 }
 
-/// Sends `data` (to `addr` if given).
+/// Sends `data` (to `addr` if given) with the control messages in
+/// `control`, passed to the host as they are: the host kernel refuses
+/// malformed ones (`EINVAL`) and those an inet socket does not take
+/// (`SCM_RIGHTS`, `SCM_CREDENTIALS`) exactly as Linux does, and never
+/// reads a descriptor number of an inet socket's message.
+#[allow(clippy::too_many_arguments)]
 pub fn send(
     k: &mut Kernel,
     tid: Tid,
     fd: i32,
     data: &[u8],
     addr: Option<&[u8]>,
+    control: &[u8],
     flags: i32,
     nonblock: bool,
 ) -> Result<usize, SysErr> {
     let nonblock = nonblock || flags & libc::MSG_DONTWAIT != 0;
     let host_flags = (flags & !libc::MSG_DONTWAIT) | libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
-    let (ap, al) = match addr {
-        Some(a) => (a.as_ptr() as *const libc::sockaddr, a.len() as u32),
-        None => (std::ptr::null(), 0),
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
     };
-    // SAFETY: data and address buffers are valid for their lengths.
-    let r = unsafe {
-        libc::sendto(
-            fd,
-            data.as_ptr() as *const libc::c_void,
-            data.len(),
-            host_flags,
-            ap,
-            al,
-        )
-    };
+    // SAFETY: zero is a valid msghdr.
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(a) = addr {
+        m.msg_name = a.as_ptr() as *mut libc::c_void;
+        m.msg_namelen = a.len() as u32;
+    }
+    m.msg_iov = &mut iov;
+    m.msg_iovlen = 1;
+    if !control.is_empty() {
+        m.msg_control = control.as_ptr() as *mut libc::c_void;
+        m.msg_controllen = control.len();
+    }
+    // SAFETY: the msghdr points at live buffers of the sizes it gives;
+    // the host only reads them.
+    let r = unsafe { libc::sendmsg(fd, &m, host_flags) };
     if r >= 0 {
         return Ok(r as usize);
     }
@@ -214,17 +225,38 @@ pub fn send(
     }
 }
 
-/// Receives up to `len` bytes: (data, the datagram's full length, the
-/// sender's address, `msg_flags`).
+/// What one receive on a host socket got.
+pub struct Received {
+    pub data: Vec<u8>,
+    /// The datagram's full length.
+    pub full: usize,
+    /// The sender's address.
+    pub name: Vec<u8>,
+    /// The control messages, as the host wrote them (at most the room
+    /// asked for; `MSG_CTRUNC` in `flags` if some did not fit).
+    pub control: Vec<u8>,
+    /// `msg_flags`.
+    pub flags: i32,
+}
+
+/// The most control bytes one receive asks the host for.
+const MAX_CONTROL: usize = 1 << 16;
+
+/// Receives up to `len` bytes, and up to `control_room` bytes of
+/// control messages (`IP_PKTINFO`, `IPV6_HOPLIMIT`, timestamps... what
+/// the socket's options ask the host for; an inet socket never receives
+/// descriptors).
 pub fn recv(
     fd: i32,
     len: usize,
+    control_room: usize,
     flags: i32,
     nonblock: bool,
-) -> Result<(Vec<u8>, usize, Vec<u8>, i32), SysErr> {
+) -> Result<Received, SysErr> {
     let nonblock = nonblock || flags & libc::MSG_DONTWAIT != 0;
     let mut buf = vec![0u8; len];
     let mut addr = [0u8; 128];
+    let mut control = vec![0u8; control_room.min(MAX_CONTROL)];
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr() as *mut libc::c_void,
         iov_len: len,
@@ -235,6 +267,10 @@ pub fn recv(
     m.msg_namelen = 128;
     m.msg_iov = &mut iov;
     m.msg_iovlen = 1;
+    if !control.is_empty() {
+        m.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        m.msg_controllen = control.len();
+    }
     let host_flags =
         (flags & (libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_WAITALL)) | libc::MSG_DONTWAIT;
     // SAFETY: the msghdr points at live buffers of the sizes it gives.
@@ -248,8 +284,18 @@ pub fn recv(
     }
     let full = r as usize;
     buf.truncate(full.min(len));
-    let name = addr[..(m.msg_namelen as usize).min(128)].to_vec();
-    Ok((buf, full, name, m.msg_flags))
+    control.truncate(if m.msg_control.is_null() {
+        0
+    } else {
+        m.msg_controllen.min(control.len())
+    });
+    Ok(Received {
+        data: buf,
+        full,
+        name: addr[..(m.msg_namelen as usize).min(128)].to_vec(),
+        control,
+        flags: m.msg_flags,
+    })
 }
 
 pub fn getsockopt(fd: i32, level: i32, name: i32, cap: usize) -> Result<Vec<u8>, Errno> {

@@ -284,6 +284,7 @@ pub fn queue(k: &mut Kernel, s: SockId, src: Ipv4Addr, dst: Ipv4Addr, data: Vec<
         from: Addr::Inet(SocketAddr::new(IpAddr::V4(src), 0)),
         files: Vec::new(),
         cred: super::Cred::default(),
+        ip: None,
     });
     let q = x.queue;
     k.notify(q);

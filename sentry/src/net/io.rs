@@ -3,7 +3,9 @@
 //! layer (`syscalls::socket`) decodes addresses and messages and calls
 //! these.
 
-use super::{is_loopback, source_for, Addr, Cred, Domain, Kind, Msg, Proto, SockId, State};
+use super::{
+    is_loopback, source_for, Addr, Cred, Domain, IpMeta, Kind, Msg, Proto, SockId, Socket, State,
+};
 use crate::errno::Errno;
 use crate::kernel::signal::{SigInfo, SIGPIPE, SI_USER};
 use crate::kernel::wait::Block;
@@ -559,6 +561,10 @@ pub struct Extra {
     pub files: Vec<FileId>,
     /// Credentials given with `SCM_CREDENTIALS`.
     pub cred: Option<Cred>,
+    /// `IPV6_HOPLIMIT` given with the datagram (-1: the socket's).
+    pub hop_limit: Option<i32>,
+    /// `IPV6_TCLASS` given with the datagram (-1: the socket's).
+    pub tclass: Option<i32>,
 }
 
 fn release(k: &mut Kernel, files: Vec<FileId>) {
@@ -590,7 +596,7 @@ pub fn send(
 ) -> Result<usize, SysErr> {
     if let Some(fd) = super::host::fd(k, s) {
         release(k, std::mem::take(&mut extra.files));
-        return super::host::send(k, tid, fd?, data, None, flags, nonblock);
+        return super::host::send(k, tid, fd?, data, None, &[], flags, nonblock);
     }
     let r = send_inner(k, tid, s, data, &mut extra, flags, nonblock);
     release(k, std::mem::take(&mut extra.files));
@@ -709,6 +715,7 @@ fn send_inner(
                 from: from.clone(),
                 files,
                 cred,
+                ip: None,
             });
             let q = p.queue;
             k.notify(q);
@@ -806,6 +813,7 @@ fn send_dgram(
         from,
         files,
         cred,
+        ip: None,
     });
     touch(k, target);
     Ok(data.len())
@@ -842,8 +850,10 @@ fn send_udp(
     if to.ip().is_unspecified() {
         to.set_ip(loopback_of(to.ip()));
     }
+    let proto = super::Net::proto(sock(k, s)?);
     if !is_loopback(to.ip()) {
-        if super::ext::routable(&k.vfs.net, to.ip()) && to.port() != 0 {
+        // The external interface's stack speaks plain UDP only.
+        if proto == Proto::Udp && super::ext::routable(&k.vfs.net, to.ip()) && to.port() != 0 {
             return super::ext::send_udp(k, s, to, data);
         }
         return Err(Errno::ENETUNREACH.into());
@@ -861,7 +871,7 @@ fn send_udp(
     }
     k.vfs.net.lo_packets += 1;
     k.vfs.net.lo_bytes += data.len() as u64;
-    let Some(t) = k.vfs.net.find_inet(Proto::Udp, to, false) else {
+    let Some(t) = k.vfs.net.find_inet(proto, to, false) else {
         // The port is closed: a connected socket learns it from the ICMP
         // error, as its next call's ECONNREFUSED.
         if connected {
@@ -891,6 +901,7 @@ fn send_udp(
         },
         _ => from,
     };
+    let ip = ip_meta(sock(k, s)?, extra, to.ip(), tx.domain);
     let cred = Cred::default();
     sock_mut(k, t)?.push(Msg {
         data: data.to_vec(),
@@ -898,9 +909,60 @@ fn send_udp(
         from: Addr::Inet(from),
         files: Vec::new(),
         cred,
+        ip: Some(ip),
     });
     touch(k, t);
     Ok(data.len())
+}
+
+/// The IP header of a loopback datagram that socket `x` sends to `dst`,
+/// as a receiver of `domain` sees it: the hop limit and traffic class
+/// given with the datagram, or the sender's options (`IPV6_UNICAST_HOPS`
+/// and `IPV6_TCLASS` over IPv6, `IP_TTL` and `IP_TOS` over IPv4).
+fn ip_meta(x: &Socket, extra: &Extra, dst: IpAddr, domain: Domain) -> IpMeta {
+    let v4 = match dst {
+        IpAddr::V4(_) => true,
+        IpAddr::V6(a) => a.to_ipv4_mapped().is_some(),
+    };
+    let opt = |name: i32, default: i32| {
+        x.opts
+            .other
+            .get(&(libc::IPPROTO_IPV6, name))
+            .copied()
+            .unwrap_or(default)
+    };
+    let own_hops = if v4 {
+        x.opts.ttl
+    } else {
+        match opt(libc::IPV6_UNICAST_HOPS, -1) {
+            -1 => 64,
+            h => h,
+        }
+    };
+    let own_tclass = if v4 {
+        x.opts.tos
+    } else {
+        opt(libc::IPV6_TCLASS, 0)
+    };
+    let hop_limit = match extra.hop_limit {
+        Some(h) if h >= 0 => h,
+        _ => own_hops,
+    };
+    let tclass = match extra.tclass {
+        Some(t) if t >= 0 => t,
+        _ => own_tclass,
+    };
+    let dst = match (domain, dst) {
+        (Domain::Inet6, IpAddr::V4(a)) => IpAddr::V6(a.to_ipv6_mapped()),
+        (Domain::Inet, IpAddr::V6(a)) => a.to_ipv4_mapped().map_or(dst, IpAddr::V4),
+        _ => dst,
+    };
+    IpMeta {
+        hop_limit: hop_limit.clamp(0, 255) as u8,
+        tclass: tclass.clamp(0, 255) as u8,
+        dst,
+        ifindex: 1,
+    }
 }
 
 fn same_endpoint(a: SocketAddr, b: SocketAddr) -> bool {
@@ -924,6 +986,8 @@ pub struct Got {
     /// (taken from the message, or added for a peek).
     pub files: Vec<FileId>,
     pub cred: Option<Cred>,
+    /// The IP header of a datagram (see [`IpMeta`]).
+    pub ip: Option<IpMeta>,
     /// Bytes to consume (stream) or 1 to drop the first message.
     used: usize,
     peek: bool,
@@ -1024,6 +1088,7 @@ pub fn look(
         g.data = m.data[..m.data.len().min(max)].to_vec();
         g.files = m.files.clone();
         g.cred = Some(m.cred);
+        g.ip = m.ip;
         g.used = 1;
     }
     if peek {
@@ -1079,7 +1144,7 @@ pub fn read(
 ) -> Result<Vec<u8>, SysErr> {
     if let Some(fd) = super::host::fd(k, s) {
         return match fd {
-            Ok(fd) => Ok(super::host::recv(fd, len, 0, nonblock)?.0),
+            Ok(fd) => Ok(super::host::recv(fd, len, 0, 0, nonblock)?.data),
             Err(_) => Ok(Vec::new()),
         };
     }

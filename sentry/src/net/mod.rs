@@ -37,7 +37,16 @@
 //! restored (see [`host`]); connections over the external interface are
 //! reset, its listeners keep listening (see [`ext`]).
 //!
-//! Known gaps: no `TIME_WAIT` (a closed port is free at once), no urgent
+//! A UDP datagram over the loopback carries what its IP header would
+//! say ([`IpMeta`]: hop limit, traffic class, destination), for the
+//! receiver's `IPV6_RECVHOPLIMIT`, `IPV6_RECVTCLASS`, `IPV6_RECVPKTINFO`,
+//! `IP_PKTINFO`, `IP_RECVTTL` and `IP_RECVTOS`; a sender sets them with
+//! its options or with `IPV6_HOPLIMIT`/`IPV6_TCLASS`/`IP_TTL`/`IP_TOS`
+//! control messages. UDP-Lite sockets are UDP sockets with ports of
+//! their own, on the loopback only.
+//!
+//! Known gaps: datagrams from the external interface carry no IP
+//! control messages; no `TIME_WAIT` (a closed port is free at once), no urgent
 //! data (`MSG_OOB`), unix sockets in flight that reference each other in
 //! a cycle are only freed with the sandbox (Linux has a collector), and
 //! the buffer charges of unix datagrams estimate Linux's.
@@ -162,6 +171,20 @@ pub struct Msg {
     /// Open files in flight (`SCM_RIGHTS`), one reference each.
     pub files: Vec<FileId>,
     pub cred: Cred,
+    /// What the IP header of a datagram between inet sockets said (for
+    /// the receiver's `IPV6_RECVHOPLIMIT`... options).
+    pub ip: Option<IpMeta>,
+}
+
+/// The IP header of a datagram as its receiver may ask for it: the hop
+/// limit (TTL), the traffic class (TOS), and the destination address
+/// with the interface it came in on (`IPV6_PKTINFO`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpMeta {
+    pub hop_limit: u8,
+    pub tclass: u8,
+    pub dst: IpAddr,
+    pub ifindex: u32,
 }
 
 /// Where a socket stands.
@@ -361,6 +384,10 @@ pub enum Proto {
     Udp,
     /// Ping sockets, whose port is the echo identifier.
     Icmp,
+    /// UDP-Lite (`IPPROTO_UDPLITE`): UDP whose checksum may cover part
+    /// of a datagram, with ports of its own. Over the loopback there is
+    /// no checksum, so it is UDP in all but its ports.
+    UdpLite,
 }
 
 /// All sockets of a sandbox and their names.
@@ -387,6 +414,11 @@ pub struct Net {
     /// The host descriptors of host sockets; not kept across a restore.
     #[serde(skip)]
     pub host_fds: BTreeMap<SockId, std::os::fd::OwnedFd>,
+    /// With `--network=host`: the host `NETLINK_ROUTE` socket that
+    /// answers the application's netlink requests; opened anew by a
+    /// restored sandbox.
+    #[serde(skip)]
+    pub host_route: Option<netlink::host::HostRoute>,
     /// Files in flight of closed sockets, released by the outermost
     /// [`closed`] (a socket in flight may hold more sockets: no recursion).
     #[serde(skip)]
@@ -463,11 +495,27 @@ impl Net {
         self.socks.get_mut(&s)
     }
 
-    fn proto(s: &Socket) -> Proto {
+    /// With `--network=host`, opens the host `NETLINK_ROUTE` socket that
+    /// answers the application's netlink requests ([`netlink::host`]).
+    /// Runs before the sandbox is confined; without it netlink sockets
+    /// are not offered (`EAFNOSUPPORT`).
+    pub fn open_host_route(&mut self) {
+        if !self.host_mode || self.host_route.is_some() {
+            return;
+        }
+        match netlink::host::HostRoute::open() {
+            Ok(h) => self.host_route = Some(h),
+            Err(e) => tracing::warn!("{e}: no netlink sockets in the sandbox"),
+        }
+    }
+
+    pub fn proto(s: &Socket) -> Proto {
         if s.kind == Kind::Stream {
             Proto::Tcp
         } else if icmp::is_icmp(s) {
             Proto::Icmp
+        } else if s.protocol == libc::IPPROTO_UDPLITE {
+            Proto::UdpLite
         } else {
             Proto::Udp
         }

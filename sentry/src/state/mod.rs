@@ -24,7 +24,7 @@ use std::path::Path;
 /// type changes (a field or enum variant added, removed, reordered or
 /// retyped), and images of other versions are refused with a message that
 /// says so.
-pub const STATE_VERSION: u32 = 11;
+pub const STATE_VERSION: u32 = 12;
 
 /// Failures encoding or decoding kernel state.
 #[derive(Debug, thiserror::Error)]

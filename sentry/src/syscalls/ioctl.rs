@@ -116,19 +116,20 @@ fn sys_ioctl(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             _ => Err(Errno::ENOTTY.into()),
         },
         FileKind::Socket(s) => {
+            // The interface requests every socket answers.
+            if crate::net::netlink::is_ifreq(req) {
+                let r = k.read_bytes(tid, arg, 40)?;
+                let links = crate::net::netlink::interfaces(&mut k.vfs.net)?;
+                let out = crate::net::netlink::ifreq(&links, req, &r)?;
+                k.copy_out(tid, arg, &out)?;
+                return Ok(0);
+            }
             if let Some(fd) = crate::net::host::fd(k, *s) {
                 if req != FIONREAD {
                     return Err(Errno::ENOTTY.into());
                 }
                 let n = crate::net::host::readable(fd?)?;
                 k.write_val(tid, arg, &n)?;
-                return Ok(0);
-            }
-            // The interface requests every socket answers.
-            if crate::net::netlink::is_ifreq(req) {
-                let r = k.read_bytes(tid, arg, 40)?;
-                let out = crate::net::netlink::ifreq(&k.vfs.net, req, &r)?;
-                k.copy_out(tid, arg, &out)?;
                 return Ok(0);
             }
             let Some(x) = k.vfs.net.get(*s) else {

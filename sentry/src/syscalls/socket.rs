@@ -9,7 +9,7 @@ use crate::kernel::{caps, Kernel, Tid};
 use crate::net::host;
 use crate::net::io::{self, Extra, Got};
 use crate::net::netlink;
-use crate::net::{Addr, Cred, Domain, Kind, SockId, State};
+use crate::net::{Addr, Cred, Domain, Kind, Net, Proto, SockId, State};
 use crate::vfs::file::{self, FileKind};
 use crate::vfs::FileId;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -20,7 +20,7 @@ pub fn register(t: &mut Table) {
         SYS_socket,
         sys_socket,
         Support::Partial(
-            "AF_UNIX; AF_INET/AF_INET6 TCP and UDP on the sandbox loopback; AF_NETLINK NETLINK_ROUTE",
+            "AF_UNIX; AF_INET/AF_INET6 TCP, UDP and UDP-Lite on the sandbox loopback; AF_NETLINK NETLINK_ROUTE",
         ),
     );
     t.add(SYS_socketpair, sys_socketpair, Support::Full);
@@ -115,6 +115,8 @@ fn parse_domain(family: i32, kind: Kind, protocol: i32) -> Result<Domain, Errno>
         (Domain::Unix, _, _) => Err(Errno::EPROTONOSUPPORT),
         (_, Kind::Stream, 0 | libc::IPPROTO_TCP) => Ok(d),
         (_, Kind::Dgram, 0 | libc::IPPROTO_UDP) => Ok(d),
+        // UDP-Lite: UDP with its own ports (see `net::Proto`).
+        (_, Kind::Dgram, libc::IPPROTO_UDPLITE) => Ok(d),
         (_, Kind::SeqPacket, 0) => Err(Errno::ESOCKTNOSUPPORT),
         // Ping sockets, open to every group (the `net.ipv4.ping_group_range`
         // container engines set) and raw ICMP sockets, for CAP_NET_RAW
@@ -142,10 +144,10 @@ fn sys_socket(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
     }
     let domain = parse_domain(a.i32(0), kind, a.i32(2))?;
-    if domain == Domain::Netlink && k.vfs.net.host_mode {
-        // With host sockets the interfaces are the host's, which the
-        // sandbox's netlink does not describe (yet): no netlink at all
-        // rather than a wrong picture.
+    if domain == Domain::Netlink && k.vfs.net.host_mode && k.vfs.net.host_route.is_none() {
+        // With host sockets the interfaces are the host's, which only
+        // the host's rtnetlink describes: no netlink at all rather than
+        // a wrong picture when the sandbox could not reach it.
         return Err(Errno::EAFNOSUPPORT.into());
     }
     let inet = matches!(domain, Domain::Inet | Domain::Inet6);
@@ -371,6 +373,10 @@ fn domain_of(k: &Kernel, s: SockId) -> Result<Domain, Errno> {
     Ok(k.vfs.net.get(s).ok_or(Errno::EBADF)?.domain)
 }
 
+fn kind_of(k: &Kernel, s: SockId) -> Result<Kind, Errno> {
+    Ok(k.vfs.net.get(s).ok_or(Errno::EBADF)?.kind)
+}
+
 fn sys_bind(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
     let (s, _) = sock_fd(k, tid, a.fd(0))?;
     if let Some(fd) = host::fd(k, s) {
@@ -570,6 +576,25 @@ const STORED: &[(i32, i32, i32)] = &[
     (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 0),
     (libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 1),
     (libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 1),
+    (libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 0),
+    (libc::IPPROTO_IPV6, libc::IPV6_RECVTCLASS, 0),
+    (libc::IPPROTO_IPV6, libc::IPV6_TCLASS, 0),
+    (libc::IPPROTO_IP, libc::IP_RECVTTL, 0),
+];
+
+/// UDP-Lite's checksum coverage options (`IPPROTO_UDPLITE` level).
+const UDPLITE_SEND_CSCOV: i32 = 10;
+const UDPLITE_RECV_CSCOV: i32 = 11;
+
+/// The options of [`STORED`] that are a flag: Linux keeps (and reports)
+/// whether they are set, not the value given.
+const STORED_FLAGS: &[(i32, i32)] = &[
+    (libc::IPPROTO_IP, libc::IP_PKTINFO),
+    (libc::IPPROTO_IP, libc::IP_RECVTOS),
+    (libc::IPPROTO_IP, libc::IP_RECVTTL),
+    (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO),
+    (libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT),
+    (libc::IPPROTO_IPV6, libc::IPV6_RECVTCLASS),
 ];
 
 fn stored_default(level: i32, name: i32) -> Option<i32> {
@@ -699,6 +724,36 @@ fn sys_setsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             }
             x.opts.v6only = int()? != 0;
         }
+        (libc::IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV) => {
+            if x.protocol != libc::IPPROTO_UDPLITE {
+                return Err(Errno::ENOPROTOOPT.into());
+            }
+            // Coverage below the 8 bytes of the header is the header;
+            // 0 is the whole datagram.
+            let v = match int()? {
+                0 => 0,
+                v if v < 8 => 8,
+                v => v.min(0xffff),
+            };
+            o.other.insert((level, name), v);
+        }
+        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS | libc::IPV6_UNICAST_HOPS) => {
+            let v = int()?;
+            if !(-1..=255).contains(&v) {
+                return Err(Errno::EINVAL.into());
+            }
+            // -1: the default (no class; the route's hop limit).
+            let v = match (name, v) {
+                (libc::IPV6_TCLASS, -1) => 0,
+                (libc::IPV6_UNICAST_HOPS, -1) => 64,
+                _ => v,
+            };
+            o.other.insert((level, name), v);
+        }
+        (l, n) if STORED_FLAGS.contains(&(l, n)) => {
+            let v = int()?;
+            o.other.insert((l, n), (v != 0) as i32);
+        }
         (l, n) if stored_default(l, n).is_some() => {
             let v = int()?;
             o.other.insert((l, n), v);
@@ -744,6 +799,7 @@ fn sys_getsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
             (Domain::Netlink, _) => x.protocol,
             (_, Kind::Stream) => libc::IPPROTO_TCP,
             _ if x.protocol == libc::IPPROTO_ICMP => libc::IPPROTO_ICMP,
+            _ if x.protocol == libc::IPPROTO_UDPLITE => libc::IPPROTO_UDPLITE,
             _ => libc::IPPROTO_UDP,
         }),
         (libc::SOL_SOCKET, libc::SO_ERROR) => {
@@ -819,6 +875,12 @@ fn sys_getsockopt(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         (libc::IPPROTO_IP, libc::IP_TOS) => b(o.tos),
         (libc::IPPROTO_IP, libc::IP_TTL) => b(o.ttl),
         (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) if x.domain == Domain::Inet6 => b(o.v6only as i32),
+        // Every UDP socket reads them (0 but for UDP-Lite ones).
+        (libc::IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV | UDPLITE_RECV_CSCOV)
+            if matches!(Net::proto(x), Proto::Udp | Proto::UdpLite) =>
+        {
+            b(o.other.get(&(level, name)).copied().unwrap_or(0))
+        }
         (l, n) => match stored_default(l, n) {
             Some(d) => b(o.other.get(&(l, n)).copied().unwrap_or(d)),
             None => return Err(Errno::ENOPROTOOPT.into()),
@@ -884,21 +946,109 @@ fn align8(n: usize) -> usize {
     (n + 7) & !7
 }
 
+/// The control buffer of a send, as the application gave it (Linux
+/// refuses one longer than `optmem_max` allows with `ENOBUFS`).
+fn control_bytes(k: &mut Kernel, tid: Tid, ptr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if len > 1 << 16 {
+        return Err(Errno::ENOBUFS);
+    }
+    k.read_bytes(tid, ptr, len)
+}
+
+/// The IP-level control messages of a send on a UDP socket of `domain`,
+/// checked as Linux's `ip6_datagram_send_ctl` and `ip_cmsg_send` check
+/// them: (hop limit, traffic class), each -1 for the socket's own.
+/// Messages of other levels are left to [`read_control`].
+fn ip_control(domain: Domain, b: &[u8]) -> Result<(Option<i32>, Option<i32>), Errno> {
+    let (mut hops, mut tclass) = (None, None);
+    let mut off = 0;
+    while off + 16 <= b.len() {
+        let clen = u64::from_ne_bytes(b[off..off + 8].try_into().expect("8 bytes")) as usize;
+        let level = i32::from_ne_bytes(b[off + 8..off + 12].try_into().expect("4 bytes"));
+        let ty = i32::from_ne_bytes(b[off + 12..off + 16].try_into().expect("4 bytes"));
+        if clen < 16 || clen > b.len() - off {
+            return Err(Errno::EINVAL);
+        }
+        let data = &b[off + 16..off + clen];
+        let int = || -> Result<i32, Errno> {
+            let v: [u8; 4] = data.try_into().map_err(|_| Errno::EINVAL)?;
+            Ok(i32::from_ne_bytes(v))
+        };
+        match (domain, level, ty) {
+            (Domain::Inet6, libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                let v = int()?;
+                if !(-1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                hops = Some(v);
+            }
+            (Domain::Inet6, libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => {
+                let v = int()?;
+                if !(-1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                tclass = Some(v);
+            }
+            (Domain::Inet6, libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                // struct in6_pktinfo: the source address and the
+                // interface. The loopback (index 1) and its address are
+                // the only ones of the sandbox's loopback network.
+                if data.len() < 20 {
+                    return Err(Errno::EINVAL);
+                }
+                let ifindex = i32::from_ne_bytes(data[16..20].try_into().expect("4 bytes"));
+                if ifindex != 0 && ifindex != 1 {
+                    return Err(Errno::ENODEV);
+                }
+                let src: [u8; 16] = data[..16].try_into().expect("16 bytes");
+                let src = Ipv6Addr::from(src);
+                if !src.is_unspecified() && !src.is_loopback() {
+                    return Err(Errno::EINVAL);
+                }
+            }
+            (Domain::Inet6, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG)
+                if !(-1..=1).contains(&int()?) =>
+            {
+                return Err(Errno::EINVAL)
+            }
+            (Domain::Inet6, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG) => {}
+            // Every other IPv6 message is refused, as Linux does.
+            (Domain::Inet6, libc::IPPROTO_IPV6, _) => return Err(Errno::EINVAL),
+            (Domain::Inet, libc::IPPROTO_IP, libc::IP_TTL) => {
+                let v = int()?;
+                if !(1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                hops = Some(v);
+            }
+            (Domain::Inet, libc::IPPROTO_IP, libc::IP_TOS) => {
+                // An int, or a single byte.
+                let v = match data.len() {
+                    1 => data[0] as i32,
+                    _ => int()?,
+                };
+                if !(0..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                tclass = Some(v);
+            }
+            _ => {}
+        }
+        off += align8(clen);
+    }
+    Ok((hops, tclass))
+}
+
 /// Decodes the control messages of a send: files (held) and credentials.
 fn read_control(
     k: &mut Kernel,
     tid: Tid,
     domain: Domain,
-    ptr: u64,
-    len: usize,
+    b: &[u8],
 ) -> Result<(Vec<FileId>, Option<Cred>), Errno> {
-    if len == 0 {
-        return Ok((Vec::new(), None));
-    }
-    if len > 1 << 16 {
-        return Err(Errno::ENOBUFS);
-    }
-    let b = k.read_bytes(tid, ptr, len)?;
     let mut files = Vec::new();
     let mut cred = None;
     let mut off = 0;
@@ -985,7 +1135,11 @@ fn do_send(
             None
         };
         let data = gather(k, tid, iov)?;
-        return Ok(host::send(k, tid, hfd, &data, to.as_deref(), flags, nb)? as u64);
+        let control = match control {
+            Some((p, l)) => control_bytes(k, tid, p, l)?,
+            None => Vec::new(),
+        };
+        return Ok(host::send(k, tid, hfd, &data, to.as_deref(), &control, flags, nb)? as u64);
     }
     let d = domain_of(k, s)?;
     let to = if name != 0 && namelen > 0 {
@@ -999,11 +1153,24 @@ fn do_send(
         None
     };
     let data = gather(k, tid, iov)?;
-    let (files, cred) = match control {
-        Some((p, l)) => read_control(k, tid, d, p, l)?,
-        None => (Vec::new(), None),
+    let b = match control {
+        Some((p, l)) => control_bytes(k, tid, p, l)?,
+        None => Vec::new(),
     };
-    let extra = Extra { to, files, cred };
+    let udp = matches!(d, Domain::Inet | Domain::Inet6) && kind_of(k, s)? == Kind::Dgram;
+    let (hop_limit, tclass) = if udp {
+        ip_control(d, &b)?
+    } else {
+        (None, None)
+    };
+    let (files, cred) = read_control(k, tid, d, &b)?;
+    let extra = Extra {
+        to,
+        files,
+        cred,
+        hop_limit,
+        tclass,
+    };
     Ok(io::send(k, tid, s, &data, extra, flags, nb)? as u64)
 }
 
@@ -1107,6 +1274,62 @@ fn put_cmsg(out: &mut Vec<u8>, cap: usize, level: i32, ty: i32, data: &[u8], fla
     out.resize(next, 0);
 }
 
+/// The control messages a datagram's IP header gives a receiver of
+/// `domain` whose options are `opts`, in Linux's order
+/// (`ip6_datagram_recv_ctl`, `ip_cmsg_recv`): (level, type, data).
+fn ip_cmsgs(
+    opts: &std::collections::BTreeMap<(i32, i32), i32>,
+    domain: Domain,
+    ip: &crate::net::IpMeta,
+) -> Vec<(i32, i32, Vec<u8>)> {
+    let on = |level: i32, name: i32| opts.get(&(level, name)).is_some_and(|&v| v != 0);
+    let mut out = Vec::new();
+    match domain {
+        Domain::Inet6 => {
+            if on(libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) {
+                // struct in6_pktinfo.
+                let addr = match ip.dst {
+                    IpAddr::V6(a) => a,
+                    IpAddr::V4(a) => a.to_ipv6_mapped(),
+                };
+                let mut v = addr.octets().to_vec();
+                v.extend_from_slice(&ip.ifindex.to_ne_bytes());
+                out.push((libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, v));
+            }
+            if on(libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT) {
+                let v = (ip.hop_limit as i32).to_ne_bytes().to_vec();
+                out.push((libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT, v));
+            }
+            if on(libc::IPPROTO_IPV6, libc::IPV6_RECVTCLASS) {
+                let v = (ip.tclass as i32).to_ne_bytes().to_vec();
+                out.push((libc::IPPROTO_IPV6, libc::IPV6_TCLASS, v));
+            }
+        }
+        Domain::Inet => {
+            if on(libc::IPPROTO_IP, libc::IP_PKTINFO) {
+                // struct in_pktinfo: interface, local address, destination.
+                let addr = match ip.dst {
+                    IpAddr::V4(a) => a,
+                    IpAddr::V6(a) => a.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
+                };
+                let mut v = (ip.ifindex as i32).to_ne_bytes().to_vec();
+                v.extend_from_slice(&addr.octets());
+                v.extend_from_slice(&addr.octets());
+                out.push((libc::IPPROTO_IP, libc::IP_PKTINFO, v));
+            }
+            if on(libc::IPPROTO_IP, libc::IP_RECVTTL) {
+                let v = (ip.hop_limit as i32).to_ne_bytes().to_vec();
+                out.push((libc::IPPROTO_IP, libc::IP_TTL, v));
+            }
+            if on(libc::IPPROTO_IP, libc::IP_RECVTOS) {
+                out.push((libc::IPPROTO_IP, libc::IP_TOS, vec![ip.tclass]));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
 /// One `recvmsg`: returns the byte count (the datagram length with
 /// `MSG_TRUNC`).
 fn do_recv(
@@ -1148,12 +1371,20 @@ fn recv_round(
             .map(|&(_, l)| l)
             .sum::<usize>()
             .min(file::MAX_RW);
-        let (data, full, name, fl) = match hfd {
-            Ok(hfd) => host::recv(hfd, total, flags, nb)?,
-            Err(_) => (Vec::new(), 0, Vec::new(), 0),
+        let got = match hfd {
+            Ok(hfd) => host::recv(hfd, total, hdr.controllen, flags, nb)?,
+            Err(_) => host::Received {
+                data: Vec::new(),
+                full: 0,
+                name: Vec::new(),
+                control: Vec::new(),
+                flags: 0,
+            },
         };
-        let copied = scatter(k, tid, &hdr.iov, &data)?;
-        *out_flags |= fl;
+        let (full, name) = (got.full, got.name);
+        let copied = scatter(k, tid, &hdr.iov, &got.data)?;
+        *out_flags |= got.flags;
+        control_out.extend_from_slice(&got.control);
         if hdr.name != 0 {
             let n = (hdr.namelen as usize).min(name.len());
             if n > 0 {
@@ -1275,6 +1506,17 @@ fn recv_round(
         for f in std::mem::take(&mut g.files) {
             k.vfs.file_release(f);
         }
+        if let Some(ip) = g.ip {
+            let wanted = k
+                .vfs
+                .net
+                .get(s)
+                .map(|x| ip_cmsgs(&x.opts.other, d, &ip))
+                .unwrap_or_default();
+            for (level, ty, data) in wanted {
+                put_cmsg(control_out, hdr.controllen, level, ty, &data, out_flags);
+            }
+        }
         if d == Domain::Netlink && nl_pktinfo && g.full > 0 {
             // struct nl_pktinfo: the group the message went to (none:
             // every message here is unicast).
@@ -1380,4 +1622,63 @@ fn sys_recvmmsg(k: &mut Kernel, tid: Tid, a: &Args) -> SysResult {
         }
     }
     Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmsg(len: u64, level: i32, ty: i32, data: &[u8]) -> Vec<u8> {
+        let mut v = len.to_ne_bytes().to_vec();
+        v.extend_from_slice(&level.to_ne_bytes());
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(data);
+        v.resize(align8(v.len()), 0);
+        v
+    }
+
+    #[test]
+    fn ip_control_reads_hop_limit_and_class() {
+        let mut b = cmsg(
+            20,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_TCLASS,
+            &0x44i32.to_ne_bytes(),
+        );
+        b.extend(cmsg(
+            20,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_HOPLIMIT,
+            &3i32.to_ne_bytes(),
+        ));
+        assert_eq!(ip_control(Domain::Inet6, &b), Ok((Some(3), Some(0x44))));
+        // Other levels are not IPv6's business.
+        let b = cmsg(20, libc::IPPROTO_IP, libc::IP_TTL, &0i32.to_ne_bytes());
+        assert_eq!(ip_control(Domain::Inet6, &b), Ok((None, None)));
+        let b = cmsg(17, libc::IPPROTO_IP, libc::IP_TOS, &[0x10]);
+        assert_eq!(ip_control(Domain::Inet, &b), Ok((None, Some(0x10))));
+    }
+
+    #[test]
+    fn ip_control_refuses_what_linux_refuses() {
+        let hop = |len: u64, v: &[u8]| cmsg(len, libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT, v);
+        for b in [
+            hop(21, &[0, 0, 0, 0, 0]),
+            hop(20, &256i32.to_ne_bytes()),
+            hop(20, &(-2i32).to_ne_bytes()),
+            hop(15, &[]),
+            hop(u64::MAX, &[0; 8]),
+            hop(40, &[0; 4]),
+            cmsg(20, libc::IPPROTO_IPV6, 4242, &[0; 4]),
+            cmsg(35, libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &[0; 19]),
+        ] {
+            assert_eq!(ip_control(Domain::Inet6, &b), Err(Errno::EINVAL), "{b:?}");
+        }
+        let mut pi = [0u8; 20];
+        pi[16..].copy_from_slice(&7i32.to_ne_bytes());
+        let b = cmsg(36, libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &pi);
+        assert_eq!(ip_control(Domain::Inet6, &b), Err(Errno::ENODEV));
+        // Fewer bytes than a header: no message at all.
+        assert_eq!(ip_control(Domain::Inet6, &[1, 2, 3]), Ok((None, None)));
+    }
 }

@@ -255,6 +255,7 @@ impl Vfs {
             boot_binds: BTreeMap::new(),
         };
         v.net.host_mode = cfg.network == crate::config::Network::Host;
+        v.net.open_host_route();
         v.mount_standard(cfg.tmp_tmpfs);
         v.boot_binds = mounts::open_sources(&mut v, cfg)?;
         Ok(v)
@@ -382,7 +383,8 @@ impl Vfs {
     ///
     /// Bind mount sources are opened again by their host paths (this must
     /// run before the restoring sandbox is confined); one that cannot be
-    /// opened is logged, and its files fail with the error when used.
+    /// opened is logged, and its files fail with the error when used. So
+    /// is the host's rtnetlink socket of `--network=host`.
     pub fn reattach_host(&mut self) {
         if let Err((path, e)) = self.binds.reopen_sources() {
             tracing::warn!(
@@ -397,6 +399,7 @@ impl Vfs {
             self.stdio.tty_node = old.tty_node;
         }
         self.stdio.keep_orphaned_slots(old);
+        self.net.open_host_route();
     }
 
     /// Makes the host directory `root` the lower layer of the restored root

@@ -18,15 +18,19 @@
 //! others send); the sandbox never sends notifications to groups, since
 //! its interfaces never change once the container runs.
 //!
+//! With `--network=host` the interfaces are the host's: the same
+//! requests are answered by the host's kernel ([`host`]), and so are the
+//! interface requests of sockets ([`ifreq`]).
+//!
 //! Known gaps: other netlink protocols (`NETLINK_GENERIC`, `SOCK_DIAG`,
-//! `AUDIT`, `KOBJECT_UEVENT`...) are `EPROTONOSUPPORT`; with
-//! `--network=host` there is no netlink (`EAFNOSUPPORT`: the interfaces
-//! are the host's); no extended-ack messages, no strict checking of
-//! requests (`NETLINK_GET_STRICT_CHK` is recorded only); a veth shows no
+//! `AUDIT`, `KOBJECT_UEVENT`...) are `EPROTONOSUPPORT`; no extended-ack
+//! messages; no notifications to groups, not even of the host's changes
+//! with `--network=host`; no strict checking of requests (`NETLINK_GET_STRICT_CHK` is recorded only); a veth shows no
 //! `IFLA_LINK` peer; neighbours, rules, qdiscs and the other `RTM_GET*`
 //! requests are `EOPNOTSUPP`; a dump is computed when it is asked for,
 //! so a reader never sees `NLM_F_DUMP_INTR`.
 
+pub mod host;
 pub mod route;
 #[cfg(test)]
 mod tests;
@@ -244,6 +248,7 @@ fn deliver(k: &mut Kernel, s: SockId, data: Vec<u8>, from: Addr, cred: Cred, alw
         from,
         files: Vec::new(),
         cred,
+        ip: None,
     });
     let q = x.queue;
     k.notify(q);
@@ -307,7 +312,10 @@ pub fn send(
         admin,
         cap_ack: opt(x, NETLINK_CAP_ACK) != 0,
     };
-    let replies = route::handle(data, &links(&k.vfs.net), &ctx);
+    let replies = match k.vfs.net.host_route.as_mut() {
+        Some(h) => route::handle_with(data, &ctx, &mut |h_, body| h.ask(h_, body, me)),
+        None => route::handle(data, &links(&k.vfs.net), &ctx),
+    };
     tracing::trace!(
         "netlink: {} bytes of requests, {} replies",
         data.len(),
@@ -429,35 +437,64 @@ pub fn is_ifreq(req: u64) -> bool {
     .contains(&req)
 }
 
+/// What the interface requests of sockets tell of one interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfInfo {
+    pub index: u32,
+    pub name: Vec<u8>,
+    /// `IFF_*`.
+    pub flags: u32,
+    pub mtu: u32,
+    pub txqlen: u32,
+}
+
+/// The interfaces the interface requests answer about: the host's with
+/// `--network=host`, the sandbox's otherwise.
+pub fn interfaces(net: &mut Net) -> Result<Vec<IfInfo>, Errno> {
+    if let Some(h) = net.host_route.as_mut() {
+        return h.links();
+    }
+    Ok(links(net)
+        .iter()
+        .map(|l| IfInfo {
+            index: l.index,
+            name: l.name.as_bytes().to_vec(),
+            flags: route::flags(l),
+            mtu: l.mtu,
+            txqlen: route::TXQLEN as u32,
+        })
+        .collect())
+}
+
 /// `SIOCGIFNAME`, `SIOCGIFINDEX`, `SIOCGIFFLAGS`, `SIOCGIFMTU`,
 /// `SIOCGIFTXQLEN` on any socket (what `if_nametoindex`,
-/// `if_indextoname` and `ip` use), given the
-/// 40-byte `struct ifreq`: the `ifreq` to write back.
-pub fn ifreq(net: &Net, req: u64, r: &[u8]) -> Result<Vec<u8>, Errno> {
+/// `if_indextoname` and `ip` use), given the 40-byte `struct ifreq` and
+/// the interfaces: the `ifreq` to write back.
+pub fn ifreq(links: &[IfInfo], req: u64, r: &[u8]) -> Result<Vec<u8>, Errno> {
     if r.len() < 40 {
         return Err(Errno::EFAULT);
     }
-    let links = links(net);
     let mut out = r[..40].to_vec();
     let found = if req == SIOCGIFNAME {
         let index = i32::from_ne_bytes([r[16], r[17], r[18], r[19]]);
         links.iter().find(|l| index > 0 && l.index == index as u32)
     } else {
         let end = r[..16].iter().position(|&c| c == 0).unwrap_or(16);
-        links.iter().find(|l| l.name.as_bytes() == &r[..end])
+        links.iter().find(|l| l.name == r[..end])
     };
     let l = found.ok_or(Errno::ENODEV)?;
     match req {
         SIOCGIFNAME => {
             out[..16].fill(0);
             let n = l.name.len().min(15);
-            out[..n].copy_from_slice(&l.name.as_bytes()[..n]);
+            out[..n].copy_from_slice(&l.name[..n]);
         }
         SIOCGIFINDEX => out[16..20].copy_from_slice(&(l.index as i32).to_ne_bytes()),
         SIOCGIFMTU => out[16..20].copy_from_slice(&(l.mtu as i32).to_ne_bytes()),
-        SIOCGIFTXQLEN => out[16..20].copy_from_slice(&route::TXQLEN.to_ne_bytes()),
+        SIOCGIFTXQLEN => out[16..20].copy_from_slice(&(l.txqlen as i32).to_ne_bytes()),
         _ => {
-            let f = route::flags(l) as u16;
+            // ifr_flags is a short: the low 16 bits of the link's flags.
+            let f = l.flags as u16;
             out[16..18].copy_from_slice(&f.to_ne_bytes());
         }
     }

@@ -4,7 +4,10 @@
 //!
 //! Served: `RTM_GETLINK` (a dump, or one link by index or `IFLA_IFNAME`),
 //! `RTM_GETADDR` dumps, `RTM_GETROUTE` dumps (the main and local tables)
-//! and IPv4 route lookups (`ip route get`; IPv6 ones are `EOPNOTSUPP`). Requests that would change the stack (`RTM_NEW*`, `RTM_DEL*`,
+//! and IPv4 route lookups (`ip route get`; IPv6 ones are `EOPNOTSUPP`),
+//! from the sandbox's interfaces ([`handle`]) or, with the host's
+//! network, by the host's kernel (see `netlink::host`, through
+//! [`handle_with`]). Requests that would change the stack (`RTM_NEW*`, `RTM_DEL*`,
 //! `RTM_SET*`) fail with `EPERM` without `CAP_NET_ADMIN` as on Linux and
 //! with `EOPNOTSUPP` with it: the sandbox's stack is configured by the
 //! runtime from what the host gave the container, and the container may
@@ -61,10 +64,10 @@ const IF_OPER_UP: u8 = 6;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_BROADCAST: u16 = 2;
 pub const IFLA_IFNAME: u16 = 3;
-const IFLA_MTU: u16 = 4;
+pub const IFLA_MTU: u16 = 4;
 const IFLA_QDISC: u16 = 6;
 const IFLA_STATS: u16 = 7;
-const IFLA_TXQLEN: u16 = 13;
+pub const IFLA_TXQLEN: u16 = 13;
 const IFLA_OPERSTATE: u16 = 16;
 const IFLA_LINKMODE: u16 = 17;
 const IFLA_STATS64: u16 = 23;
@@ -163,15 +166,24 @@ pub struct Ctx {
     pub cap_ack: bool,
 }
 
-/// Answers the requests in `req` (one `sendmsg`): the datagrams to queue
-/// on the sender's socket, in order.
+/// Answers the requests in `req` (one `sendmsg`) from the sandbox's
+/// interfaces: the datagrams to queue on the sender's socket, in order.
 pub fn handle(req: &[u8], links: &[Link], ctx: &Ctx) -> Vec<Vec<u8>> {
+    handle_with(req, ctx, &mut |h, body| {
+        answer_get(h, body, links, ctx.portid)
+    })
+}
+
+/// Answers the requests in `req` with `get` answering each request for
+/// links, addresses or routes (header and what follows it); every other
+/// request is refused here, as rtnetlink refuses it.
+pub fn handle_with(req: &[u8], ctx: &Ctx, get: &mut GetFn<'_>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for (h, msg) in wire::messages(req) {
         let r = if h.flags & NLM_F_REQUEST == 0 || h.ty < NLMSG_MIN_TYPE {
             Ok(Answer::None)
         } else {
-            answer(&h, &msg[HDR_LEN..], links, ctx)
+            answer(&h, &msg[HDR_LEN..], ctx, get)
         };
         match r {
             Ok(Answer::Dump(msgs)) => out.extend(pack_dump(msgs, &h, ctx)),
@@ -192,7 +204,12 @@ pub fn handle(req: &[u8], links: &[Link], ctx: &Ctx) -> Vec<Vec<u8>> {
     out
 }
 
-enum Answer {
+/// What answers a request for links, addresses or routes: its header and
+/// what follows it.
+pub type GetFn<'a> = dyn FnMut(&Header, &[u8]) -> Result<Answer, Errno> + 'a;
+
+/// The answer to one request.
+pub enum Answer {
     None,
     One(Vec<u8>),
     /// The messages of a dump, `NLMSG_DONE` not included.
@@ -204,26 +221,35 @@ fn is_get(ty: u16) -> bool {
     ty.wrapping_sub(RTM_BASE) & 3 == 2
 }
 
-/// `rtnetlink_rcv_msg`.
-fn answer(h: &Header, body: &[u8], links: &[Link], ctx: &Ctx) -> Result<Answer, Errno> {
+/// `rtnetlink_rcv_msg`: the checks every request passes, then `get`
+/// for the requests served.
+fn answer(h: &Header, body: &[u8], ctx: &Ctx, get: &mut GetFn<'_>) -> Result<Answer, Errno> {
     if h.ty > RTM_MAX {
         return Err(Errno::EOPNOTSUPP);
     }
     // Every request has at least the family byte; shorter ones are
     // ignored.
-    let Some(&family) = body.first() else {
+    if body.is_empty() {
         return Ok(Answer::None);
-    };
+    }
     if !is_get(h.ty) {
-        // The sandbox's stack is the runtime's to configure, never the
-        // container's: refused even with the capability.
+        // The stack is the runtime's (or the host's) to configure, never
+        // the container's: refused even with the capability.
         return Err(if ctx.admin {
             Errno::EOPNOTSUPP
         } else {
             Errno::EPERM
         });
     }
-    let pid = ctx.portid;
+    match h.ty {
+        RTM_GETLINK | RTM_GETADDR | RTM_GETROUTE => get(h, body),
+        _ => Err(Errno::EOPNOTSUPP),
+    }
+}
+
+/// A request for links, addresses or routes, answered from `links`.
+fn answer_get(h: &Header, body: &[u8], links: &[Link], pid: u32) -> Result<Answer, Errno> {
+    let family = body.first().copied().unwrap_or(0);
     let dump = h.flags & NLM_F_DUMP != 0;
     match (h.ty, dump) {
         (RTM_GETLINK, true) => Ok(Answer::Dump(
