@@ -182,18 +182,24 @@ fn round_trip_restores_every_page_at_its_offset() {
     assert!(inventory.contains("not a CRIU image"), "{inventory}");
 }
 
+/// The map's extents as (first page, pages).
+fn runs(map: &PageMap) -> Vec<(u64, u32)> {
+    map.extents()
+        .iter()
+        .map(|e| (e.frame / P, e.pages))
+        .collect()
+}
+
 #[test]
 fn the_map_places_extents_where_the_pages_were() {
     let dir = TempDir::new();
     write_test_image(dir.path());
     let image = Image::open(dir.path()).unwrap();
     let map = image.read_map().unwrap();
-    let runs: Vec<(u64, u32)> = map
-        .extents()
-        .iter()
-        .map(|e| (e.frame / P, e.pages))
-        .collect();
-    assert_eq!(runs, vec![(0, 4), (5, 3), (20, 256), (276, 44), (321, 1)]);
+    assert_eq!(
+        runs(&map),
+        vec![(0, 4), (5, 3), (20, 256), (276, 44), (321, 1)]
+    );
     assert_eq!(map.find(0), Some(0));
     assert_eq!(map.find(3 * P + 17), Some(0));
     assert_eq!(map.find(4 * P), None);
@@ -222,14 +228,11 @@ fn extents_run_across_chunks_up_to_their_largest() {
     }
     let dir = TempDir::new();
     write(dir.path(), &meta("web-1"), &state_bytes(), &mf, 700 * P).unwrap();
-    let image = Image::open(dir.path()).unwrap();
-    let map = image.read_map().unwrap();
-    let runs: Vec<(u64, u32)> = map
-        .extents()
-        .iter()
-        .map(|e| (e.frame / P, e.pages))
-        .collect();
-    assert_eq!(runs, vec![(100, 50), (151, 256), (407, 256), (663, 37)]);
+    let map = Image::open(dir.path()).unwrap().read_map().unwrap();
+    assert_eq!(
+        runs(&map),
+        vec![(100, 50), (151, 256), (407, 256), (663, 37)]
+    );
     let fresh = MemoryFile::new().unwrap();
     read_with(dir.path(), &fresh, |_, _| Ok(())).unwrap();
     for i in 0..700 {
