@@ -104,12 +104,14 @@ impl Kernel {
             };
             nm.host = Some(asid);
             nm.users = 1;
+            // The child's host address space starts empty: each page is
+            // mapped when the child first faults on it (a pma present but
+            // not mapped is mapped again, see `populate`), so a child that
+            // execs or exits soon costs no round trip per pma, and its
+            // protection changes remap where nothing is mapped yet.
+            nm.host_holes.set(true);
             let id = self.new_id();
             self.mms.insert(id, nm);
-            if let Err(e) = self.with_mm_id(id, host, |m, h| m.map_all(h)) {
-                self.drop_mm_user(id);
-                return Err(e.into());
-            }
             (id, host)
         };
         // The child starts with the parent's FPU state.
