@@ -7,6 +7,7 @@
  * (tests/tests/net.rs also runs it with --network=host, where the answers
  * are the host's). */
 #include "common.h"
+#include "netlink.h"
 
 #include <ifaddrs.h>
 #include <linux/netlink.h>
@@ -32,19 +33,6 @@ static int known(int index)
 		if (links[i].index == index)
 			return 1;
 	return 0;
-}
-
-static void request(int fd, int type, int flags, unsigned seq, const void *body, size_t len)
-{
-	char req[256] = { 0 };
-	struct nlmsghdr *h = (struct nlmsghdr *)req;
-	h->nlmsg_len = NLMSG_LENGTH(len);
-	h->nlmsg_type = type;
-	h->nlmsg_flags = flags;
-	h->nlmsg_seq = seq;
-	memcpy(NLMSG_DATA(h), body, len);
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
-	MUST(sendto(fd, req, h->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)));
 }
 
 /* Reads a dump to its end, calling `each` on every message; returns the

@@ -3,6 +3,7 @@
  * (port ids, MSG_PEEK|MSG_TRUNC, errors). Only the loopback is looked at:
  * the other interfaces differ between the host and the sandbox. */
 #include "common.h"
+#include "netlink.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -20,21 +21,6 @@ static int nl_socket(void)
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	MUST(fd);
 	return fd;
-}
-
-/* Sends one request: header, then `len` bytes of body. */
-static void request(int fd, int type, int flags, unsigned seq, const void *body,
-		    size_t len)
-{
-	char req[256] = { 0 };
-	struct nlmsghdr *h = (struct nlmsghdr *)req;
-	h->nlmsg_len = NLMSG_LENGTH(len);
-	h->nlmsg_type = type;
-	h->nlmsg_flags = flags;
-	h->nlmsg_seq = seq;
-	memcpy(NLMSG_DATA(h), body, len);
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
-	MUST(sendto(fd, req, h->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)));
 }
 
 /* Prints the attributes of lo's RTM_NEWLINK that are the same everywhere. */

@@ -958,21 +958,37 @@ fn control_bytes(k: &mut Kernel, tid: Tid, ptr: u64, len: usize) -> Result<Vec<u
     k.read_bytes(tid, ptr, len)
 }
 
+/// The control messages of a send's control buffer, in order: (level,
+/// type, data). A header whose length is below a header's or runs past
+/// the buffer is `EINVAL`, and ends the walk; a tail shorter than a
+/// header is ignored, as Linux ignores it.
+fn control_messages(b: &[u8]) -> impl Iterator<Item = Result<(i32, i32, &[u8]), Errno>> + '_ {
+    let mut off = 0;
+    std::iter::from_fn(move || {
+        if off + 16 > b.len() {
+            return None;
+        }
+        let clen = u64::from_ne_bytes(b[off..off + 8].try_into().expect("8 bytes")) as usize;
+        let level = i32::from_ne_bytes(b[off + 8..off + 12].try_into().expect("4 bytes"));
+        let ty = i32::from_ne_bytes(b[off + 12..off + 16].try_into().expect("4 bytes"));
+        if clen < 16 || clen > b.len() - off {
+            off = b.len();
+            return Some(Err(Errno::EINVAL));
+        }
+        let data = &b[off + 16..off + clen];
+        off += align8(clen);
+        Some(Ok((level, ty, data)))
+    })
+}
+
 /// The IP-level control messages of a send on a UDP socket of `domain`,
 /// checked as Linux's `ip6_datagram_send_ctl` and `ip_cmsg_send` check
 /// them: (hop limit, traffic class), each -1 for the socket's own.
 /// Messages of other levels are left to [`read_control`].
 fn ip_control(domain: Domain, b: &[u8]) -> Result<(Option<i32>, Option<i32>), Errno> {
     let (mut hops, mut tclass) = (None, None);
-    let mut off = 0;
-    while off + 16 <= b.len() {
-        let clen = u64::from_ne_bytes(b[off..off + 8].try_into().expect("8 bytes")) as usize;
-        let level = i32::from_ne_bytes(b[off + 8..off + 12].try_into().expect("4 bytes"));
-        let ty = i32::from_ne_bytes(b[off + 12..off + 16].try_into().expect("4 bytes"));
-        if clen < 16 || clen > b.len() - off {
-            return Err(Errno::EINVAL);
-        }
-        let data = &b[off + 16..off + clen];
+    for msg in control_messages(b) {
+        let (level, ty, data) = msg?;
         let int = || -> Result<i32, Errno> {
             let v: [u8; 4] = data.try_into().map_err(|_| Errno::EINVAL)?;
             Ok(i32::from_ne_bytes(v))
@@ -1037,7 +1053,6 @@ fn ip_control(domain: Domain, b: &[u8]) -> Result<(Option<i32>, Option<i32>), Er
             }
             _ => {}
         }
-        off += align8(clen);
     }
     Ok((hops, tclass))
 }
@@ -1051,21 +1066,17 @@ fn read_control(
 ) -> Result<(Vec<FileId>, Option<Cred>), Errno> {
     let mut files = Vec::new();
     let mut cred = None;
-    let mut off = 0;
     let fail = |k: &mut Kernel, files: Vec<FileId>, e: Errno| {
         for f in files {
             k.vfs.file_release(f);
         }
         Err(e)
     };
-    while off + 16 <= b.len() {
-        let clen = u64::from_ne_bytes(b[off..off + 8].try_into().expect("8 bytes")) as usize;
-        let level = i32::from_ne_bytes(b[off + 8..off + 12].try_into().expect("4 bytes"));
-        let ty = i32::from_ne_bytes(b[off + 12..off + 16].try_into().expect("4 bytes"));
-        if clen < 16 || clen > b.len() - off {
-            return fail(k, files, Errno::EINVAL);
-        }
-        let data = &b[off + 16..off + clen];
+    for msg in control_messages(b) {
+        let (level, ty, data) = match msg {
+            Ok(m) => m,
+            Err(e) => return fail(k, files, e),
+        };
         if level == libc::SOL_SOCKET {
             if domain != Domain::Unix {
                 return fail(k, files, Errno::EINVAL);
@@ -1110,7 +1121,6 @@ fn read_control(
                 _ => return fail(k, files, Errno::EINVAL),
             }
         }
-        off += align8(clen);
     }
     Ok((files, cred))
 }
