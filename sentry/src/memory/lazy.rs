@@ -10,15 +10,25 @@
 //! which maps a pending range into a stub only once it is loaded, so that
 //! an application access to it faults into the sentry.
 //!
-//! Loading an extent copies it once: the host allocates its pages in the
-//! memory file in one call (`MADV_POPULATE_WRITE` on a mapping of the file
-//! that only loaders use), reads the image straight into them, and the
-//! extent's CRC32C is computed there while the bytes are still in cache.
-//! Nothing looks at the range meanwhile (it is `loading`, see below); a
-//! bad extent is wiped (its pages punched out) before its record goes.
-//! Two loader threads share the extents: the copy is mostly the host
-//! allocating pages, which runs on both cores at once, unlike `pwrite`
-//! into the file, which the host serializes per file.
+//! An extent is loaded in one of two ways ([`Method`]):
+//!
+//! - **populate**: the host allocates its pages in the memory file in one
+//!   call (`MADV_POPULATE_WRITE` on a mapping of the file that only loaders
+//!   use), reads the image straight into them, and the extent's CRC32C is
+//!   computed there while the bytes are still in cache. Nothing looks at
+//!   the range meanwhile (it is `loading`, see below); a bad extent is
+//!   wiped (its pages punched out) before its record goes.
+//! - **write**: the image is read into a buffer of the loader's own, the
+//!   CRC32C checked there, and the extent written into the memory file
+//!   (`pwrite`). The host then allocates the pages without clearing them
+//!   first and without mapping them anywhere, which costs less than
+//!   populating; but it serializes the writers of one file.
+//!
+//! So the first loader thread writes and the second populates, and the
+//! two run side by side (populating takes no lock that writing holds): in
+//! a model of the two on this design's host, 1 GB loads in about 0.5 s
+//! where two populating threads take 0.65 s. A thread that needs an
+//! extent at once populates it.
 //!
 //! Each extent is loaded once: its record is marked `loading` under the lock
 //! by the thread that loads it, and others that need it wait on a condition
@@ -31,7 +41,7 @@
 //! for the kernel's loop, which ends the sandbox with it
 //! ([`LazyPages::failure`]).
 
-use super::PAGE_SIZE;
+use super::{PageBuf, PAGE_SIZE};
 use crate::state::crc::crc32c;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -42,8 +52,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The largest extent an image holds: a writing loader's buffer.
+const MAX_EXTENT_LEN: usize = crate::state::image::MAX_EXTENT_PAGES as usize * PAGE_SIZE as usize;
+
 /// Background loader threads of a lazy restore.
 pub const LOADER_THREADS: usize = 2;
+
+/// How a thread loads an extent (see the module's comment).
+pub enum Method {
+    /// Allocate through the loaders' mapping, read into it, check there.
+    Populate,
+    /// Read into this buffer (one largest extent long), check, `pwrite`.
+    Write(PageBuf),
+}
 
 /// One extent still in the image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -394,7 +415,7 @@ impl LazyPages {
             }
             st.pending.set_loading(frame);
             drop(st);
-            let result = self.load(frame, &extent);
+            let result = self.load(frame, &extent, &mut Method::Populate);
             st = self.lock();
             if !freeing {
                 st.progress.on_demand += extent.len();
@@ -437,24 +458,72 @@ impl LazyPages {
         self.changed.notify_all();
     }
 
-    /// Reads the extent at `frame` from the image into the memory file and
-    /// checks it there; a bad extent (or one read in part) is wiped before
-    /// this returns. The caller marked it `loading`: nothing else looks at
-    /// these bytes until its record goes.
-    fn load(&self, frame: u64, extent: &PendingExtent) -> Result<(), String> {
-        let path = self.source.path.display();
+    /// Reads the extent at `frame` from the image into the memory file
+    /// and checks it, by `method`; a bad extent (or one read or written in
+    /// part) is wiped before this returns. The caller marked it `loading`:
+    /// nothing else looks at these bytes until its record goes.
+    fn load(&self, frame: u64, extent: &PendingExtent, method: &mut Method) -> Result<(), String> {
+        match method {
+            Method::Populate => self.populate(frame, extent),
+            Method::Write(buf) => {
+                let len = extent.len() as usize;
+                if buf.len() < len {
+                    *buf = PageBuf::new(len);
+                }
+                self.write(frame, extent, buf)
+            }
+        }
+    }
+
+    fn read_failed(&self, extent: &PendingExtent, e: std::io::Error) -> String {
+        format!(
+            "lazy restore: reading the {} pages at offset {} of checkpoint image {} failed: {e}",
+            extent.pages,
+            extent.file_offset,
+            self.source.path.display()
+        )
+    }
+
+    fn corrupted(&self, frame: u64, extent: &PendingExtent) -> String {
+        format!(
+            "lazy restore: checkpoint image {} is corrupted: checksum mismatch in the {} pages at offset {} (frame {frame:#x}); the sandbox cannot go on",
+            self.source.path.display(),
+            extent.pages,
+            extent.file_offset
+        )
+    }
+
+    /// [`Method::Write`]: nothing reaches the memory file before the
+    /// checksum matched, and a write that fails part way is punched out.
+    fn write(&self, frame: u64, extent: &PendingExtent, buf: &mut [u8]) -> Result<(), String> {
+        let data = &mut buf[..extent.len() as usize];
+        if let Err(e) = self.source.image.read_exact_at(data, extent.file_offset) {
+            return Err(self.read_failed(extent, e));
+        }
+        if crc32c(data) != extent.checksum {
+            return Err(self.corrupted(frame, extent));
+        }
+        let Err(e) = write_all_at(&self.source.memory, data, frame) else {
+            return Ok(());
+        };
+        if let Err(p) = punch(&self.source.memory, frame, extent.len()) {
+            // Nothing else can be done: the pages hold part of the extent.
+            tracing::error!("lazy restore: punching out a half-written extent failed: {p}");
+        }
+        Err(format!(
+            "lazy restore: writing the {} pages at frame {frame:#x} into the memory file failed: {e}",
+            extent.pages
+        ))
+    }
+
+    /// [`Method::Populate`].
+    fn populate(&self, frame: u64, extent: &PendingExtent) -> Result<(), String> {
         // SAFETY: the extent lies in the memory file (the map was checked
         // against its size) and is ours alone while `loading`.
         let data = unsafe { self.window.extent(frame, extent.len() as usize) };
         let outcome = match self.source.image.read_exact_at(data, extent.file_offset) {
-            Err(e) => Err(format!(
-                "lazy restore: reading the {} pages at offset {} of checkpoint image {path} failed: {e}",
-                extent.pages, extent.file_offset
-            )),
-            Ok(()) if crc32c(data) != extent.checksum => Err(format!(
-                "lazy restore: checkpoint image {path} is corrupted: checksum mismatch in the {} pages at offset {} (frame {frame:#x}); the sandbox cannot go on",
-                extent.pages, extent.file_offset
-            )),
+            Err(e) => Err(self.read_failed(extent, e)),
+            Ok(()) if crc32c(data) != extent.checksum => Err(self.corrupted(frame, extent)),
             Ok(()) => return Ok(()),
         };
         if let Err(e) = punch(&self.source.memory, frame, extent.len()) {
@@ -466,7 +535,7 @@ impl LazyPages {
 
     /// The loader threads' loop: the next idle extent after the cursor,
     /// until nothing is left, a failure happened, or the memory file goes.
-    fn run_loader(self: Arc<Self>) {
+    fn run_loader(self: Arc<Self>, mut method: Method) {
         loop {
             if self.stop.load(Ordering::Acquire) {
                 return;
@@ -481,20 +550,28 @@ impl LazyPages {
             st.pending.set_loading(frame);
             st.cursor = frame + extent.len();
             drop(st);
-            let result = self.load(frame, &extent);
+            let result = self.load(frame, &extent, &mut method);
             let mut st = self.lock();
             self.finish(&mut st, frame, result);
         }
     }
 
-    /// Starts `n` loader threads.
+    /// Starts `n` loader threads: the first writes, the others populate
+    /// (see the module's comment).
     pub fn start_loaders(self: &Arc<Self>, n: usize) -> Vec<std::thread::JoinHandle<()>> {
         (0..n)
             .filter_map(|i| {
                 let me = Arc::clone(self);
                 std::thread::Builder::new()
                     .name(format!("page-loader-{i}"))
-                    .spawn(move || me.run_loader())
+                    .spawn(move || {
+                        let method = if i == 0 {
+                            Method::Write(PageBuf::new(MAX_EXTENT_LEN))
+                        } else {
+                            Method::Populate
+                        };
+                        me.run_loader(method)
+                    })
                     .map_err(|e| tracing::warn!("cannot start a page loader thread: {e}"))
                     .ok()
             })
@@ -505,6 +582,20 @@ impl LazyPages {
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
     }
+}
+
+/// Writes `data` into the memory file at `off`.
+fn write_all_at(memory: &OwnedFd, data: &[u8], off: u64) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < data.len() {
+        match nix::sys::uio::pwrite(memory, &data[done..], (off + done as u64) as libc::off_t) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Makes `[off, off+len)` of the memory file a hole again (reads as zeros).
@@ -695,5 +786,71 @@ mod tests {
         let mut b = [0u8; 1];
         mf.read(10 * P, &mut b);
         assert_eq!(b[0], 1);
+    }
+
+    #[test]
+    fn both_methods_load_a_good_extent_and_leave_a_bad_one_out() {
+        for write in [false, true] {
+            let (lazy, mf, _dir) = lazy_over_image();
+            let mut method = if write {
+                Method::Write(PageBuf::new(MAX_EXTENT_LEN))
+            } else {
+                Method::Populate
+            };
+            let good = lazy.lock().pending.records[&(10 * P)].extent;
+            assert_eq!(lazy.load(10 * P, &good, &mut method), Ok(()));
+            let mut b = vec![0u8; 2 * P as usize];
+            mf.read(10 * P, &mut b);
+            assert!(
+                b.iter().enumerate().all(|(i, &x)| x == (i % 251) as u8 + 1),
+                "write={write}"
+            );
+            let bad = lazy.lock().pending.records[&(20 * P)].extent;
+            let e = lazy.load(20 * P, &bad, &mut method).unwrap_err();
+            assert!(e.contains("checksum mismatch"), "{e}");
+            let mut b = vec![1u8; P as usize];
+            mf.read(20 * P, &mut b);
+            assert!(
+                b.iter().all(|&x| x == 0),
+                "write={write}: the bad extent is out"
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_that_fails_is_reported_with_its_frame() {
+        let (lazy, _mf, _dir) = lazy_over_image();
+        // A memory file that may not grow: writing into it fails.
+        let memory = nix::sys::memfd::memfd_create(
+            c"sealed",
+            nix::sys::memfd::MemFdCreateFlag::MFD_ALLOW_SEALING,
+        )
+        .unwrap();
+        nix::fcntl::fcntl(
+            memory.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_ADD_SEALS(nix::fcntl::SealFlag::F_SEAL_GROW),
+        )
+        .unwrap();
+        let source = PageSource {
+            image: lazy.source.image.try_clone().unwrap(),
+            path: lazy.source.path.clone(),
+            memory,
+        };
+        let pending = std::mem::take(&mut lazy.lock().pending);
+        let ro = LazyPages::new(pending, source).unwrap();
+        let good = ro.lock().pending.records[&(10 * P)].extent;
+        let mut method = Method::Write(PageBuf::new(1));
+        let e = ro.load(10 * P, &good, &mut method).unwrap_err();
+        assert!(e.contains("frame 0xa000"), "{e}");
+        assert!(e.contains("memory file"), "{e}");
+    }
+
+    #[test]
+    fn page_buffers_start_on_a_page() {
+        for len in [1, 4096, MAX_EXTENT_LEN] {
+            let b = PageBuf::new(len);
+            assert_eq!(b.len(), len);
+            assert_eq!(b.as_ptr() as u64 % PAGE_SIZE, 0);
+        }
     }
 }

@@ -46,6 +46,38 @@ pub const fn page_up(x: u64) -> Option<u64> {
     }
 }
 
+/// A buffer of `len` bytes that start on a page boundary, for copies
+/// between the page cache or the memory file and the sentry: the host's
+/// string copies run several times slower when the two sides are
+/// misaligned against each other, as a plain `Vec`'s bytes are (a large
+/// allocation starts 16 bytes into its pages).
+pub struct PageBuf {
+    bytes: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl PageBuf {
+    pub fn new(len: usize) -> PageBuf {
+        let bytes = vec![0u8; len + PAGE_SIZE as usize];
+        let start = bytes.as_ptr().align_offset(PAGE_SIZE as usize);
+        PageBuf { bytes, start, len }
+    }
+}
+
+impl std::ops::Deref for PageBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[self.start..self.start + self.len]
+    }
+}
+
+impl std::ops::DerefMut for PageBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.start..self.start + self.len]
+    }
+}
+
 /// Failures to set up or use the host side of the memory file.
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {

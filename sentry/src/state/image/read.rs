@@ -8,7 +8,7 @@ use super::{
 };
 use crate::kernel::Kernel;
 use crate::memory::lazy::{LazyPages, PageSource, PendingExtent, PendingMap};
-use crate::memory::{page_up, MemoryFile, MEMORY_FILE_SIZE, PAGE_SIZE};
+use crate::memory::{page_up, MemoryFile, PageBuf, MEMORY_FILE_SIZE, PAGE_SIZE};
 use crate::state::crc::{combine, crc32c, Crc32c};
 use crate::state::meta::ARCHITECTURE;
 use std::fs::File;
@@ -523,8 +523,8 @@ fn host_copy(
 }
 
 /// Room for the longest extent.
-fn extent_buffer() -> Vec<u8> {
-    vec![0u8; (u64::from(MAX_EXTENT_PAGES) * PAGE_SIZE) as usize]
+fn extent_buffer() -> PageBuf {
+    PageBuf::new((u64::from(MAX_EXTENT_PAGES) * PAGE_SIZE) as usize)
 }
 
 /// Why `check_layout` refuses metadata.
