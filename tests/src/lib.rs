@@ -535,6 +535,7 @@ macro_rules! for_each_program {
             fault_signals,
             fifo,
             file_rw,
+            fork_cow_runs,
             fork_split_vma,
             fork_threads_cow,
             fork_wait,

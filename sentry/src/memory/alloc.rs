@@ -63,6 +63,23 @@ impl FrameAllocator {
         self.extra_refs.contains_key(&page)
     }
 
+    /// The largest range of pages around `page` (which has one owner)
+    /// inside `[lo, hi)` in which every page has one owner.
+    pub fn exclusive_run(&self, page: u64, lo: u64, hi: u64) -> (u64, u64) {
+        debug_assert!(!self.is_shared(page) && lo <= page && page < hi);
+        let start = self
+            .extra_refs
+            .range(lo..page)
+            .next_back()
+            .map_or(lo, |(&p, _)| p + PAGE_SIZE);
+        let end = self
+            .extra_refs
+            .range(page..hi)
+            .next()
+            .map_or(hi, |(&p, _)| p);
+        (start, end)
+    }
+
     /// Drops an owner from every page of a range. Returns the ranges that
     /// became free, for the caller to release on the host.
     pub fn decref(&mut self, start: u64, len: u64) -> Vec<(u64, u64)> {
@@ -138,6 +155,36 @@ mod tests {
         a.decref(z, P);
         assert_eq!(a.top(), 0);
         assert_eq!(a.used(), 0);
+    }
+
+    #[test]
+    fn exclusive_runs_stop_at_shared_pages_and_the_bounds() {
+        let mut a = FrameAllocator::default();
+        let x = a.alloc(10 * P).unwrap();
+        a.incref(x + 2 * P, P);
+        a.incref(x + 7 * P, 2 * P);
+        assert_eq!(
+            a.exclusive_run(x + 4 * P, x, x + 10 * P),
+            (x + 3 * P, x + 7 * P)
+        );
+        assert_eq!(
+            a.exclusive_run(x + 3 * P, x, x + 10 * P),
+            (x + 3 * P, x + 7 * P)
+        );
+        assert_eq!(a.exclusive_run(x, x, x + 10 * P), (x, x + 2 * P));
+        assert_eq!(
+            a.exclusive_run(x + 9 * P, x, x + 10 * P),
+            (x + 9 * P, x + 10 * P)
+        );
+        // Inside narrower bounds.
+        assert_eq!(
+            a.exclusive_run(x + 4 * P, x + 4 * P, x + 6 * P),
+            (x + 4 * P, x + 6 * P)
+        );
+        // A shared page outside the bounds does not count.
+        assert_eq!(a.exclusive_run(x + P, x + P, x + 2 * P), (x + P, x + 2 * P));
+        a.decref(x + 2 * P, P);
+        assert_eq!(a.exclusive_run(x + 4 * P, x, x + 10 * P), (x, x + 7 * P));
     }
 
     #[test]

@@ -289,6 +289,33 @@ impl MemoryFile {
         }
     }
 
+    /// Copies `len` bytes from `src` into `dst`, frames fresh from the
+    /// allocator that hold nothing yet (a hole each), as a copy-on-write
+    /// break does. Written through the descriptor, so the host allocates
+    /// the pages without clearing them first and without mapping them into
+    /// the sentry, which costs a fault per page; where that write fails,
+    /// copied through the mapping.
+    pub fn copy_to_fresh(&self, dst: u64, src: u64, len: usize) {
+        self.check(dst, len);
+        self.check(src, len);
+        self.ensure_loaded(src, len as u64);
+        // SAFETY: the source range is inside our mapping and loaded; the
+        // destination frames are fresh, so they cannot overlap it.
+        let from = unsafe { std::slice::from_raw_parts(self.base.add(src as usize), len) };
+        let mut done = 0;
+        while done < len {
+            let at = (dst + done as u64) as libc::off_t;
+            match nix::sys::uio::pwrite(&self.fd, &from[done..], at) {
+                Ok(n) if n > 0 => done += n,
+                Err(nix::errno::Errno::EINTR) => {}
+                _ => break,
+            }
+        }
+        if done < len {
+            self.copy(dst + done as u64, src + done as u64, len - done);
+        }
+    }
+
     /// Fills a range with zeros.
     pub fn zero(&self, off: u64, len: usize) {
         self.check(off, len);

@@ -338,7 +338,21 @@ impl MemoryManager {
     }
 
     /// Gives the page at `page` a frame of its own and makes it writable.
+    ///
+    /// A page whose frame has no other owner left (the other side of a
+    /// fork exited, exec'd or copied it) needs no copy: it is made writable
+    /// together with every neighbour of its pma and VMA whose frame has no
+    /// other owner either, in one protection change. A parent whose child
+    /// is gone then faults once per run, not once per page it writes, and
+    /// its next fork write-protects runs, not pages.
     pub(super) fn break_cow(&mut self, page: u64, h: &mut MmHost) -> Result<(), FaultResult> {
+        let (s, p) = self
+            .pma_at(page)
+            .map(|(s, p)| (s, p.clone()))
+            .expect("a pma at the faulting page");
+        if !h.frames.is_shared(p.frame + (page - s)) {
+            return self.take_exclusive_run(page, s, &p, h);
+        }
         self.split_pma(page);
         self.split_pma(page + PAGE_SIZE);
         let (_, v) = self
@@ -346,32 +360,66 @@ impl MemoryManager {
             .map(|(s, v)| (s, v.clone()))
             .expect("pma inside a vma");
         let p = self.pmas.get_mut(&page).expect("split above");
-        if h.frames.is_shared(p.frame) {
-            let new = h.frames.alloc(PAGE_SIZE).ok_or(FaultResult::Oom)?;
-            h.mf.copy(new, p.frame, PAGE_SIZE as usize);
-            h.frames.decref(p.frame, PAGE_SIZE);
-            p.frame = new;
-            p.cow = false;
-            let prot = host_prot(&v, p);
-            self.host_changed();
-            h.platform.map(h.via, page, PAGE_SIZE, prot, new)
-        } else {
-            p.cow = false;
-            let prot = host_prot(&v, p);
-            let frame = p.frame;
-            // With holes (lazy restore) the page may be unmapped, its frame
-            // still in the image: loaded here, mapped by `host_protect`.
-            if self.host_holes.get() {
-                h.mf.ensure_loaded(frame, PAGE_SIZE);
-            }
-            self.host_protect(h, page, PAGE_SIZE, prot, frame)
+        let new = h.frames.alloc(PAGE_SIZE).ok_or(FaultResult::Oom)?;
+        h.mf.copy_to_fresh(new, p.frame, PAGE_SIZE as usize);
+        // Shared: another owner keeps the old frame.
+        h.frames.decref(p.frame, PAGE_SIZE);
+        p.frame = new;
+        p.cow = false;
+        let prot = host_prot(&v, p);
+        self.host_changed();
+        h.platform
+            .map(h.via, page, PAGE_SIZE, prot, new)
+            .map_err(|e| {
+                platform_err(e);
+                FaultResult::Oom
+            })
+    }
+
+    /// [`Self::break_cow`] for a page of one owner, in pma `p` at `s`.
+    fn take_exclusive_run(
+        &mut self,
+        page: u64,
+        s: u64,
+        p: &Pma,
+        h: &mut MmHost,
+    ) -> Result<(), FaultResult> {
+        let (vs, v) = self
+            .vma_at(page)
+            .map(|(vs, v)| (vs, v.clone()))
+            .expect("pma inside a vma");
+        let frame_of = |a: u64| p.frame + (a - s);
+        let (lo, hi) = (s.max(vs), p.end.min(v.end));
+        let frame = frame_of(page);
+        let (mut first, mut end) = h.frames.exclusive_run(frame, frame_of(lo), frame_of(hi));
+        if h.mf.has_pending() {
+            // After a lazy restore the run's pages may still be in the
+            // image: keep what is loaded here at once small.
+            first = first.max(frame.saturating_sub(LAZY_RUN / 2));
+            end = end.min(frame + LAZY_RUN / 2);
         }
-        .map_err(|e| {
+        let (a, b) = (s + (first - p.frame), s + (end - p.frame));
+        self.split_pma(a);
+        self.split_pma(b);
+        let pma = self.pmas.get_mut(&a).expect("split above");
+        pma.cow = false;
+        let prot = host_prot(&v, pma);
+        // With holes (a forked child, a lazy restore) pages of the run may
+        // be unmapped, their frames still in the image: loaded here, mapped
+        // by `host_protect`.
+        if self.host_holes.get() {
+            h.mf.ensure_loaded(first, end - first);
+        }
+        self.host_protect(h, a, b - a, prot, first).map_err(|e| {
             platform_err(e);
             FaultResult::Oom
         })
     }
 }
+
+/// The most of a run of one-owner pages made writable at once while pages
+/// of a lazy restore are still in the image.
+const LAZY_RUN: u64 = 1 << 20;
 
 /// Pages of a memory object wholly past its size fault with `SIGBUS`:
 /// fails if `page` is one; otherwise returns `hi` clipped to the last page
