@@ -1,7 +1,8 @@
 /* Writing to a TCP connection whose peer has closed its socket: the FIN
  * reads as end of file, a send of nothing returns 0, the first send still
- * goes out and meets a reset, and the next fails with EPIPE (and raises
- * SIGPIPE, unless MSG_NOSIGNAL). */
+ * goes out (as much of it as the send buffer takes) and meets a reset,
+ * and the next fails with EPIPE (and raises SIGPIPE, unless
+ * MSG_NOSIGNAL). */
 #include "common.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -35,6 +36,19 @@ int main(void)
 	usleep(100000);
 	SHOW("second send", send(s, "x", 1, MSG_NOSIGNAL));
 	close(s);
+
+	/* A large send goes out only as far as the send buffer reaches. */
+	enum { BIG = 16 << 20 };
+	char *big = calloc(1, BIG);
+	s = half_gone();
+	recv(s, b, sizeof(b), 0);
+	ssize_t n = send(s, big, BIG, MSG_NOSIGNAL | MSG_DONTWAIT);
+	YESNO("large first send went out in part", n > 0 && n < BIG);
+	usleep(100000);
+	SHOW("send after it", send(s, big, BIG, MSG_NOSIGNAL | MSG_DONTWAIT));
+	SHOW("and again", send(s, "x", 1, MSG_NOSIGNAL));
+	close(s);
+	free(big);
 
 	pid_t c = fork();
 	if (c == 0) {

@@ -586,6 +586,7 @@ macro_rules! for_each_program {
             socketpair,
             splice_copy,
             stat_fields,
+            tcp_accept_inherits,
             tcp_peer_closed,
             truncate,
             udp_ancillary,

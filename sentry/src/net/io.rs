@@ -417,6 +417,9 @@ pub fn connect(
         }
     }
     let (lq, lpass, lowner) = (lx.queue, lx.opts.passcred, lx.owner);
+    // A TCP connection is a copy of its listener, options and all (as
+    // Linux clones it): buffer sizes set on the listener hold for it.
+    let lopts = (domain != Domain::Unix).then(|| lx.opts.clone());
     // The server side of the connection, waiting in the accept queue.
     let cred = peer_cred_of(k, tid);
     let sq = k.new_id();
@@ -430,6 +433,9 @@ pub fn connect(
         sx.remote = Some(local_seen);
         sx.state = State::Connected { peer: s };
         sx.peer_cred = Some(cred);
+        if let Some(o) = lopts {
+            sx.opts = o;
+        }
         sx.opts.passcred = lpass;
     }
     {
@@ -674,12 +680,16 @@ fn send_inner(
             }
             if inet && kind == Kind::Stream {
                 // The peer closed its socket after its FIN reached us.
-                // Linux sends the data anyway; the peer answers with a
-                // reset, which the next call sees as EPIPE.
+                // Linux sends the data anyway, as much as the send buffer
+                // takes; the peer answers with a reset, which the next
+                // call sees as EPIPE (the error of a reset in CLOSE_WAIT),
+                // and every one after it too.
                 if !data.is_empty() {
-                    sock_mut(k, s)?.error = libc::EPIPE;
+                    let x = sock_mut(k, s)?;
+                    x.error = libc::EPIPE;
+                    x.snd_shut = true;
                 }
-                return Ok(data.len());
+                return Ok(data.len().min(sndbuf));
             }
             return Err(epipe(k, tid, flags));
         };

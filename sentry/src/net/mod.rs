@@ -312,7 +312,7 @@ impl Socket {
     pub fn capacity(&self) -> usize {
         match (self.domain, self.kind) {
             (Domain::Unix, _) => self.opts.rcvbuf.max(UNIX_BUF),
-            (_, Kind::Stream) => TCP_WINDOW.max(self.opts.rcvbuf),
+            (_, Kind::Stream) => self.opts.rcvbuf * (TCP_WINDOW / TCP_RCVBUF),
             _ => self.opts.rcvbuf.max(UNIX_BUF),
         }
     }
