@@ -78,6 +78,22 @@ impl std::ops::DerefMut for PageBuf {
     }
 }
 
+/// Writes all of `data` into the file `fd` at `off` (`pwrite`, again
+/// after a short write or an interruption).
+pub fn write_all_at(fd: impl AsFd, data: &[u8], off: u64) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < data.len() {
+        let at = (off + done as u64) as libc::off_t;
+        match nix::sys::uio::pwrite(fd.as_fd(), &data[done..], at) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 /// Failures to set up or use the host side of the memory file.
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
@@ -302,17 +318,8 @@ impl MemoryFile {
         // SAFETY: the source range is inside our mapping and loaded; the
         // destination frames are fresh, so they cannot overlap it.
         let from = unsafe { std::slice::from_raw_parts(self.base.add(src as usize), len) };
-        let mut done = 0;
-        while done < len {
-            let at = (dst + done as u64) as libc::off_t;
-            match nix::sys::uio::pwrite(&self.fd, &from[done..], at) {
-                Ok(n) if n > 0 => done += n,
-                Err(nix::errno::Errno::EINTR) => {}
-                _ => break,
-            }
-        }
-        if done < len {
-            self.copy(dst + done as u64, src + done as u64, len - done);
+        if write_all_at(&self.fd, from, dst).is_err() {
+            self.copy(dst, src, len);
         }
     }
 

@@ -124,6 +124,8 @@ pub const MAP_ENTRY_LEN: u64 = 16;
 /// The longest extent: 1 MiB, so that one fault can load and verify its
 /// extent quickly.
 pub const MAX_EXTENT_PAGES: u32 = 256;
+/// The largest extent's length in bytes.
+pub const MAX_EXTENT_BYTES: usize = MAX_EXTENT_PAGES as usize * crate::memory::PAGE_SIZE as usize;
 
 /// The largest header a reader accepts, so a damaged length cannot make it
 /// read a huge amount before the checksum fails.

@@ -3,12 +3,12 @@
 
 use super::{
     image_path, parse_checksum, ExtentProblem, Header, ImageError, Inconsistency, Meta,
-    SectionName, Span, FORMAT_MAJOR, FORMAT_MINOR, MAP_ENTRY_LEN, MAX_EXTENT_PAGES, MAX_HEADER_LEN,
-    PREAMBLE_LEN,
+    SectionName, Span, FORMAT_MAJOR, FORMAT_MINOR, MAP_ENTRY_LEN, MAX_EXTENT_BYTES,
+    MAX_EXTENT_PAGES, MAX_HEADER_LEN, PREAMBLE_LEN,
 };
 use crate::kernel::Kernel;
 use crate::memory::lazy::{LazyPages, PageSource, PendingExtent, PendingMap};
-use crate::memory::{page_up, MemoryFile, PageBuf, MEMORY_FILE_SIZE, PAGE_SIZE};
+use crate::memory::{page_up, write_all_at, MemoryFile, PageBuf, MEMORY_FILE_SIZE, PAGE_SIZE};
 use crate::state::crc::{combine, crc32c, Crc32c};
 use crate::state::meta::ARCHITECTURE;
 use std::fs::File;
@@ -464,17 +464,7 @@ fn fill(mf: &MemoryFile, off: u64, data: &[u8]) -> std::io::Result<()> {
     // SAFETY: the descriptor is `mf`'s own, open for as long as `mf` lives,
     // which outlives this borrow.
     let fd = unsafe { BorrowedFd::borrow_raw(mf.raw_fd()) };
-    let mut done = 0;
-    while done < data.len() {
-        let at = (off + done as u64) as libc::off_t;
-        match nix::sys::uio::pwrite(fd, &data[done..], at) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => done += n,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
+    write_all_at(fd, data, off)
 }
 
 /// Copies `len` bytes of `image` at `from` into the memory file at `to`
@@ -524,7 +514,7 @@ fn host_copy(
 
 /// Room for the longest extent.
 fn extent_buffer() -> PageBuf {
-    PageBuf::new((u64::from(MAX_EXTENT_PAGES) * PAGE_SIZE) as usize)
+    PageBuf::new(MAX_EXTENT_BYTES)
 }
 
 /// Why `check_layout` refuses metadata.
