@@ -569,6 +569,7 @@ macro_rules! for_each_program {
             proc_self,
             pthreads,
             pty,
+            read_large,
             rename_link,
             rlimit,
             sa_restart,

@@ -114,6 +114,44 @@ impl MemoryManager {
         Ok(frame)
     }
 
+    /// The frames behind the first `len` bytes of the buffers `iov`, made
+    /// present and writable (copy-on-write broken), as runs (frame,
+    /// length) in order: for the host to write into directly. Stops at the
+    /// first page that cannot be written; fails only if that is the first.
+    pub fn frames_for_write(
+        &mut self,
+        iov: &[(u64, usize)],
+        len: usize,
+        h: &mut MmHost,
+    ) -> Result<Vec<(u64, usize)>, Errno> {
+        let mut runs: Vec<(u64, usize)> = Vec::new();
+        let mut left = len;
+        'bufs: for &(base, blen) in iov {
+            let blen = blen.min(left);
+            base.checked_add(blen as u64).ok_or(Errno::EFAULT)?;
+            let mut done = 0usize;
+            while done < blen {
+                let a = base + done as u64;
+                let n = ((PAGE_SIZE - a % PAGE_SIZE) as usize).min(blen - done);
+                let f = match self.frame_for(a, true, h) {
+                    Ok(f) => f,
+                    Err(e) if runs.is_empty() => return Err(e),
+                    Err(_) => break 'bufs,
+                };
+                match runs.last_mut() {
+                    Some((rf, rl)) if *rf + *rl as u64 == f => *rl += n,
+                    _ => runs.push((f, n)),
+                }
+                done += n;
+            }
+            left -= blen;
+            if left == 0 {
+                break;
+            }
+        }
+        Ok(runs)
+    }
+
     /// Copies application memory at `addr` into `buf`.
     pub fn copy_in(&mut self, addr: u64, buf: &mut [u8], h: &mut MmHost) -> Result<(), Errno> {
         addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;

@@ -124,6 +124,11 @@ fn do_read(k: &mut Kernel, tid: Tid, fd: i32, iov: &[(u64, usize)], pos: Option<
         },
         _ => None,
     };
+    if pipe.is_none() {
+        if let Some(r) = file::read_direct(k, tid, f, iov, pos) {
+            return Ok(r? as u64);
+        }
+    }
     let (data, used) = match pipe {
         Some((p, nb)) => file::pipe_read(k, p, total.min(file::MAX_RW), nb, true)?,
         None => (file::read(k, tid, f, total, pos)?, 0),

@@ -513,6 +513,73 @@ pub fn read(
     }
 }
 
+/// Reads below which [`read_direct`] is not worth its setup.
+const DIRECT_MIN: usize = 64 << 10;
+
+/// Reads up to `len` bytes of regular file `f` at its offset (or at
+/// `pos`) straight into the application's buffers `iov`, where the host
+/// holds the file's data (a lower layer or a bind mount) and the read is
+/// large: one copy, from the host's page cache into the application's
+/// frames, where [`read`] and a copy out take two. `None`: not such a
+/// read, nothing done; the caller takes the general path.
+pub fn read_direct(
+    k: &mut Kernel,
+    tid: Tid,
+    f: FileId,
+    iov: &[(u64, usize)],
+    pos: Option<u64>,
+) -> Option<Result<usize, Errno>> {
+    let total: usize = iov.iter().map(|&(_, l)| l).sum();
+    if total < DIRECT_MIN {
+        return None;
+    }
+    let of = k.vfs.files.get(&f)?;
+    if !of.readable() || !matches!(of.kind, FileKind::Regular) {
+        return None;
+    }
+    let (loc, off) = (of.loc, pos.unwrap_or(of.offset));
+    if (off as i64) < 0 {
+        return None;
+    }
+    let src = data_src(&k.vfs, loc.node).ok()?;
+    if matches!(src, DataSrc::Mem(_)) {
+        return None;
+    }
+    let fd = match host_read_fd(&mut k.vfs, f, src) {
+        Ok(fd) => fd,
+        Err(e) => return Some(Err(e)),
+    };
+    let size = match host::stat_fd(fd) {
+        Ok(st) => st.st_size as u64,
+        Err(e) => return Some(Err(e)),
+    };
+    if size == 0 {
+        // A file that gives no size (as procfs does): the general path
+        // reads what comes.
+        return None;
+    }
+    Some((|| {
+        // Only as many pages as the file can fill are made present.
+        let len = total.min(MAX_RW).min(size.saturating_sub(off) as usize);
+        if len == 0 {
+            return Ok(0);
+        }
+        let runs = k.with_mm(tid, |m, h| m.frames_for_write(iov, len, h))?;
+        let got = k
+            .host
+            .as_ref()
+            .ok_or(Errno::EIO)?
+            .mf
+            .read_from_host(fd, &runs, off)?;
+        if pos.is_none() {
+            if let Some(of) = k.vfs.files.get_mut(&f) {
+                of.offset = off + got as u64;
+            }
+        }
+        Ok(got)
+    })())
+}
+
 fn read_regular(
     k: &mut Kernel,
     f: FileId,
