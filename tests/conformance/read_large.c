@@ -3,7 +3,9 @@
  * into a buffer that turns read-only part way (a short read), into one
  * that cannot be written at all (EFAULT, the offset unchanged), and into a
  * buffer a forked child shares copy-on-write with its parent. Each is
- * compared with the same bytes read 4 KiB at a time. */
+ * compared with the same bytes read 4 KiB at a time. Then short reads
+ * into a half read-only buffer: small ones, and one of a file written
+ * here (which the sandbox holds in its own memory). */
 #include "common.h"
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -17,6 +19,26 @@ static const char *lib(void)
 		if (access(paths[i], R_OK) == 0)
 			return paths[i];
 	return paths[0];
+}
+
+/* Reads 2 * `half` pages from the start of `fd` into a buffer whose
+ * second half is read-only: prints what the read returned and where the
+ * offset went, and checks the bytes against `ref`. */
+static void half_read_only(const char *what, int fd, int half,
+			   const unsigned char *ref)
+{
+	size_t len = 2 * half * 4096;
+	unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	MUST(m == MAP_FAILED ? -1 : 0);
+	MUST(mprotect(m + len / 2, len / 2, PROT_READ));
+	MUST(lseek(fd, 0, SEEK_SET));
+	ssize_t n = read(fd, m, len);
+	printf("%s into a half read-only buffer: %zd\n", what, n);
+	printf("%s: offset after it %lld\n", what,
+	       (long long)lseek(fd, 0, SEEK_CUR));
+	YESNO("its bytes match", n > 0 && memcmp(m, ref, n) == 0);
+	munmap(m, len);
 }
 
 int main(void)
@@ -86,5 +108,16 @@ int main(void)
 	for (size_t i = 0; i < (256 << 10); i++)
 		same &= buf[i] == 'A';
 	YESNO("parent's buffer untouched", same);
+
+	half_read_only("small read of the library", fd, 4, ref);
+	make_tmpdir("read_large");
+	int w = open(conf_path("f"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	MUST(w);
+	MUST(write(w, ref, 256 << 10));
+	half_read_only("large read of a file written here", w, 32, ref);
+	half_read_only("small read of a file written here", w, 4, ref);
+	close(w);
+	unlink(conf_path("f"));
+	remove_tmpdir();
 	return 0;
 }

@@ -213,6 +213,11 @@ impl Kernel {
         self.with_mm(tid, |m, h| m.copy_out(addr, data, h))
     }
 
+    /// See [`MemoryManager::copy_out_partial`].
+    pub fn copy_out_partial(&mut self, tid: Tid, addr: u64, data: &[u8]) -> (usize, Option<Errno>) {
+        self.with_mm(tid, |m, h| m.copy_out_partial(addr, data, h))
+    }
+
     pub fn read_bytes(&mut self, tid: Tid, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
         self.with_mm(tid, |m, h| m.read_bytes(addr, len, h))
     }

@@ -168,16 +168,36 @@ impl MemoryManager {
 
     /// Copies `data` into application memory at `addr`.
     pub fn copy_out(&mut self, addr: u64, data: &[u8], h: &mut MmHost) -> Result<(), Errno> {
-        addr.checked_add(data.len() as u64).ok_or(Errno::EFAULT)?;
+        match self.copy_out_partial(addr, data, h) {
+            (n, None) if n == data.len() => Ok(()),
+            (_, e) => Err(e.unwrap_or(Errno::EFAULT)),
+        }
+    }
+
+    /// Copies as much of `data` into application memory at `addr` as can
+    /// be written, up to the first page that cannot: returns how many
+    /// bytes were, and the error that stopped it, if one did.
+    pub fn copy_out_partial(
+        &mut self,
+        addr: u64,
+        data: &[u8],
+        h: &mut MmHost,
+    ) -> (usize, Option<Errno>) {
+        if addr.checked_add(data.len() as u64).is_none() {
+            return (0, Some(Errno::EFAULT));
+        }
         let mut done = 0usize;
         while done < data.len() {
             let a = addr + done as u64;
             let n = ((PAGE_SIZE - a % PAGE_SIZE) as usize).min(data.len() - done);
-            let f = self.frame_for(a, true, h)?;
+            let f = match self.frame_for(a, true, h) {
+                Ok(f) => f,
+                Err(e) => return (done, Some(e)),
+            };
             h.mf.write(f, &data[done..done + n]);
             done += n;
         }
-        Ok(())
+        (done, None)
     }
 
     /// Fills application memory with zeros.

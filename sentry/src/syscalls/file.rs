@@ -134,25 +134,33 @@ fn do_read(k: &mut Kernel, tid: Tid, fd: i32, iov: &[(u64, usize)], pos: Option<
         None => (file::read(k, tid, f, total, pos)?, 0),
     };
     let mut done = 0;
+    let mut fault = None;
     for &(base, len) in iov {
         if done >= data.len() {
             break;
         }
         let n = len.min(data.len() - done);
-        if let Err(e) = k.copy_out(tid, base, &data[done..done + n]) {
-            // Nothing reached the application: keep the file offset (and
-            // the pipe's data).
-            if done == 0 {
-                if let (Some(of), Some(b)) = (k.vfs.files.get_mut(&f), before) {
-                    if matches!(of.kind, FileKind::Regular | FileKind::Proc { .. }) {
-                        of.offset = b;
-                    }
-                }
-                return Err(e.into());
-            }
+        let (copied, err) = k.copy_out_partial(tid, base, &data[done..done + n]);
+        done += copied;
+        if err.is_some() {
+            fault = err;
             break;
         }
-        done += n;
+    }
+    if done < data.len() {
+        // A buffer that cannot be written stopped the copy: the read
+        // returns what reached the application (as Linux does), and the
+        // file offset moves only that far; with nothing, the fault.
+        if let (Some(of), Some(b), None) = (k.vfs.files.get_mut(&f), before, pos) {
+            if matches!(of.kind, FileKind::Regular | FileKind::Proc { .. }) {
+                of.offset = b + done as u64;
+            }
+        }
+        if done == 0 {
+            if let Some(e) = fault {
+                return Err(e.into());
+            }
+        }
     }
     if let Some((p, _)) = pipe {
         file::pipe_consume(k, p, if done == data.len() { used } else { done });
