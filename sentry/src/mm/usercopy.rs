@@ -114,6 +114,35 @@ impl MemoryManager {
         Ok(frame)
     }
 
+    /// Walks `[addr, addr+len)` page by page, giving `each` the frame
+    /// behind each piece (made present, and writable if `write`), the
+    /// piece's offset from `addr` and its length. Stops at the first page
+    /// that cannot be had: returns the bytes walked, and the error that
+    /// stopped it, if one did.
+    fn walk(
+        &mut self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        h: &mut MmHost,
+        mut each: impl FnMut(&mut MmHost, u64, usize, usize),
+    ) -> (usize, Option<Errno>) {
+        if addr.checked_add(len as u64).is_none() {
+            return (0, Some(Errno::EFAULT));
+        }
+        let mut done = 0usize;
+        while done < len {
+            let a = addr + done as u64;
+            let n = ((PAGE_SIZE - a % PAGE_SIZE) as usize).min(len - done);
+            match self.frame_for(a, write, h) {
+                Ok(f) => each(h, f, done, n),
+                Err(e) => return (done, Some(e)),
+            }
+            done += n;
+        }
+        (done, None)
+    }
+
     /// The frames behind the first `len` bytes of the buffers `iov`, made
     /// present and writable (copy-on-write broken), as runs (frame,
     /// length) in order: for the host to write into directly. Stops at the
@@ -126,23 +155,16 @@ impl MemoryManager {
     ) -> Result<Vec<(u64, usize)>, Errno> {
         let mut runs: Vec<(u64, usize)> = Vec::new();
         let mut left = len;
-        'bufs: for &(base, blen) in iov {
+        for &(base, blen) in iov {
             let blen = blen.min(left);
-            base.checked_add(blen as u64).ok_or(Errno::EFAULT)?;
-            let mut done = 0usize;
-            while done < blen {
-                let a = base + done as u64;
-                let n = ((PAGE_SIZE - a % PAGE_SIZE) as usize).min(blen - done);
-                let f = match self.frame_for(a, true, h) {
-                    Ok(f) => f,
-                    Err(e) if runs.is_empty() => return Err(e),
-                    Err(_) => break 'bufs,
-                };
-                match runs.last_mut() {
-                    Some((rf, rl)) if *rf + *rl as u64 == f => *rl += n,
-                    _ => runs.push((f, n)),
-                }
-                done += n;
+            let (_, err) = self.walk(base, blen, true, h, |_, f, _, n| match runs.last_mut() {
+                Some((rf, rl)) if *rf + *rl as u64 == f => *rl += n,
+                _ => runs.push((f, n)),
+            });
+            match err {
+                Some(e) if runs.is_empty() => return Err(e),
+                Some(_) => break,
+                None => {}
             }
             left -= blen;
             if left == 0 {
@@ -154,23 +176,20 @@ impl MemoryManager {
 
     /// Copies application memory at `addr` into `buf`.
     pub fn copy_in(&mut self, addr: u64, buf: &mut [u8], h: &mut MmHost) -> Result<(), Errno> {
-        addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
-        let mut done = 0usize;
-        while done < buf.len() {
-            let a = addr + done as u64;
-            let n = ((PAGE_SIZE - a % PAGE_SIZE) as usize).min(buf.len() - done);
-            let f = self.frame_for(a, false, h)?;
-            h.mf.read(f, &mut buf[done..done + n]);
-            done += n;
+        let len = buf.len();
+        match self.walk(addr, len, false, h, |h, f, d, n| {
+            h.mf.read(f, &mut buf[d..d + n])
+        }) {
+            (_, Some(e)) => Err(e),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Copies `data` into application memory at `addr`.
     pub fn copy_out(&mut self, addr: u64, data: &[u8], h: &mut MmHost) -> Result<(), Errno> {
         match self.copy_out_partial(addr, data, h) {
-            (n, None) if n == data.len() => Ok(()),
-            (_, e) => Err(e.unwrap_or(Errno::EFAULT)),
+            (_, Some(e)) => Err(e),
+            _ => Ok(()),
         }
     }
 
@@ -183,34 +202,17 @@ impl MemoryManager {
         data: &[u8],
         h: &mut MmHost,
     ) -> (usize, Option<Errno>) {
-        if addr.checked_add(data.len() as u64).is_none() {
-            return (0, Some(Errno::EFAULT));
-        }
-        let mut done = 0usize;
-        while done < data.len() {
-            let a = addr + done as u64;
-            let n = ((PAGE_SIZE - a % PAGE_SIZE) as usize).min(data.len() - done);
-            let f = match self.frame_for(a, true, h) {
-                Ok(f) => f,
-                Err(e) => return (done, Some(e)),
-            };
-            h.mf.write(f, &data[done..done + n]);
-            done += n;
-        }
-        (done, None)
+        self.walk(addr, data.len(), true, h, |h, f, d, n| {
+            h.mf.write(f, &data[d..d + n])
+        })
     }
 
     /// Fills application memory with zeros.
     pub fn zero_out(&mut self, addr: u64, len: u64, h: &mut MmHost) -> Result<(), Errno> {
-        let mut done = 0u64;
-        while done < len {
-            let a = addr + done;
-            let n = (PAGE_SIZE - a % PAGE_SIZE).min(len - done);
-            let f = self.frame_for(a, true, h)?;
-            h.mf.zero(f, n as usize);
-            done += n;
+        match self.walk(addr, len as usize, true, h, |h, f, _, n| h.mf.zero(f, n)) {
+            (_, Some(e)) => Err(e),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Reads `len` bytes into a new vector.

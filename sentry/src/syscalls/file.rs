@@ -125,7 +125,7 @@ fn do_read(k: &mut Kernel, tid: Tid, fd: i32, iov: &[(u64, usize)], pos: Option<
         _ => None,
     };
     if pipe.is_none() {
-        if let Some(r) = file::read_direct(k, tid, f, iov, pos) {
+        if let Some(r) = file::read_direct(k, tid, f, iov, total, pos) {
             return Ok(r? as u64);
         }
     }

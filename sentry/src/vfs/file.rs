@@ -516,10 +516,10 @@ pub fn read(
 /// Reads below which [`read_direct`] is not worth its setup.
 const DIRECT_MIN: usize = 64 << 10;
 
-/// Reads up to `len` bytes of regular file `f` at its offset (or at
-/// `pos`) straight into the application's buffers `iov`, where the host
-/// holds the file's data (a lower layer or a bind mount) and the read is
-/// large: one copy, from the host's page cache into the application's
+/// Reads up to `total` bytes (the length of the buffers `iov`) of
+/// regular file `f` at its offset (or at `pos`) straight into those
+/// buffers, where the host holds the file's data (a lower layer or a bind
+/// mount) and the read is large: one copy, from the host's page cache into the application's
 /// frames, where [`read`] and a copy out take two. `None`: not such a
 /// read, nothing done; the caller takes the general path.
 pub fn read_direct(
@@ -527,9 +527,9 @@ pub fn read_direct(
     tid: Tid,
     f: FileId,
     iov: &[(u64, usize)],
+    total: usize,
     pos: Option<u64>,
 ) -> Option<Result<usize, Errno>> {
-    let total: usize = iov.iter().map(|&(_, l)| l).sum();
     if total < DIRECT_MIN {
         return None;
     }
